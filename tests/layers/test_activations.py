@@ -1,0 +1,109 @@
+"""Activations: gradients, known values, invariants and numerical safety."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import tinynet as tn
+from tinynet.gradcheck import check_layer
+from tinynet.layers import ACTIVATIONS, Activation, get_activation
+
+from ..strategies import away_from_zero, matrices
+
+NAMES = sorted(ACTIVATIONS)
+KINKED = {"relu", "leaky_relu"}  # not differentiable at 0: draw inputs away from it
+
+
+@pytest.mark.parametrize("name", NAMES)
+@given(data=matrices())
+def test_gradient_matches_central_differences(name, data):
+    x = np.sign(data) * (np.abs(data) + 0.05) if name in KINKED else data
+    errors = check_layer(get_activation(name), x)
+    assert errors["input"] < 1e-6, errors
+
+
+@given(x=away_from_zero())
+def test_activation_by_name_delegates(x):
+    layer = Activation("relu")
+    assert check_layer(layer, x)["input"] < 1e-6
+    np.testing.assert_array_equal(layer.forward(x), np.maximum(x, 0))
+
+
+KNOWN = {
+    "linear": ([-2.0, 0.0, 3.0], [-2.0, 0.0, 3.0]),
+    "relu": ([-2.0, 0.0, 3.0], [0.0, 0.0, 3.0]),
+    "leaky_relu": ([-2.0, 0.0, 3.0], [-0.02, 0.0, 3.0]),
+    "elu": ([-1.0, 0.0, 2.0], [np.exp(-1.0) - 1.0, 0.0, 2.0]),
+    "sigmoid": ([0.0, np.log(3.0), -np.log(3.0)], [0.5, 0.75, 0.25]),
+    "tanh": ([0.0, np.log(2.0)], [0.0, 0.6]),  # tanh(ln 2) = (2 - 1/2) / (2 + 1/2)
+    "softplus": ([0.0, np.log(np.e - 1.0)], [np.log(2.0), 1.0]),
+    # gelu(1) = 0.5 (1 + tanh(sqrt(2/pi) * 1.044715))
+    "gelu": ([0.0, 1.0], [0.0, 0.5 * (1 + np.tanh(np.sqrt(2 / np.pi) * 1.044715))]),
+    "softmax": ([0.0, np.log(2.0), np.log(5.0)], [0.125, 0.25, 0.625]),  # e^x = 1, 2, 5 over 8
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_known_values(name, float64):
+    x, expected = KNOWN[name]
+    np.testing.assert_allclose(
+        get_activation(name).forward(np.array([x])), [expected], rtol=1e-12, atol=1e-15
+    )
+
+
+def test_known_derivatives(float64):
+    # sigmoid'(0) = 1/4, tanh'(0) = 1, relu'(3) = 1, relu'(-2) = 0, softplus'(0) = 1/2
+    for name, x, slope in [
+        ("sigmoid", 0.0, 0.25),
+        ("tanh", 0.0, 1.0),
+        ("relu", 3.0, 1.0),
+        ("relu", -2.0, 0.0),
+        ("softplus", 0.0, 0.5),
+        ("leaky_relu", -1.0, 0.01),
+        ("elu", -1.0, np.exp(-1.0)),
+    ]:
+        act = get_activation(name)
+        act.forward(np.array([[x]]))
+        assert act.backward(np.array([[1.0]]))[0, 0] == pytest.approx(slope, rel=1e-12)
+
+
+@given(
+    x=matrices(),
+    c=matrices(
+        rows=__import__("hypothesis").strategies.just(1), cols=__import__("hypothesis").strategies.just(1)
+    ),
+)
+def test_softmax_is_shift_invariant_and_sums_to_one(x, c):
+    softmax = get_activation("softmax")
+    p = softmax.forward(x)
+    np.testing.assert_allclose(softmax.forward(x + 100.0 * c[0, 0]), p, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(p.sum(axis=-1), 1.0, rtol=1e-12)
+    assert (p >= 0).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_inputs_stay_finite_without_warnings(name, dtype):
+    x = np.array([[-1e4, -50.0, -1.0, 0.0, 1.0, 50.0, 1e4]], dtype=dtype)
+    act = get_activation(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            y = act.forward(x)
+            g = act.backward(np.ones_like(y))
+    assert np.isfinite(y).all() and np.isfinite(g).all()
+    assert y.dtype == dtype
+
+
+def test_softmax_of_huge_logits_is_one_hot():
+    p = get_activation("softmax").forward(np.array([[1e4, 0.0, -1e4]]))
+    np.testing.assert_array_equal(p, [[1.0, 0.0, 0.0]])
+
+
+def test_unknown_activation_lists_valid_names():
+    with pytest.raises(ValueError, match="valid names: .*relu"):
+        get_activation("rleu")
+    with pytest.raises(ValueError, match="unknown activation 'swishy'"):
+        tn.layers.Dense(3, activation="swishy")

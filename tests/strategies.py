@@ -1,0 +1,31 @@
+"""Hypothesis strategies shared by the gradient tests."""
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+batch_sizes = st.integers(min_value=1, max_value=5)
+features = st.integers(min_value=1, max_value=6)
+seeds = st.integers(min_value=0, max_value=2**31 - 1)
+
+
+@st.composite
+def matrices(draw, rows=batch_sizes, cols=features, low=-3.0, high=3.0):
+    """A float64 matrix of random shape with values in [low, high]."""
+    shape = (draw(rows), draw(cols))
+    seed = draw(seeds)
+    return np.random.default_rng(seed).uniform(low, high, size=shape)
+
+
+@st.composite
+def away_from_zero(draw, rows=batch_sizes, cols=features, margin=0.05):
+    """A float64 matrix whose entries keep a distance ``margin`` from 0 (the kink of relu-like functions)."""
+    x = draw(matrices(rows, cols))
+    sign = np.where(x >= 0, 1.0, -1.0)
+    return sign * (np.abs(x) + margin)
+
+
+@st.composite
+def shapes(draw, min_dims=1, max_dims=4, max_side=4):
+    """A shape of 1 to 4 axes with small sides (batch size 1 included)."""
+    return draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side))

@@ -1,0 +1,147 @@
+"""Losses: gradients, known values, minima and numerical safety."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinynet as tn
+from tinynet import losses
+from tinynet.gradcheck import check_loss
+
+from .strategies import batch_sizes, features, seeds
+
+
+@st.composite
+def problems(draw, kind):
+    n, k, seed = draw(batch_sizes), draw(features), draw(seeds)
+    rng = np.random.default_rng(seed)
+    weights = rng.uniform(0.1, 2.0, size=n) if draw(st.booleans()) else None
+    if kind == "regression":
+        return rng.normal(size=(n, k)), rng.normal(size=(n, k)), weights
+    if kind == "binary":
+        return rng.integers(0, 2, size=(n, k)).astype(float), rng.uniform(0.05, 0.95, size=(n, k)), weights
+    if kind == "logits":
+        return rng.integers(0, 2, size=(n, k)).astype(float), rng.normal(scale=3.0, size=(n, k)), weights
+    k = max(k, 2)
+    labels = rng.integers(0, k, size=n)
+    probs = rng.uniform(0.05, 1.0, size=(n, k))
+    probs /= probs.sum(axis=1, keepdims=True)
+    if kind == "categorical":
+        return np.eye(k)[labels], probs, weights
+    if kind == "categorical_logits":
+        return np.eye(k)[labels], rng.normal(scale=3.0, size=(n, k)), weights
+    if kind == "sparse":
+        return labels, probs, weights
+    return labels, rng.normal(scale=3.0, size=(n, k)), weights
+
+
+CASES = [
+    (losses.MeanSquaredError(), "regression"),
+    (losses.BinaryCrossentropy(), "binary"),
+    (losses.BinaryCrossentropy(from_logits=True), "logits"),
+    (losses.CategoricalCrossentropy(), "categorical"),
+    (losses.CategoricalCrossentropy(from_logits=True), "categorical_logits"),
+    (losses.SparseCategoricalCrossentropy(), "sparse"),
+    (losses.SparseCategoricalCrossentropy(from_logits=True), "sparse_logits"),
+]
+
+
+@pytest.mark.parametrize(("loss", "kind"), CASES, ids=lambda c: getattr(c, "name", c))
+@given(data=st.data())
+def test_gradient_matches_central_differences(loss, kind, data):
+    y_true, y_pred, weights = data.draw(problems(kind))
+    assert check_loss(loss, y_true, y_pred, sample_weight=weights) < 1e-6
+
+
+@given(data=problems("regression"))
+def test_mae_gradient_away_from_the_kink(data):
+    y_true, y_pred, weights = data
+    y_pred = y_true + np.sign(y_pred - y_true) * (np.abs(y_pred - y_true) + 0.05)
+    assert check_loss(losses.MeanAbsoluteError(), y_true, y_pred, sample_weight=weights) < 1e-6
+
+
+def test_known_values():
+    y_true = np.array([[1.0, 0.0], [0.0, 1.0]])
+    y_pred = np.array([[0.5, 0.0], [1.0, 3.0]])
+    # squared errors: 0.25, 0, 1, 4 -> mean 1.3125; absolute: 0.5, 0, 1, 2 -> 0.875
+    assert losses.MeanSquaredError().forward(y_true, y_pred) == pytest.approx(1.3125)
+    assert losses.MeanAbsoluteError().forward(y_true, y_pred) == pytest.approx(0.875)
+    # BCE of p = 0.8 for t = 1 and p = 0.25 for t = 0: -(ln 0.8 + ln 0.75) / 2
+    bce = losses.BinaryCrossentropy().forward(np.array([[1.0], [0.0]]), np.array([[0.8], [0.25]]))
+    assert bce == pytest.approx(-(np.log(0.8) + np.log(0.75)) / 2)
+    # from logits: z = ln 4 gives p = 0.8
+    bce_z = losses.BinaryCrossentropy(from_logits=True).forward(np.array([[1.0]]), np.array([[np.log(4.0)]]))
+    assert bce_z == pytest.approx(-np.log(0.8))
+    # CCE: -ln 0.7 and -ln 0.5
+    probs = np.array([[0.7, 0.2, 0.1], [0.25, 0.25, 0.5]])
+    cce = losses.CategoricalCrossentropy().forward(np.array([[1, 0, 0], [0, 0, 1]]), probs)
+    assert cce == pytest.approx(-(np.log(0.7) + np.log(0.5)) / 2)
+    assert losses.SparseCategoricalCrossentropy().forward(np.array([0, 2]), probs) == pytest.approx(cce)
+    # logits ln(1), ln(2), ln(5): softmax = 1/8, 2/8, 5/8
+    z = np.log(np.array([[1.0, 2.0, 5.0]]))
+    assert losses.SparseCategoricalCrossentropy(from_logits=True).forward(np.array([2]), z) == pytest.approx(
+        -np.log(5 / 8)
+    )
+
+
+def test_sample_weights_scale_each_sample():
+    y_true, y_pred = np.array([[0.0], [0.0]]), np.array([[1.0], [2.0]])
+    # per-sample squared errors 1 and 4, weights 3 and 0.5: (3 + 2) / 2
+    assert losses.MeanSquaredError().forward(y_true, y_pred, sample_weight=[3.0, 0.5]) == pytest.approx(2.5)
+
+
+def test_fused_gradient_is_p_minus_t_over_n():
+    z = np.array([[2.0, -1.0, 0.5], [0.0, 0.0, 0.0]])
+    t = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    loss = losses.CategoricalCrossentropy(from_logits=True)
+    loss.forward(t, z)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(loss.backward(), (p - t) / 2)
+    bce = losses.BinaryCrossentropy(from_logits=True)
+    bce.forward(t, z)
+    np.testing.assert_allclose(bce.backward(), (1 / (1 + np.exp(-z)) - t) / 6)
+
+
+@pytest.mark.parametrize("loss", [losses.MeanSquaredError(), losses.MeanAbsoluteError()])
+def test_minimum_is_zero_at_the_target(loss):
+    y = np.random.default_rng(0).normal(size=(4, 3))
+    assert loss.forward(y, y) == 0.0
+    np.testing.assert_array_equal(loss.backward(), 0.0)
+
+
+def test_cross_entropy_minimum_is_zero_for_certain_correct_predictions():
+    assert losses.BinaryCrossentropy().forward(np.array([[1.0], [0.0]]), np.array([[1.0], [0.0]])) < 1e-6
+    assert losses.CategoricalCrossentropy().forward(np.eye(3), np.eye(3)) < 1e-6
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("loss", "kind"), CASES, ids=lambda c: getattr(c, "name", c))
+def test_no_nan_inf_or_warning_at_extremes(loss, kind, dtype):
+    if "logits" in kind:
+        y_pred = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 50.0]], dtype=dtype)
+    else:
+        y_pred = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=dtype)  # exact 0 and 1 probabilities
+    if kind in ("sparse", "sparse_logits"):
+        y_true = np.array([1, 0])
+    else:
+        y_true = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            value = loss.forward(y_true, y_pred)
+            grad = loss.backward()
+    assert np.isfinite(value) and np.isfinite(grad).all()
+    # confidently wrong somewhere: cross-entropies are large, MSE is 5/6 (five unit errors in six)
+    assert value == pytest.approx(5 / 6) if kind == "regression" else value > 1.0
+
+
+def test_shape_mismatch_and_bad_labels_are_explained():
+    with pytest.raises(ValueError, match=r"y_true has shape \(3,\) but y_pred has shape \(3, 4\)"):
+        losses.CategoricalCrossentropy().forward(np.zeros(3), np.full((3, 4), 0.25))
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 3\]"):
+        losses.SparseCategoricalCrossentropy().forward(np.array([0, 4]), np.full((2, 4), 0.25))
+    with pytest.raises(ValueError, match="valid names: .*binary_crossentropy"):
+        tn.losses.get("binary_cross_entropy")

@@ -1,0 +1,325 @@
+r"""Activation functions as layers, each with its derivative written out.
+
+Every activation is element-wise except softmax.  For an element-wise
+:math:`y = f(x)` the chain rule gives the backward pass
+
+.. math:: \frac{\partial L}{\partial x} = G \odot f'(x), \qquad G = \frac{\partial L}{\partial y},
+
+so each class only has to state :math:`f` and :math:`f'` (often as a function of
+the output :math:`y`, which saves recomputing anything).  Shapes: ``x``, ``y``,
+``grad_output`` and the returned gradient all have the same, arbitrary shape.
+
+Use them as layers (``ReLU()``), by name (``Activation("relu")``) or inside
+``Dense(..., activation="relu")``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer, register_layer
+
+
+class ActivationLayer(Layer):
+    """Base class of the element-wise activations (no parameters).
+
+    Attributes
+    ----------
+    x : ndarray
+        The last input (kept by reference: the fused losses read the logits here).
+    y : ndarray
+        The last output.
+    """
+
+    #: The name used by ``activation=`` strings and :class:`Activation`.
+    activation_name = ""
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.x = x
+        self.y = self.output_array("y", x.shape, training, x.dtype)
+        self._forward(x, self.y)
+        return self.y
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        grad_input = self.buffer("dx", grad_output.shape, grad_output.dtype)
+        self._backward(grad_output, grad_input)
+        return grad_input
+
+    def _forward(self, x: np.ndarray, out: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _backward(self, grad_output: np.ndarray, out: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return Layer.get_config(self)
+
+
+@register_layer
+class Linear(ActivationLayer):
+    r"""Identity: :math:`y = x`, :math:`\partial L/\partial x = G`."""
+
+    activation_name = "linear"
+
+    def _forward(self, x, out):
+        np.copyto(out, x)
+
+    def _backward(self, grad_output, out):
+        np.copyto(out, grad_output)
+
+
+@register_layer
+class ReLU(ActivationLayer):
+    r"""Rectified linear unit.
+
+    .. math:: y = \max(x, 0), \qquad f'(x) = [x > 0] = [y > 0].
+
+    The derivative at exactly 0 is taken as 0 (a subgradient).
+    """
+
+    activation_name = "relu"
+
+    def _forward(self, x, out):
+        np.maximum(x, 0, out=out)
+
+    def _backward(self, grad_output, out):
+        mask = self.buffer("mask", out.shape, np.dtype(bool))
+        np.greater(self.y, 0, out=mask)
+        np.multiply(grad_output, mask, out=out)
+
+
+@register_layer
+class LeakyReLU(ActivationLayer):
+    r"""Leaky ReLU.
+
+    .. math:: y = \begin{cases} x & x > 0 \\ \alpha x & x \le 0 \end{cases}, \qquad
+              f'(x) = \begin{cases} 1 & x > 0 \\ \alpha & x \le 0 \end{cases}
+
+    Parameters
+    ----------
+    alpha : float
+        Slope for negative inputs (default 0.01).
+    """
+
+    activation_name = "leaky_relu"
+
+    def __init__(self, alpha: float = 0.01, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.alpha = float(alpha)
+
+    def _forward(self, x, out):
+        np.multiply(x, np.where(x > 0, 1.0, self.alpha).astype(x.dtype), out=out)
+
+    def _backward(self, grad_output, out):
+        np.multiply(grad_output, np.where(self.x > 0, 1.0, self.alpha).astype(out.dtype), out=out)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+@register_layer
+class ELU(ActivationLayer):
+    r"""Exponential linear unit.
+
+    .. math:: y = \begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases}, \qquad
+              f'(x) = \begin{cases} 1 & x > 0 \\ \alpha e^x = y + \alpha & x \le 0 \end{cases}
+
+    ``exp`` is only evaluated on :math:`\min(x, 0)`, so large inputs never overflow.
+    """
+
+    activation_name = "elu"
+
+    def __init__(self, alpha: float = 1.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.alpha = float(alpha)
+
+    def _forward(self, x, out):
+        neg = np.expm1(np.minimum(x, 0)) * self.alpha
+        np.copyto(out, np.where(x > 0, x, neg))
+
+    def _backward(self, grad_output, out):
+        np.multiply(grad_output, np.where(self.x > 0, 1.0, self.y + self.alpha), out=out)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+def stable_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    r"""Logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})` without overflow.
+
+    With :math:`e = e^{-|x|} \in (0, 1]`: :math:`\sigma(x) = 1/(1+e)` for
+    :math:`x \ge 0` and :math:`e/(1+e)` for :math:`x < 0`; no exponential of a
+    positive number is ever taken.
+    """
+    e = np.exp(-np.abs(x))
+    num = np.where(x >= 0, 1.0, e)
+    return np.divide(num, 1.0 + e, out=out)
+
+
+@register_layer
+class Sigmoid(ActivationLayer):
+    r"""Logistic sigmoid.
+
+    .. math:: y = \sigma(x) = \frac{1}{1 + e^{-x}}, \qquad f'(x) = y (1 - y).
+
+    Followed by binary cross-entropy, the model uses the fused gradient
+    :math:`(y - t)/N` with respect to :math:`x` instead (see :mod:`tinynet.losses`).
+    """
+
+    activation_name = "sigmoid"
+
+    def _forward(self, x, out):
+        stable_sigmoid(x, out=out)
+
+    def _backward(self, grad_output, out):
+        # G * y * (1 - y), written without a temporary for (1 - y)
+        np.subtract(self.y, np.square(self.y), out=out)
+        np.multiply(out, grad_output, out=out)
+
+
+@register_layer
+class Tanh(ActivationLayer):
+    r"""Hyperbolic tangent: :math:`y = \tanh x`, :math:`f'(x) = 1 - y^2`."""
+
+    activation_name = "tanh"
+
+    def _forward(self, x, out):
+        np.tanh(x, out=out)
+
+    def _backward(self, grad_output, out):
+        np.square(self.y, out=out)
+        np.subtract(1, out, out=out)
+        np.multiply(out, grad_output, out=out)
+
+
+@register_layer
+class Softplus(ActivationLayer):
+    r"""Softplus, a smooth ReLU.
+
+    .. math:: y = \log(1 + e^x) = \max(x, 0) + \log(1 + e^{-|x|}), \qquad f'(x) = \sigma(x).
+
+    The right-hand form never exponentiates a positive number.
+    """
+
+    activation_name = "softplus"
+
+    def _forward(self, x, out):
+        np.add(np.maximum(x, 0), np.log1p(np.exp(-np.abs(x))), out=out)
+
+    def _backward(self, grad_output, out):
+        stable_sigmoid(self.x, out=out)
+        np.multiply(out, grad_output, out=out)
+
+
+_GELU_C = np.sqrt(2.0 / np.pi)
+_GELU_K = 0.044715
+
+
+@register_layer
+class GELU(ActivationLayer):
+    r"""Gaussian error linear unit, tanh approximation (Hendrycks and Gimpel).
+
+    .. math::
+        u = c\,(x + k x^3),\quad t = \tanh u,\quad y = \tfrac12 x (1 + t),
+        \qquad c = \sqrt{2/\pi},\ k = 0.044715
+
+    Differentiating the product and :math:`\tanh' = 1 - t^2`:
+
+    .. math:: f'(x) = \tfrac12 (1 + t) + \tfrac12 x (1 - t^2)\, c\, (1 + 3 k x^2).
+    """
+
+    activation_name = "gelu"
+
+    def _forward(self, x, out):
+        t = np.tanh(_GELU_C * (x + _GELU_K * x**3))
+        np.multiply(0.5 * x, 1.0 + t, out=out)
+        self._t = t
+
+    def _backward(self, grad_output, out):
+        x, t = self.x, self._t
+        d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3.0 * _GELU_K * x * x)
+        np.multiply(d, grad_output, out=out)
+
+
+@register_layer
+class Softmax(ActivationLayer):
+    r"""Softmax over the last axis.
+
+    .. math:: y_i = \frac{e^{x_i - m}}{\sum_j e^{x_j - m}}, \qquad m = \max_j x_j
+
+    Subtracting the maximum changes nothing mathematically (softmax is invariant
+    to adding a constant) and keeps every exponent :math:`\le 0`, so nothing
+    overflows.  The Jacobian is :math:`\partial y_i/\partial x_j = y_i(\delta_{ij} - y_j)`;
+    the backward pass is its exact vector product, never the full matrix:
+
+    .. math:: \frac{\partial L}{\partial x_j} = \sum_i G_i\, y_i (\delta_{ij} - y_j)
+              = y_j \Big(G_j - \sum_i G_i y_i\Big).
+
+    Followed by categorical cross-entropy, the model uses the fused gradient
+    :math:`(y - t)/N` instead (see :mod:`tinynet.losses`).
+    """
+
+    activation_name = "softmax"
+
+    def _forward(self, x, out):
+        np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
+        np.exp(out, out=out)
+        out /= out.sum(axis=-1, keepdims=True)
+
+    def _backward(self, grad_output, out):
+        dot = np.einsum("...i,...i->...", grad_output, self.y)[..., None]
+        np.subtract(grad_output, dot, out=out)
+        np.multiply(out, self.y, out=out)
+
+
+ACTIVATIONS: dict[str, type[ActivationLayer]] = {
+    cls.activation_name: cls for cls in (Linear, ReLU, LeakyReLU, ELU, Sigmoid, Tanh, Softmax, Softplus, GELU)
+}
+
+
+def get_activation(name: str | None) -> ActivationLayer | None:
+    """Return a new activation layer for ``name`` (``None`` or ``"linear"``: no activation object for None)."""
+    if name is None:
+        return None
+    if isinstance(name, ActivationLayer):
+        return name
+    try:
+        return ACTIVATIONS[name]()
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown activation {name!r}; valid names: {', '.join(sorted(ACTIVATIONS))}"
+        ) from None
+
+
+@register_layer
+class Activation(Layer):
+    """An activation chosen by name: ``Activation("relu")``.
+
+    Delegates forward and backward to the named activation layer (``self.fn``).
+
+    Parameters
+    ----------
+    activation : str
+        One of ``linear, relu, leaky_relu, elu, sigmoid, tanh, softmax, softplus, gelu``.
+    """
+
+    def __init__(self, activation: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        fn = get_activation(activation)
+        if fn is None:
+            raise ValueError("Activation needs a name, e.g. Activation('relu')")
+        self.fn: ActivationLayer = fn
+        self.activation = fn.activation_name
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.fn.build(input_shape)
+
+    def forward(self, x, training=False):
+        return self.fn.forward(x, training)
+
+    def backward(self, grad_output):
+        return self.fn.backward(grad_output)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "activation": self.activation}

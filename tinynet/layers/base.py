@@ -1,0 +1,237 @@
+"""The layer protocol every tinynet layer follows.
+
+A layer is a small object with a forward pass and a hand-derived backward pass:
+
+``build(input_shape)``
+    Create the parameters for inputs of ``input_shape`` (the shape *without*
+    the batch axis).  Called once, by the model or by the first call.
+``forward(x, training=False)``
+    Return the output for a batch ``x`` and keep, as attributes, what the
+    backward pass needs (the *cache*).
+``backward(grad_output)``
+    Given :math:`G = \\partial L / \\partial y` (same shape as the output),
+    write :math:`\\partial L / \\partial \\theta` into ``grads`` and return
+    :math:`\\partial L / \\partial x` (same shape as the input).
+``params`` / ``grads``
+    Dicts of arrays with the same keys and shapes: the trainable parameters and
+    their gradients.  Once a model is built they are *views into the model's
+    flat buffers*: update them in place (``W[...] = value``, ``W -= step``),
+    never rebind (``layer.params["W"] = other`` would detach the array).
+``state``
+    Non-trainable arrays (running averages) that the model file saves and that
+    optimizers never touch.
+``get_config()`` / ``from_config(config)``
+    A JSON-able dict of constructor arguments, and the way back.
+
+Memory contract: in training mode a layer writes its output and its input
+gradient into buffers it reuses on the next call of the same shape (this is
+what makes training allocation-free).  An array returned by
+``forward(x, training=True)`` or by ``backward`` is therefore valid until the
+layer's next call; copy it if you want to keep it.  ``forward(x)`` in
+inference mode always returns a fresh array.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from .._config import get_default_dtype
+
+#: Every layer class that a model file may name: the built-ins plus the
+#: classes decorated with :func:`register_layer`.  Loading never imports a class
+#: by a name found in a file; it only looks names up here.
+LAYER_REGISTRY: dict[str, type[Layer]] = {}
+
+
+def register_layer(cls: type | None = None, *, name: str | None = None):
+    """Make a layer class savable and loadable by name.
+
+    Use as a decorator, ``@tn.register_layer`` or ``@tn.register_layer(name="MyDense")``.
+    The class must follow the layer protocol and its ``get_config()`` must return
+    the keyword arguments of its constructor.
+
+    Parameters
+    ----------
+    cls : type
+        A subclass of :class:`Layer`.
+    name : str, optional
+        The name written to model files (default: the class name).
+    """
+
+    def decorate(klass: type) -> type:
+        if not (isinstance(klass, type) and issubclass(klass, Layer)):
+            raise TypeError(f"register_layer expects a subclass of tinynet.layers.Layer, got {klass!r}")
+        key = name or klass.__name__
+        existing = LAYER_REGISTRY.get(key)
+        if existing is not None and existing is not klass:
+            raise ValueError(
+                f"a different layer class is already registered as {key!r} "
+                f"({existing.__module__}.{existing.__qualname__}); pass name=... to register_layer"
+            )
+        LAYER_REGISTRY[key] = klass
+        klass.registered_name = key
+        return klass
+
+    return decorate if cls is None else decorate(cls)
+
+
+def _snake(name: str) -> str:
+    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    s = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", s)
+    return s.lower()
+
+
+class Layer:
+    """Base class of every layer (see the module docstring for the protocol).
+
+    Parameters
+    ----------
+    name : str, optional
+        A name unique within its model; the model assigns one (``dense``,
+        ``dense_1``, ...) when it is not given.
+    input_shape : tuple of int, optional
+        The shape of one sample, for the first layer of a model.
+    """
+
+    registered_name: str = ""
+
+    def __init__(self, *, name: str | None = None, input_shape: tuple[int, ...] | None = None) -> None:
+        self.name = name
+        self.input_shape: tuple[int, ...] | None = None if input_shape is None else _as_shape(input_shape)
+        self.output_shape: tuple[int, ...] | None = None
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}
+        self.built = False
+        #: Precision of the parameters, fixed when the layer is created (see ``tn.set_default_dtype``).
+        self.dtype: np.dtype = get_default_dtype()
+        #: Generator for initial weights and random numbers (dropout); the model sets its own.
+        self.rng: np.random.Generator | None = None
+        self._buffers: dict[str, np.ndarray] = {}
+
+    # -- protocol ---------------------------------------------------------
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        """Create the parameters for samples of shape ``input_shape``."""
+        self.input_shape = _as_shape(input_shape)
+        self.output_shape = self.compute_output_shape(self.input_shape)
+        self.built = True
+
+    def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Return the output shape (without the batch axis) for ``input_shape``."""
+        return tuple(input_shape)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Return the layer's output for the batch ``x``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Fill ``grads`` and return the gradient with respect to the last input."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Build on first use, check the input shape, and run :meth:`forward`."""
+        x = np.asarray(x)
+        if not self.built:
+            self.build(x.shape[1:])
+        self.check_input(x)
+        return self.forward(x, training=training)
+
+    def check_input(self, x: np.ndarray) -> None:
+        """Raise a ``ValueError`` naming the layer when ``x`` does not fit it."""
+        if self.input_shape is not None and tuple(x.shape[1:]) != self.input_shape:
+            raise ValueError(
+                f"layer {self.name or type(self).__name__!r} expects inputs of shape "
+                f"(batch, {', '.join(map(str, self.input_shape))}) but received {tuple(x.shape)}; "
+                "reshape the data or change the layer's input shape"
+            )
+
+    # -- parameters -------------------------------------------------------
+    def add_param(
+        self, key: str, value: np.ndarray | str, shape: tuple[int, ...] | None = None
+    ) -> np.ndarray:
+        """Register a trainable parameter and allocate its gradient.
+
+        ``value`` is an array, or the name of an initializer (see
+        :mod:`tinynet.initializers`) to draw an array of ``shape`` from the
+        layer's generator (the model's, once the layer is in a model).
+        """
+        if isinstance(value, str):
+            from .. import initializers  # deferred: initializers imports the config, not the layers
+
+            value = initializers.get(value)(shape, dtype=self.dtype, rng=self.rng)
+        value = np.ascontiguousarray(value, dtype=self.dtype)
+        self.params[key] = value
+        self.grads[key] = np.zeros_like(value)
+        return value
+
+    def count_params(self) -> int:
+        """Number of trainable scalars."""
+        return int(sum(p.size for p in self.params.values()))
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the parameters, then the state arrays, in key order."""
+        return [p.copy() for p in self.params.values()] + [s.copy() for s in self.state.values()]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        """Copy ``weights`` (as from :meth:`get_weights`) into the arrays in place."""
+        targets = list(self.params.items()) + list(self.state.items())
+        if len(weights) != len(targets):
+            raise ValueError(f"layer {self.name!r} has {len(targets)} weight arrays, got {len(weights)}")
+        for (key, target), value in zip(targets, weights, strict=True):
+            value = np.asarray(value)
+            if value.shape != target.shape:
+                raise ValueError(
+                    f"layer {self.name!r}: weight {key!r} has shape {target.shape}, got {value.shape}"
+                )
+            target[...] = value
+
+    # -- configuration ----------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """Return the constructor arguments as a JSON-able dict."""
+        config: dict[str, Any] = {"name": self.name}
+        if self.input_shape is not None:
+            config["input_shape"] = list(self.input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        """Rebuild a layer from :meth:`get_config`'s output."""
+        return cls(**config)
+
+    # -- helpers ----------------------------------------------------------
+    def buffer(self, key: str, shape: tuple[int, ...], dtype: np.dtype | None = None) -> np.ndarray:
+        """Return a reusable work array of ``shape`` (contents undefined).
+
+        The array is kept between calls; a smaller batch gets a view of the
+        first rows of the buffer allocated for the largest batch seen, so the
+        last, partial batch of an epoch allocates nothing.
+        """
+        dtype = self.dtype if dtype is None else dtype
+        buf = self._buffers.get(key)
+        if buf is None or buf.shape[1:] != shape[1:] or buf.shape[0] < shape[0] or buf.dtype != dtype:
+            buf = np.empty(shape, dtype=dtype)
+            self._buffers[key] = buf
+        return buf if buf.shape[0] == shape[0] else buf[: shape[0]]
+
+    def output_array(self, key: str, shape: tuple[int, ...], training: bool, dtype=None) -> np.ndarray:
+        """A reusable buffer when training, a fresh array otherwise (see the memory contract)."""
+        if training:
+            return self.buffer(key, shape, dtype)
+        return np.empty(shape, dtype=self.dtype if dtype is None else dtype)
+
+    def default_name(self) -> str:
+        """The base of the name a model gives this layer (``Dense`` -> ``dense``)."""
+        return _snake(type(self).__name__)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+
+def _as_shape(shape) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(s) for s in shape)

@@ -1,0 +1,127 @@
+"""The fully connected layer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import initializers
+from .activations import ActivationLayer, get_activation
+from .base import Layer, register_layer
+
+
+@register_layer
+class Dense(Layer):
+    r"""Fully connected layer: an affine map followed by an optional activation.
+
+    Forward, for a batch :math:`X` of :math:`N` rows:
+
+    .. math:: Z = X W + \mathbf{1} b^\top, \qquad Y = f(Z).
+
+    Backward.  With :math:`G = \partial L/\partial Y`, the activation gives
+    :math:`G_Z = \partial L/\partial Z = G \odot f'(Z)` (or its own Jacobian
+    product for softmax).  Since :math:`Z_{nj} = \sum_i X_{ni} W_{ij} + b_j`,
+
+    .. math::
+        \frac{\partial L}{\partial W_{ij}} = \sum_n X_{ni}\, (G_Z)_{nj}
+            \;\Rightarrow\; dW = X^\top G_Z, \qquad
+        \frac{\partial L}{\partial b_j} = \sum_n (G_Z)_{nj}
+            \;\Rightarrow\; db = \mathbf{1}^\top G_Z, \qquad
+        \frac{\partial L}{\partial X_{ni}} = \sum_j (G_Z)_{nj} W_{ij}
+            \;\Rightarrow\; dX = G_Z W^\top.
+
+    Shapes: ``x`` (N, in_features) (more leading axes are allowed and act as
+    batch axes), ``W`` (in_features, units), ``b`` (units,), ``z`` and ``y``
+    (N, units); cache: ``x`` and the activation's own cache.
+
+    Parameters
+    ----------
+    units : int
+        Number of outputs.
+    activation : str, optional
+        Name of an activation (see :mod:`tinynet.layers.activations`).
+    input_dim : int, optional
+        Number of input features, for the first layer (Keras' spelling).
+    use_bias : bool
+        Whether to add ``b``.
+    kernel_initializer, bias_initializer : str
+        Names from :mod:`tinynet.initializers`.
+    input_shape : tuple, optional
+        Alternative to ``input_dim``.
+    name : str, optional
+        Layer name.
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: str | None = None,
+        input_dim: int | None = None,
+        use_bias: bool = True,
+        kernel_initializer: str = "glorot_uniform",
+        bias_initializer: str = "zeros",
+        *,
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        if input_shape is None and input_dim is not None:
+            input_shape = (int(input_dim),)
+        super().__init__(name=name, input_shape=input_shape)
+        if int(units) <= 0:
+            raise ValueError(f"Dense needs a positive number of units, got {units!r}")
+        self.units = int(units)
+        self.activation: ActivationLayer | None = get_activation(activation)
+        if self.activation is not None and self.activation.activation_name == "linear":
+            self.activation = None
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        initializers.get(kernel_initializer), initializers.get(bias_initializer)  # validate early
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        fan_in = self.input_shape[-1]
+        self.add_param("W", self.kernel_initializer, (fan_in, self.units))
+        if self.use_bias:
+            self.add_param("b", self.bias_initializer, (self.units,))
+
+    def compute_output_shape(self, input_shape):
+        return (*tuple(input_shape)[:-1], self.units)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.x = x
+        W = self.params["W"]
+        z = self.output_array("z", (*x.shape[:-1], self.units), training)
+        np.matmul(x, W, out=z)
+        if self.use_bias:
+            z += self.params["b"]
+        if self.activation is None:
+            return z
+        return self.activation.forward(z, training)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        grad_z = grad_output if self.activation is None else self.activation.backward(grad_output)
+        return self.backward_preactivation(grad_z)
+
+    def backward_preactivation(self, grad_z: np.ndarray) -> np.ndarray:
+        """Backward pass from :math:`G_Z = \\partial L/\\partial Z`, skipping the activation.
+
+        The model calls this directly when the activation is fused into the loss.
+        """
+        x2 = self.x.reshape(-1, self.x.shape[-1])
+        g2 = grad_z.reshape(-1, self.units)
+        np.matmul(x2.T, g2, out=self.grads["W"])
+        if self.use_bias:
+            np.add.reduce(g2, axis=0, out=self.grads["b"])
+        grad_input = self.buffer("dx", self.x.shape, grad_z.dtype)
+        np.matmul(grad_z, self.params["W"].T, out=grad_input)
+        return grad_input
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": None if self.activation is None else self.activation.activation_name,
+            "use_bias": self.use_bias,
+            "kernel_initializer": self.kernel_initializer,
+            "bias_initializer": self.bias_initializer,
+        }

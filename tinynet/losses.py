@@ -1,0 +1,320 @@
+r"""Loss functions with their gradients derived by hand.
+
+Every loss follows Keras' argument order: ``loss.forward(y_true, y_pred)``
+returns the mean loss over the batch (a Python float), and ``loss.backward()``
+returns :math:`\partial L / \partial \hat y`, an array shaped like ``y_pred``.
+
+Reduction.  Each loss first computes a per-sample loss :math:`\ell_n` (for
+element-wise losses, the mean over the last axis, as Keras does), then
+
+.. math:: L = \frac{1}{N} \sum_{n=1}^{N} w_n \ell_n ,
+
+with sample weights :math:`w_n = 1` unless ``sample_weight`` is given.  The
+:math:`1/N` (and the :math:`w_n`) therefore appear in every gradient below.
+
+Fused, stable forms.  A sigmoid followed by binary cross-entropy, or a softmax
+followed by categorical cross-entropy, has the remarkably simple gradient with
+respect to the *logits* :math:`z` (the activation's input)
+
+.. math:: \frac{\partial L}{\partial z} = \frac{w_n}{N}\,(p - t), \qquad p = \sigma(z)\ \text{or}\ \mathrm{softmax}(z).
+
+Computing it this way is both cheaper and numerically safer than chaining
+:math:`\partial L/\partial p = -t/p + \dots` (which divides by probabilities
+that round to 0 in float32) through the activation's Jacobian.  The loss value
+is computed from the logits too, with the log-sum-exp trick, so it stays finite
+for logits of any size.  ``from_logits=True`` selects these forms explicitly;
+a :class:`tinynet.Sequential` whose last activation is sigmoid or softmax uses
+them automatically.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .layers.activations import stable_sigmoid
+
+#: Probabilities are clipped to [EPSILON, 1 - EPSILON] before taking logs (as Keras).
+EPSILON = 1e-7
+
+
+class Loss:
+    """Base class: subclasses implement :meth:`per_sample` and :meth:`_grad`."""
+
+    name = ""
+    #: The activation whose output this loss can consume through the fused form.
+    fusable_activation: str | None = None
+
+    def __init__(self, from_logits: bool = False) -> None:
+        self.from_logits = bool(from_logits)
+
+    def forward(
+        self, y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> float:
+        """Return the (weighted) mean loss and remember what :meth:`backward` needs."""
+        y_true, y_pred = self._check(y_true, y_pred)
+        self.y_true, self.y_pred = y_true, y_pred
+        self.n = y_pred.shape[0]
+        self.sample_weight = None if sample_weight is None else self._check_weight(sample_weight, y_pred)
+        per_sample = self.per_sample(y_true, y_pred)
+        if self.sample_weight is not None:
+            per_sample = per_sample * self.sample_weight
+        return float(np.add.reduce(per_sample, axis=None, dtype=np.float64) / self.n)
+
+    __call__ = forward
+
+    def backward(self) -> np.ndarray:
+        """Return :math:`\\partial L/\\partial \\hat y` for the last :meth:`forward` call."""
+        grad = self._grad(self.y_true, self.y_pred)
+        if self.sample_weight is not None:
+            grad *= self.sample_weight.reshape((-1,) + (1,) * (grad.ndim - 1))
+        return grad
+
+    def per_sample(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        """Per-sample losses :math:`\\ell_n`, shape (N,)."""
+        raise NotImplementedError
+
+    def _grad(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        """JSON-able constructor arguments."""
+        return {"from_logits": self.from_logits} if self.fusable_activation else {}
+
+    # -- input checks -----------------------------------------------------
+    def _check(self, y_true, y_pred):
+        y_pred = np.asarray(y_pred)
+        y_true = np.asarray(y_true)
+        if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+            y_true = y_true.reshape(y_pred.shape)  # (N,) targets for an (N, 1) output
+        if y_true.shape != y_pred.shape:
+            raise ValueError(
+                f"{type(self).__name__}: y_true has shape {y_true.shape} but y_pred has shape "
+                f"{y_pred.shape}; they must match"
+                + (" (use sparse_categorical_crossentropy for integer labels)" if y_true.ndim == 1 else "")
+            )
+        return y_true.astype(y_pred.dtype, copy=False), y_pred
+
+    @staticmethod
+    def _check_weight(sample_weight, y_pred):
+        w = np.asarray(sample_weight, dtype=y_pred.dtype).reshape(-1)
+        if w.shape[0] != y_pred.shape[0]:
+            raise ValueError(f"sample_weight has {w.shape[0]} entries for a batch of {y_pred.shape[0]}")
+        return w
+
+    def _mean_last(self, values: np.ndarray) -> np.ndarray:
+        return values.reshape(values.shape[0], -1).mean(axis=1) if values.ndim > 1 else values
+
+    def _elements_per_sample(self, y_pred: np.ndarray) -> int:
+        return int(np.prod(y_pred.shape[1:])) if y_pred.ndim > 1 else 1
+
+
+class MeanSquaredError(Loss):
+    r"""Mean squared error, the mean over every element.
+
+    .. math:: \ell_n = \frac{1}{D}\sum_d (\hat y_{nd} - t_{nd})^2, \qquad
+              \frac{\partial L}{\partial \hat y_{nd}} = \frac{2}{N D} (\hat y_{nd} - t_{nd}).
+
+    Shapes: ``y_true`` and ``y_pred`` (N, ...) with D elements per sample.
+    """
+
+    name = "mse"
+
+    def per_sample(self, y_true, y_pred):
+        return self._mean_last(np.square(y_pred - y_true))
+
+    def _grad(self, y_true, y_pred):
+        return (y_pred - y_true) * (2.0 / (self.n * self._elements_per_sample(y_pred)))
+
+
+class MeanAbsoluteError(Loss):
+    r"""Mean absolute error.
+
+    .. math:: \ell_n = \frac{1}{D}\sum_d |\hat y_{nd} - t_{nd}|, \qquad
+              \frac{\partial L}{\partial \hat y_{nd}} = \frac{\operatorname{sign}(\hat y_{nd} - t_{nd})}{N D}.
+
+    The derivative at :math:`\hat y = t` is taken as 0.
+    """
+
+    name = "mae"
+
+    def per_sample(self, y_true, y_pred):
+        return self._mean_last(np.abs(y_pred - y_true))
+
+    def _grad(self, y_true, y_pred):
+        return np.sign(y_pred - y_true) * (1.0 / (self.n * self._elements_per_sample(y_pred)))
+
+
+class BinaryCrossentropy(Loss):
+    r"""Binary cross-entropy for targets :math:`t \in [0, 1]`.
+
+    From probabilities :math:`p` (clipped to :math:`[\epsilon, 1-\epsilon]`,
+    :math:`\epsilon = 10^{-7}`, so that :math:`\log 0` never happens):
+
+    .. math:: \ell_n = -\frac{1}{D}\sum_d \big[t \log p + (1 - t)\log(1 - p)\big], \qquad
+              \frac{\partial L}{\partial p} = \frac{1}{N D}\,\frac{p - t}{p (1 - p)}
+
+    (zero where the clip is active: that is the derivative of what is computed).
+
+    From logits :math:`z` (``from_logits=True``), with :math:`p = \sigma(z)`,
+    :math:`\log p = -\log(1 + e^{-z})` and :math:`\log(1-p) = -z - \log(1+e^{-z})`, so
+
+    .. math:: \ell = \max(z, 0) - z t + \log\!\big(1 + e^{-|z|}\big), \qquad
+              \frac{\partial L}{\partial z} = \frac{\sigma(z) - t}{N D},
+
+    where the rewritten form never exponentiates a positive number.
+    """
+
+    name = "binary_crossentropy"
+    fusable_activation = "sigmoid"
+
+    def per_sample(self, y_true, y_pred):
+        if self.from_logits:
+            z = y_pred
+            values = np.maximum(z, 0) - z * y_true + np.log1p(np.exp(-np.abs(z)))
+        else:
+            p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
+            values = -(y_true * np.log(p) + (1.0 - y_true) * np.log1p(-p))
+        return self._mean_last(values)
+
+    def _grad(self, y_true, y_pred):
+        scale = 1.0 / (self.n * self._elements_per_sample(y_pred))
+        if self.from_logits:
+            grad = stable_sigmoid(y_pred)
+            grad -= y_true
+            grad *= scale
+            return grad
+        p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
+        inside = (y_pred > EPSILON) & (y_pred < 1.0 - EPSILON)
+        return np.where(inside, (p - y_true) / (p * (1.0 - p)) * scale, 0.0).astype(y_pred.dtype)
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    r"""Stable :math:`\log \mathrm{softmax}(z) = z - m - \log \sum_j e^{z_j - m}`, :math:`m = \max_j z_j`."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Stable softmax over the last axis."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class CategoricalCrossentropy(Loss):
+    r"""Categorical cross-entropy for one-hot (or probability) targets over the last axis.
+
+    From probabilities (clipped to :math:`[\epsilon, 1-\epsilon]`):
+
+    .. math:: \ell_n = -\sum_k t_{nk} \log p_{nk}, \qquad
+              \frac{\partial L}{\partial p_{nk}} = -\frac{1}{N}\,\frac{t_{nk}}{p_{nk}}.
+
+    From logits (``from_logits=True``), with :math:`\log p = z - \mathrm{LSE}(z)`:
+
+    .. math:: \ell_n = -\sum_k t_{nk} \Big(z_{nk} - \log\sum_j e^{z_{nj}}\Big), \qquad
+              \frac{\partial L}{\partial z_{nk}} = \frac{1}{N}\Big(p_{nk} \sum_j t_{nj} - t_{nk}\Big),
+
+    which is the famous :math:`(p - t)/N` when each target row sums to 1.
+    The log-sum-exp is evaluated after subtracting :math:`\max_j z_{nj}`.
+    """
+
+    name = "categorical_crossentropy"
+    fusable_activation = "softmax"
+
+    def per_sample(self, y_true, y_pred):
+        if self.from_logits:
+            logp = log_softmax(y_pred)
+        else:
+            logp = np.log(np.clip(y_pred, EPSILON, 1.0 - EPSILON))
+        values = -(y_true * logp).sum(axis=-1)
+        return values.reshape(values.shape[0], -1).sum(axis=1) / max(1, values[0].size)
+
+    def _grad(self, y_true, y_pred):
+        scale = 1.0 / (self.n * self._positions_per_sample(y_pred))
+        if self.from_logits:
+            grad = softmax(y_pred)
+            grad *= y_true.sum(axis=-1, keepdims=True)
+            grad -= y_true
+            grad *= scale
+            return grad
+        p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
+        inside = (y_pred > EPSILON) & (y_pred < 1.0 - EPSILON)
+        return np.where(inside, -y_true / p * scale, 0.0).astype(y_pred.dtype)
+
+    @staticmethod
+    def _positions_per_sample(y_pred):
+        return int(np.prod(y_pred.shape[1:-1])) if y_pred.ndim > 2 else 1
+
+
+class SparseCategoricalCrossentropy(CategoricalCrossentropy):
+    r"""Categorical cross-entropy with integer class labels.
+
+    ``y_true`` holds class indices of shape (N,) (or (N, 1)); it is the same
+    loss as :class:`CategoricalCrossentropy` with the one-hot targets
+    :math:`t_{nk} = [k = y_n]`, so :math:`\ell_n = -\log p_{n, y_n}` and, from
+    logits, :math:`\partial L/\partial z_{nk} = (p_{nk} - [k = y_n])/N`.
+    """
+
+    name = "sparse_categorical_crossentropy"
+
+    def _check(self, y_true, y_pred):
+        y_pred = np.asarray(y_pred)
+        labels = np.asarray(y_true)
+        if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+            labels = labels[..., 0]
+        if labels.shape != y_pred.shape[:-1]:
+            raise ValueError(
+                f"SparseCategoricalCrossentropy: expected integer labels of shape {y_pred.shape[:-1]} "
+                f"for predictions of shape {y_pred.shape}, got {labels.shape}"
+                + (
+                    " (use categorical_crossentropy for one-hot targets)"
+                    if labels.shape == y_pred.shape
+                    else ""
+                )
+            )
+        if labels.size and not np.array_equal(labels, np.round(labels)):
+            raise ValueError("SparseCategoricalCrossentropy: labels must be whole numbers (class indices)")
+        labels = labels.astype(np.intp)
+        k = y_pred.shape[-1]
+        if labels.size and (labels.min() < 0 or labels.max() >= k):
+            raise ValueError(
+                f"SparseCategoricalCrossentropy: labels must be in [0, {k - 1}] for {k} outputs, "
+                f"got values from {labels.min()} to {labels.max()}"
+            )
+        one_hot = np.zeros(y_pred.shape, dtype=y_pred.dtype)
+        np.put_along_axis(one_hot, labels[..., None], 1.0, axis=-1)
+        return one_hot, y_pred
+
+
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls
+    for cls in (
+        MeanSquaredError,
+        MeanAbsoluteError,
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+    )
+}
+_ALIASES = {"mean_squared_error": "mse", "mean_absolute_error": "mae"}
+
+
+def get(identifier: str | Loss) -> Loss:
+    """Return a loss object for a name (see :data:`LOSSES`) or pass a Loss through."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    name = _ALIASES.get(identifier, identifier) if isinstance(identifier, str) else identifier
+    try:
+        return LOSSES[name]()
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown loss {identifier!r}; valid names: {', '.join(sorted(LOSSES))}") from None
+
+
+def from_name(name: str, config: dict | None = None) -> Loss:
+    """Rebuild a loss from its name and :meth:`Loss.get_config` (used by model files)."""
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; valid names: {', '.join(sorted(LOSSES))}")
+    return LOSSES[name](**(config or {}))
