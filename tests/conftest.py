@@ -2,11 +2,16 @@
 
 import os
 
-import numpy as np
-import pytest
-from hypothesis import HealthCheck, settings
+# The suite runs on 2 cores with 2 pytest-xdist workers: one BLAS thread each keeps the
+# workers from fighting over the cores (set before numpy loads; workers inherit it).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-import tinynet as tn
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+import tinynet as tn  # noqa: E402
 
 # Gradient checks are property tests; "ci" keeps them quick, "thorough" digs deeper:
 #   HYPOTHESIS_PROFILE=thorough python -m pytest

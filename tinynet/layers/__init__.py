@@ -16,8 +16,12 @@ from .activations import (
     get_activation,
 )
 from .base import LAYER_REGISTRY, Layer, register_layer
+from .conv import Conv2D
 from .core import Dropout, Flatten
 from .dense import Dense
+from .normalization import BatchNormalization, LayerNormalization
+from .pooling import AvgPool2D, GlobalAveragePooling2D, MaxPool2D
+from .reshape import Reshape
 
 __all__ = [
     "ACTIVATIONS",
@@ -26,13 +30,20 @@ __all__ = [
     "LAYER_REGISTRY",
     "Activation",
     "ActivationLayer",
+    "AvgPool2D",
+    "BatchNormalization",
+    "Conv2D",
     "Dense",
     "Dropout",
     "Flatten",
+    "GlobalAveragePooling2D",
     "Layer",
+    "LayerNormalization",
     "LeakyReLU",
     "Linear",
+    "MaxPool2D",
     "ReLU",
+    "Reshape",
     "Sigmoid",
     "Softmax",
     "Softplus",

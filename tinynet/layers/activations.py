@@ -36,6 +36,7 @@ class ActivationLayer(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
+        self.training = training
         self.y = self.output_array("y", x.shape, training, x.dtype)
         self._forward(x, self.y)
         return self.y
@@ -80,7 +81,16 @@ class ReLU(ActivationLayer):
     activation_name = "relu"
 
     def _forward(self, x, out):
-        np.maximum(x, 0, out=out)
+        # max(x, 0) against an array of zeros: numpy's fastest loop for it (a scalar 0 is
+        # broadcast through a slower path); in inference a scalar avoids keeping the array
+        np.maximum(x, self._zeros(x) if getattr(self, "training", False) else 0, out=out)
+
+    def _zeros(self, x: np.ndarray) -> np.ndarray:
+        """A cached array of zeros at least as large as ``x`` (a view of its first rows)."""
+        zeros = self._buffers.get("zeros")
+        if zeros is None or zeros.shape[1:] != x.shape[1:] or len(zeros) < len(x) or zeros.dtype != x.dtype:
+            zeros = self._buffers["zeros"] = np.zeros(x.shape, dtype=x.dtype)
+        return zeros if len(zeros) == len(x) else zeros[: len(x)]
 
     def _backward(self, grad_output, out):
         mask = self.buffer("mask", out.shape, np.dtype(bool))
@@ -151,9 +161,17 @@ def stable_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     :math:`x \ge 0` and :math:`e/(1+e)` for :math:`x < 0`; no exponential of a
     positive number is ever taken.
     """
-    e = np.exp(-np.abs(x))
-    num = np.where(x >= 0, 1.0, e)
-    return np.divide(num, 1.0 + e, out=out)
+    if out is None or out.shape != np.shape(x) or np.shares_memory(out, x):
+        e = np.exp(-np.abs(x))
+        num = np.where(x >= 0, 1.0, e)
+        return np.divide(num, 1.0 + e, out=out)
+    # the same operations, with ``out`` as the work array (one temporary for 1 + e)
+    np.abs(x, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    den = np.add(out, 1.0)
+    np.copyto(out, 1.0, where=x >= 0)
+    return np.divide(out, den, out=out)
 
 
 @register_layer

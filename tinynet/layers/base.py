@@ -17,6 +17,11 @@ A layer is a small object with a forward pass and a hand-derived backward pass:
     their gradients.  Once a model is built they are *views into the model's
     flat buffers*: update them in place (``W[...] = value``, ``W -= step``),
     never rebind (``layer.params["W"] = other`` would detach the array).
+``regularizers``
+    Penalties on parameters, keyed like ``params`` (see :mod:`tinynet.regularizers`
+    and :meth:`Layer.add_regularizer`); the model adds each penalty to the loss
+    and its gradient to ``grads`` after ``backward``.  A layer's backward pass
+    therefore computes the data-loss gradient only.
 ``state``
     Non-trainable arrays (running averages) that the model file saves and that
     optimizers never touch.
@@ -38,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import regularizers as regularizers_module
 from .._config import get_default_dtype
 
 #: Every layer class that a model file may name: the built-ins plus the
@@ -105,6 +111,8 @@ class Layer:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.state: dict[str, np.ndarray] = {}
+        #: Penalties on parameters, keyed like ``params`` (see :meth:`add_regularizer`).
+        self.regularizers: dict[str, regularizers_module.Regularizer] = {}
         self.built = False
         #: Precision of the parameters, fixed when the layer is created (see ``tn.set_default_dtype``).
         self.dtype: np.dtype = get_default_dtype()
@@ -166,6 +174,43 @@ class Layer:
         self.params[key] = value
         self.grads[key] = np.zeros_like(value)
         return value
+
+    def add_regularizer(
+        self, key: str, regularizer: regularizers_module.Regularizer | str | dict | None
+    ) -> regularizers_module.Regularizer | None:
+        """Penalise the parameter ``key`` with ``regularizer`` (None removes a penalty).
+
+        This is the one hook a layer needs to support a ``kernel_regularizer``
+        argument: call it in ``__init__``, before any model is built (the
+        parameter itself may not exist yet, and a built model has already
+        listed the penalised parameters), and
+        keep the returned object for ``get_config``, e.g.
+        ``self.kernel_regularizer = self.add_regularizer("W", kernel_regularizer)``.
+        The model then adds the penalty to the loss and its gradient to
+        ``grads[key]``; ``backward`` itself stays unchanged.
+
+        Parameters
+        ----------
+        key : str
+            The parameter's key in ``params`` (e.g. ``"W"``).
+        regularizer : Regularizer, str, dict or None
+            Anything :func:`tinynet.regularizers.get` accepts.
+
+        Returns
+        -------
+        Regularizer or None
+            The regularizer object.
+        """
+        reg = regularizers_module.get(regularizer)
+        if reg is None:
+            self.regularizers.pop(key, None)
+        else:
+            self.regularizers[key] = reg
+        return reg
+
+    def regularization_loss(self) -> float:
+        """The sum of this layer's penalties :math:`\\sum R(W)` at the current weights."""
+        return float(sum(reg.penalty(self.params[key]) for key, reg in self.regularizers.items()))
 
     def count_params(self) -> int:
         """Number of trainable scalars."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers
+from .. import initializers, regularizers
+from ..regularizers import Regularizer
 from .activations import ActivationLayer, get_activation
 from .base import Layer, register_layer
 
@@ -45,6 +46,10 @@ class Dense(Layer):
         Whether to add ``b``.
     kernel_initializer, bias_initializer : str
         Names from :mod:`tinynet.initializers`.
+    kernel_regularizer : Regularizer, str or dict, optional
+        A penalty on ``W``, e.g. ``tn.regularizers.l2(1e-4)``: the model adds
+        :math:`R(W)` to the loss and :math:`\partial R/\partial W` to ``grads["W"]``
+        (see :mod:`tinynet.regularizers`).
     input_shape : tuple, optional
         Alternative to ``input_dim``.
     name : str, optional
@@ -59,6 +64,7 @@ class Dense(Layer):
         use_bias: bool = True,
         kernel_initializer: str = "glorot_uniform",
         bias_initializer: str = "zeros",
+        kernel_regularizer: Regularizer | str | dict | None = None,
         *,
         input_shape: tuple[int, ...] | None = None,
         name: str | None = None,
@@ -76,6 +82,7 @@ class Dense(Layer):
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
         initializers.get(kernel_initializer), initializers.get(bias_initializer)  # validate early
+        self.kernel_regularizer = self.add_regularizer("W", kernel_regularizer)
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -117,7 +124,7 @@ class Dense(Layer):
         return grad_input
 
     def get_config(self) -> dict:
-        return {
+        config = {
             **super().get_config(),
             "units": self.units,
             "activation": None if self.activation is None else self.activation.activation_name,
@@ -125,3 +132,6 @@ class Dense(Layer):
             "kernel_initializer": self.kernel_initializer,
             "bias_initializer": self.bias_initializer,
         }
+        if self.kernel_regularizer is not None:  # as {"class_name", "config"}: JSON-able, loaded by lookup
+            config["kernel_regularizer"] = regularizers.serialize(self.kernel_regularizer)
+        return config
