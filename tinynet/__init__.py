@@ -4,7 +4,19 @@ Every formula of training (forward pass, loss, gradient, optimizer update) is
 explicit, derived by hand in the docstrings, and verified by tests.
 """
 
-from . import callbacks, datasets, gradcheck, initializers, layers, losses, metrics, optimizers
+from . import (
+    callbacks,
+    datasets,
+    gradcheck,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    plot,
+    regularizers,
+    schedules,
+)
 from ._config import get_default_dtype, set_default_dtype, set_seed
 from .layers.base import register_layer
 from .models import Sequential
@@ -23,6 +35,9 @@ __all__ = [
     "losses",
     "metrics",
     "optimizers",
+    "plot",
+    "regularizers",
+    "schedules",
     "register_layer",
     "set_default_dtype",
     "set_seed",

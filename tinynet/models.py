@@ -27,7 +27,6 @@ the loss from the logits and starts backpropagation from
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,6 +39,7 @@ from ._config import get_default_dtype, new_generator
 from .callbacks import Callback, CallbackList, History
 from .layers.activations import Activation, ActivationLayer
 from .layers.base import Layer
+from .progress import ProgbarLogger
 
 #: predict() without a batch size runs at most this many samples per forward pass.
 PREDICT_CHUNK = 4096
@@ -81,6 +81,8 @@ class Sequential:
         self._params: dict[str, np.ndarray] = {}
         self._grads: dict[str, np.ndarray] = {}
         self._fused: losses_module.Loss | None = None
+        # (regularizer, parameter view, gradient view) for every penalised parameter; empty = no cost
+        self._regularized: list[tuple[Any, np.ndarray, np.ndarray]] = []
         for layer in layers or ():
             self.add(layer)
 
@@ -133,6 +135,7 @@ class Sequential:
             shape = tuple(layer.output_shape)
         self.output_shape = shape
         self._gather_parameters()
+        self._gather_regularizers()
         self.built = True
         self._setup_fusion()
 
@@ -166,6 +169,25 @@ class Sequential:
             self._grads[f"{layer.name}/{key}"] = g_view
             offset += n
         self._flat_params, self._flat_grads = P, G
+
+    def _gather_regularizers(self) -> None:
+        """List the penalised parameters once, as views into the flat buffers (see compute_gradients)."""
+        self._regularized = []
+        for layer in self.layers:
+            for key, reg in layer.regularizers.items():
+                if key not in layer.params:
+                    raise ValueError(
+                        f"layer {layer.name!r} has a regularizer for {key!r} but no such parameter "
+                        f"(it has {sorted(layer.params)})"
+                    )
+                self._regularized.append((reg, layer.params[key], layer.grads[key]))
+
+    def regularization_loss(self) -> float:
+        r"""The sum of every layer's weight penalties, :math:`\sum R(W)` (0.0 without regularizers).
+
+        Training adds it to the data loss (see :mod:`tinynet.regularizers`).
+        """
+        return float(sum(reg.penalty(p) for reg, p, _ in self._regularized))
 
     def named_params(self) -> dict[str, np.ndarray]:
         """All parameters, keyed ``"layer_name/key"`` (views into the flat buffer)."""
@@ -272,10 +294,13 @@ class Sequential:
     def compute_gradients(
         self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None, backward: bool = True
     ) -> float:
-        """Forward in training mode, loss, and (unless ``backward=False``) backward.
+        r"""Forward in training mode, loss, and (unless ``backward=False``) backward.
 
         Fills every layer's ``grads`` and returns the batch loss; the optimizer
-        is not called.
+        is not called.  With weight penalties (``kernel_regularizer``), the loss
+        returned is :math:`J = L + \sum R(W)` and each penalised gradient gets
+        :math:`\partial R/\partial W` added after the backward pass, in place on
+        the flat-buffer views (the layers' ``backward`` overwrites ``grads`` first).
         """
         self._require_compiled("computing gradients")
         y_pred = self.forward(x, training=True)
@@ -286,6 +311,11 @@ class Sequential:
                 self._backward_fused(self._fused.backward())
             else:
                 self.backward(self.loss.backward())
+        if self._regularized:  # a precomputed list: models without penalties pay one truth test
+            for reg, p, g in self._regularized:
+                loss += reg.penalty(p)
+                if backward:
+                    reg.add_gradient(p, g)
         return loss
 
     def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
@@ -324,7 +354,7 @@ class Sequential:
         validation_data: tuple | None = None,
         validation_split: float = 0.0,
         shuffle: bool = True,
-        verbose: int = 1,
+        verbose: int | str = 1,
         callbacks: Sequence[Callback] | None = None,
         class_weight: dict[int, float] | None = None,
         sample_weight: np.ndarray | None = None,
@@ -347,9 +377,13 @@ class Sequential:
             Fraction of the data, taken from the end before shuffling, held out
             for validation (ignored when ``validation_data`` is given).
         shuffle : bool
-        verbose : int
-            0 prints nothing, 1 one line per epoch.
+        verbose : {0, 1, 2, "auto"}
+            0 prints nothing; 1 (or "auto") a live progress bar per epoch (batches
+            done, elapsed time, ETA, running loss) on a terminal or in Jupyter, and
+            one line per epoch when the output is not a terminal (a log, CI); 2 one
+            line per epoch always.  See :mod:`tinynet.progress`.
         callbacks : list of Callback, optional
+            See :mod:`tinynet.callbacks`; the returned :class:`History` is always added.
         class_weight : dict, optional
             Per-class loss weights, e.g. ``{0: 1.0, 1: 3.0}``.
         sample_weight : ndarray, optional
@@ -362,6 +396,11 @@ class Sequential:
             twins to per-epoch lists.
         """
         self._require_compiled("fit")
+        verbose = 1 if verbose == "auto" else verbose
+        if verbose not in (0, 1, 2):
+            raise ValueError(
+                f"verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch), got {verbose!r}"
+            )
         x, y = self._as_input(x, "x"), self._as_target(y)
         _same_length(x, y, "x", "y")
         if int(batch_size) < 1:
@@ -399,7 +438,10 @@ class Sequential:
             "samples": n,
             "verbose": verbose,
         }
-        cbs = CallbackList([history, *(callbacks or ())], self, params)
+        # the progress printer comes right after the history, so its epoch line precedes any
+        # message the user's callbacks print at the end of the epoch
+        progress = [] if verbose == 0 else [ProgbarLogger(verbose)]
+        cbs = CallbackList([history, *progress, *(callbacks or ())], self, params)
         xb_buf = np.empty((min(batch_size, n), *x.shape[1:]), dtype=x.dtype)
         yb_buf = np.empty((min(batch_size, n), *y.shape[1:]), dtype=y.dtype)
         wb_buf = None if weights is None else np.empty(min(batch_size, n), dtype=weights.dtype)
@@ -449,9 +491,6 @@ class Sequential:
             logs["learning_rate"] = lr
             self.epochs_done += 1
             cbs.on_epoch_end(epoch, logs)
-            if verbose:
-                shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k != "learning_rate")
-                print(f"Epoch {epoch + 1}/{epochs} - {shown}", file=sys.stdout, flush=True)
             if self.stop_training:
                 break
         cbs.on_train_end()
@@ -511,7 +550,9 @@ class Sequential:
             hi = min(n, lo + int(batch_size))
             y_pred[lo:hi] = self.forward(x[lo:hi], training=False)
             total += self._loss_value(y[lo:hi], y_pred[lo:hi], None if w is None else w[lo:hi]) * (hi - lo)
-        results = {"loss": total / n, **self._metric_values(y, y_pred)}
+        # the penalty is part of the objective, so it is in the reported loss here too (as Keras)
+        loss = total / n + (self.regularization_loss() if self._regularized else 0.0)
+        results = {"loss": loss, **self._metric_values(y, y_pred)}
         if return_dict:
             return results
         return results["loss"] if not self.metrics else list(results.values())

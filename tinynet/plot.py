@@ -1,0 +1,571 @@
+r"""Plots for training and teaching: history, decision boundaries, confusion matrix, ROC, optimizers, weights.
+
+matplotlib is an optional dependency (``pip install tinynet[plot]``), imported
+only when a plot function is called: ``import tinynet`` never loads it.
+
+Every function returns a :class:`matplotlib.figure.Figure`.  Without ``ax=`` it
+draws on a new ``Figure`` created *without pyplot*, so it works headless (a
+server, CI) and never changes the user's backend: in Jupyter the returned figure
+is displayed; in a script, save it with ``fig.savefig("history.png")``.  To draw
+into your own layout (or a pyplot window, then ``plt.show()``) pass ``ax=``: an
+Axes, or a sequence of Axes for the functions that draw several panels.
+
+================================  ===========================================================
+function                          draws
+================================  ===========================================================
+:func:`plot_history`              loss and each metric per epoch, training against validation
+:func:`plot_decision_boundary`    the regions a 2-D classifier assigns to each class
+:func:`plot_confusion_matrix`     true against predicted classes
+:func:`plot_roc`                  the ROC curve and its area
+:func:`plot_optimizer_paths`      SGD, Momentum, RMSprop and Adam on a 2-D surface
+:func:`plot_weights`              histograms of every parameter array and its last gradient
+================================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import metrics as metrics_module
+from . import optimizers as optimizers_module
+
+if TYPE_CHECKING:  # for the annotations only: importing tinynet must not import matplotlib
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "SURFACES",
+    "Surface",
+    "optimizer_paths",
+    "plot_confusion_matrix",
+    "plot_decision_boundary",
+    "plot_history",
+    "plot_optimizer_paths",
+    "plot_roc",
+    "plot_weights",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+def _require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "tinynet.plot needs matplotlib: pip install 'tinynet[plot]' (or pip install matplotlib)"
+        ) from None
+
+
+def _figure_and_axes(
+    ax: Any, n: int, ncols: int | None = None, panel: tuple[float, float] = (4.5, 3.5)
+) -> tuple[Figure, list[Axes]]:
+    """A new pyplot-free Figure with ``n`` panels, or the ``n`` Axes the caller passed."""
+    _require_matplotlib()
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        ncols = max(1, min(ncols or n, n))
+        nrows = math.ceil(n / ncols)
+        fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows), layout="constrained")
+        grid = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        for extra in grid[n:]:
+            extra.remove()
+        return fig, list(grid[:n])
+    axes = [ax] if hasattr(ax, "plot") else list(np.ravel(np.asarray(ax, dtype=object)))
+    if len(axes) != n:
+        raise ValueError(f"this plot draws {n} panel(s); ax= must give exactly {n} Axes, got {len(axes)}")
+    return axes[0].figure, axes
+
+
+def _labels_from(y: np.ndarray) -> np.ndarray:
+    """Integer class labels from (N,), (N, 1) or one-hot (N, K) targets."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(axis=1)
+    return np.rint(y.reshape(len(y), -1)[:, 0]).astype(np.int64)
+
+
+def _class_colors(k: int) -> list:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if k <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(k)]
+
+
+# --------------------------------------------------------------------------- history
+def plot_history(
+    history: Any, metrics: Sequence[str] | None = None, *, ax: Axes | Sequence[Axes] | None = None
+) -> Figure:
+    """Loss and each metric per epoch, the training curve against the validation curve.
+
+    A validation curve that turns up while the training curve keeps falling is
+    the picture of overfitting.
+
+    Parameters
+    ----------
+    history : History or dict
+        What :meth:`tinynet.Sequential.fit` returns, or its ``history`` dict.
+    metrics : sequence of str, optional
+        The quantities to plot, one panel each (default: ``loss`` and every
+        metric that has no ``val_`` prefix; ``"learning_rate"`` may be asked for).
+    ax : Axes or sequence of Axes, optional
+        One Axes per panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    logs: Mapping[str, Sequence[float]] = getattr(history, "history", history)
+    if not isinstance(logs, Mapping) or not logs:
+        raise ValueError("plot_history needs a History (from fit) or its non-empty history dict")
+    if metrics is None:
+        metrics = [k for k in logs if not k.startswith("val_") and k != "learning_rate"]
+    missing = [m for m in metrics if m not in logs]
+    if missing:
+        raise ValueError(f"the history has no {missing}; it has {list(logs)}")
+    fig, axes = _figure_and_axes(ax, len(metrics), ncols=min(len(metrics), 3))
+    for a, name in zip(axes, metrics, strict=True):
+        values = np.asarray(logs[name], dtype=np.float64)
+        epochs = np.arange(1, len(values) + 1)
+        a.plot(epochs, values, "o-", markersize=3, label=f"training {name}")
+        if f"val_{name}" in logs:
+            val = np.asarray(logs[f"val_{name}"], dtype=np.float64)
+            a.plot(np.arange(1, len(val) + 1), val, "s--", markersize=3, label=f"validation {name}")
+        if name == "learning_rate" and np.all(values > 0) and values.max() > 10 * values.min():
+            a.set_yscale("log")
+        a.set_xlabel("epoch")
+        a.set_ylabel(name)
+        a.set_title(name)
+        a.grid(True, alpha=0.3)
+        a.legend()
+    return fig
+
+
+# --------------------------------------------------------------------------- decision boundary
+def plot_decision_boundary(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    ax: Axes | None = None,
+    resolution: int = 200,
+    padding: float = 0.5,
+) -> Figure:
+    """The class a 2-D classifier predicts at every point of the plane, with the data on top.
+
+    For one sigmoid output the background shows :math:`p(\\text{class } 1 \\mid x)`
+    shaded from one class colour to the other, and the boundary
+    :math:`p = 0.5` as a black line; for several outputs each point takes the
+    colour of its :math:`\\arg\\max` class.
+
+    Parameters
+    ----------
+    model : Sequential
+        A trained classifier with 2 inputs.
+    x : ndarray of shape (N, 2)
+    y : ndarray of shape (N,), (N, 1) or (N, K)
+        Labels, or one-hot rows.
+    ax : Axes, optional
+    resolution : int
+        Grid points per axis.
+    padding : float
+        Margin around the data, in data units.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"plot_decision_boundary needs 2-D inputs of shape (N, 2), got {x.shape}")
+    labels = _labels_from(y)
+    fig, (a,) = _figure_and_axes(ax, 1, panel=(5.5, 4.5))
+    from matplotlib.colors import LinearSegmentedColormap, ListedColormap
+
+    lo, hi = x.min(axis=0) - padding, x.max(axis=0) + padding
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    out = np.asarray(model.predict(np.c_[gx.ravel(), gy.ravel()]), dtype=np.float64)
+    out = out.reshape(len(out), -1)
+    k = max(int(labels.max()) + 1, out.shape[1], 2)
+    colors = _class_colors(k)
+    if out.shape[1] == 1:
+        p = out[:, 0].reshape(gx.shape)
+        shade = LinearSegmentedColormap.from_list("two_classes", [colors[0], "white", colors[1]])
+        a.contourf(
+            gx, gy, p, levels=np.linspace(min(p.min(), 0.0), max(p.max(), 1.0), 21), cmap=shade, alpha=0.8
+        )
+        if p.min() < 0.5 < p.max():
+            a.contour(gx, gy, p, levels=[0.5], colors="k", linewidths=1.5)
+    else:
+        predicted = out.argmax(axis=1).reshape(gx.shape)
+        a.contourf(gx, gy, predicted, levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(colors), alpha=0.35)
+    for c in range(k):
+        mine = labels == c
+        if mine.any():
+            a.scatter(
+                x[mine, 0],
+                x[mine, 1],
+                s=16,
+                color=colors[c],
+                edgecolors="k",
+                linewidths=0.4,
+                label=f"class {c}",
+            )
+    a.set_xlim(lo[0], hi[0])
+    a.set_ylim(lo[1], hi[1])
+    a.set_xlabel("$x_1$")
+    a.set_ylabel("$x_2$")
+    a.set_title("decision boundary")
+    a.legend(loc="best", fontsize="small")
+    return fig
+
+
+# --------------------------------------------------------------------------- confusion matrix and ROC
+def plot_confusion_matrix(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    labels: Sequence[str] | None = None,
+    *,
+    normalize: bool = False,
+    ax: Axes | None = None,
+) -> Figure:
+    """The confusion matrix :math:`C_{ij}` = number of samples of class :math:`i` predicted as :math:`j`.
+
+    Parameters
+    ----------
+    y_true : array-like
+        Labels or one-hot rows.
+    y_pred : array-like
+        Predicted labels, probabilities of class 1, or class scores (as
+        :func:`tinynet.metrics.confusion_matrix` accepts).
+    labels : sequence of str, optional
+        Class names, in class order.
+    normalize : bool
+        Show each row as fractions of its true class (the diagonal is then the
+        per-class recall).
+    ax : Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    cm = metrics_module.confusion_matrix(y_true, y_pred, None if labels is None else len(labels))
+    k = cm.shape[0]
+    names = [str(i) for i in range(k)] if labels is None else [str(name) for name in labels]
+    if len(names) != k:
+        raise ValueError(f"labels has {len(names)} names for {k} classes")
+    shown = cm.astype(np.float64)
+    if normalize:
+        rows = shown.sum(axis=1, keepdims=True)
+        shown = np.divide(shown, rows, out=np.zeros_like(shown), where=rows > 0)
+    fig, (a,) = _figure_and_axes(ax, 1, panel=(1.2 * k + 3, 1.2 * k + 2))
+    image = a.imshow(shown, cmap="Blues", vmin=0)
+    a.figure.colorbar(image, ax=a, fraction=0.046, pad=0.04)
+    threshold = shown.max() / 2 if shown.size else 0
+    for i in range(k):
+        for j in range(k):
+            text = f"{shown[i, j]:.2f}" if normalize else f"{cm[i, j]:d}"
+            a.text(
+                j, i, text, ha="center", va="center", color="white" if shown[i, j] > threshold else "black"
+            )
+    a.set_xticks(range(k), names)
+    a.set_yticks(range(k), names)
+    a.set_xlabel("predicted class")
+    a.set_ylabel("true class")
+    a.set_title("confusion matrix" + (" (rows normalized)" if normalize else ""))
+    return fig
+
+
+def plot_roc(
+    y_true: np.ndarray, scores: np.ndarray, *, ax: Axes | None = None, label: str | None = None
+) -> Figure:
+    """The ROC curve (true against false positive rate over all thresholds) with its area.
+
+    Uses :func:`tinynet.metrics.roc_curve` and :func:`tinynet.metrics.roc_auc`;
+    the dashed diagonal is a classifier that guesses at random (AUC 0.5).  Call
+    it again with the same ``ax`` to compare models.
+
+    Parameters
+    ----------
+    y_true : array-like
+        Binary labels 0/1.
+    scores : array-like
+        Scores for class 1 (probabilities, logits, ...).
+    ax : Axes, optional
+    label : str, optional
+        Legend name of the curve.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fpr, tpr, _ = metrics_module.roc_curve(y_true, scores)
+    auc = metrics_module.roc_auc(y_true, scores)
+    fig, (a,) = _figure_and_axes(ax, 1, panel=(4.5, 4.5))
+    a.plot(fpr, tpr, lw=2, label=f"{label or 'model'} (AUC = {auc:.3f})")
+    if not any(line.get_label() == "chance" for line in a.get_lines()):
+        a.plot([0, 1], [0, 1], "k--", lw=1, label="chance")
+    a.set_xlim(0, 1)
+    a.set_ylim(0, 1.01)
+    a.set_aspect("equal")
+    a.set_xlabel("false positive rate")
+    a.set_ylabel("true positive rate")
+    a.set_title("ROC curve")
+    a.legend(loc="lower right")
+    return fig
+
+
+# --------------------------------------------------------------------------- optimizer paths
+@dataclass(frozen=True)
+class Surface:
+    """A function of two variables to minimise, with its gradient and a view of it.
+
+    Attributes
+    ----------
+    name : str
+    f : callable
+        ``f(x, y)``, vectorised over arrays.
+    grad : callable
+        ``grad(p) -> ndarray (2,)`` for a point ``p = (x, y)``.
+    xlim, ylim : (float, float)
+        The region drawn.
+    start : (float, float)
+        Where the optimizers start by default.
+    minimum : (float, float)
+        The minimiser, marked with a star.
+    learning_rates : dict
+        Default learning rate per optimizer name, chosen so that each shows its
+        character without diverging.
+    steps : int
+        Default number of steps.
+    log_levels : bool
+        Space the contours logarithmically (for surfaces with a huge range).
+    """
+
+    name: str
+    f: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    grad: Callable[[np.ndarray], np.ndarray]
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    start: tuple[float, float]
+    minimum: tuple[float, float]
+    learning_rates: Mapping[str, float]
+    steps: int
+    log_levels: bool = False
+
+
+def _rosenbrock(x, y):
+    return (1.0 - x) ** 2 + 100.0 * (y - x**2) ** 2
+
+
+def _rosenbrock_grad(p):
+    x, y = p
+    return np.array([-2.0 * (1.0 - x) - 400.0 * x * (y - x * x), 200.0 * (y - x * x)])
+
+
+def _quadratic(x, y):
+    return 0.5 * (x**2 + 25.0 * y**2)
+
+
+def _quadratic_grad(p):
+    return np.array([1.0, 25.0]) * p
+
+
+#: Built-in surfaces for :func:`plot_optimizer_paths`.
+#:
+#: ``"rosenbrock"``: :math:`f(x, y) = (1 - x)^2 + 100 (y - x^2)^2`, a curved, narrow
+#: valley with its minimum at (1, 1): plain SGD crawls along the flat valley floor,
+#: momentum builds up speed along it, RMSprop and Adam rescale each coordinate.
+#:
+#: ``"quadratic"``: :math:`f(x, y) = \tfrac12 (x^2 + 25 y^2)`, an ill-conditioned bowl
+#: (curvatures 1 and 25): SGD zig-zags across the steep direction while creeping along
+#: the shallow one; the adaptive methods equalise the two.
+SURFACES: dict[str, Surface] = {
+    "rosenbrock": Surface(
+        "rosenbrock",
+        _rosenbrock,
+        _rosenbrock_grad,
+        xlim=(-2.0, 2.0),
+        ylim=(-1.0, 3.0),
+        start=(-1.5, 2.0),
+        minimum=(1.0, 1.0),
+        learning_rates={"SGD": 1e-3, "Momentum": 1e-3, "RMSprop": 1e-2, "Adam": 5e-2},
+        steps=1000,
+        log_levels=True,
+    ),
+    "quadratic": Surface(
+        "quadratic",
+        _quadratic,
+        _quadratic_grad,
+        xlim=(-5.0, 5.0),
+        ylim=(-1.5, 1.5),
+        start=(-4.5, 1.0),
+        minimum=(0.0, 0.0),
+        learning_rates={"SGD": 0.075, "Momentum": 0.02, "RMSprop": 0.1, "Adam": 0.3},
+        steps=60,
+    ),
+}
+
+_DEFAULT_OPTIMIZERS: dict[str, Callable[[float], optimizers_module.Optimizer]] = {
+    "SGD": lambda lr: optimizers_module.SGD(lr),
+    "Momentum": lambda lr: optimizers_module.Momentum(lr, momentum=0.9),
+    "RMSprop": lambda lr: optimizers_module.RMSprop(lr),
+    "Adam": lambda lr: optimizers_module.Adam(lr),
+}
+
+
+def _surface(surface: str | Surface) -> Surface:
+    if isinstance(surface, Surface):
+        return surface
+    try:
+        return SURFACES[surface]
+    except KeyError:
+        raise ValueError(f"unknown surface {surface!r}; built in: {', '.join(SURFACES)}") from None
+
+
+def optimizer_paths(
+    surface: str | Surface = "rosenbrock",
+    optimizers: Mapping[str, optimizers_module.Optimizer] | None = None,
+    start: tuple[float, float] | None = None,
+    steps: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Run tinynet's real optimizers on a 2-D surface and return the points they visit.
+
+    Each optimizer updates one parameter, the point :math:`p = (x, y)`, from the
+    surface's exact gradient, through the same ``optimizer.step(params, grads)``
+    call that trains a network.  A path that leaves the finite numbers (a
+    diverging learning rate) ends there.
+
+    Parameters
+    ----------
+    surface : str or Surface
+        ``"rosenbrock"`` or ``"quadratic"`` (see :data:`SURFACES`), or your own.
+    optimizers : dict of str to Optimizer, optional
+        Fresh optimizers by legend name (they are stepped, so their state
+        changes); default SGD, Momentum, RMSprop and Adam with the surface's
+        learning rates.
+    start : (float, float), optional
+    steps : int, optional
+
+    Returns
+    -------
+    dict of str to ndarray
+        For each optimizer the path, shape (steps + 1, 2), starting point first.
+    """
+    s = _surface(surface)
+    if optimizers is None:
+        optimizers = {name: make(s.learning_rates[name]) for name, make in _DEFAULT_OPTIMIZERS.items()}
+    start = s.start if start is None else start
+    steps = s.steps if steps is None else int(steps)
+    paths = {}
+    for name, opt in optimizers.items():
+        p = np.array(start, dtype=np.float64)
+        g = np.zeros(2)
+        path = [p.copy()]
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging path ends; it does not warn
+            for _ in range(steps):
+                g[...] = s.grad(p)
+                if not np.all(np.isfinite(g)):
+                    break
+                opt.step({"p": p}, {"p": g})
+                if not np.all(np.isfinite(p)):
+                    break
+                path.append(p.copy())
+        paths[name] = np.array(path)
+    return paths
+
+
+def plot_optimizer_paths(
+    surface: str | Surface = "rosenbrock",
+    optimizers: Mapping[str, optimizers_module.Optimizer] | None = None,
+    start: tuple[float, float] | None = None,
+    steps: int | None = None,
+    *,
+    ax: Axes | None = None,
+) -> Figure:
+    """SGD, Momentum, RMSprop and Adam stepping on a 2-D surface, drawn over its contours.
+
+    The paths come from :func:`optimizer_paths` (tinynet's own optimizer
+    classes); the legend gives each one's final value of :math:`f`.
+
+    Parameters
+    ----------
+    surface, optimizers, start, steps
+        As in :func:`optimizer_paths`.
+    ax : Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    s = _surface(surface)
+    paths = optimizer_paths(s, optimizers, start, steps)
+    fig, (a,) = _figure_and_axes(ax, 1, panel=(6.5, 5.0))
+    gx, gy = np.meshgrid(np.linspace(*s.xlim, 300), np.linspace(*s.ylim, 300))
+    z = s.f(gx, gy)
+    if s.log_levels:
+        lo = max(float(z.min()), 1e-3)
+        levels = np.logspace(math.log10(lo), math.log10(float(z.max())), 25)
+    else:
+        levels = np.linspace(float(z.min()), float(z.max()), 25)
+    a.contour(gx, gy, z, levels=levels, colors="0.6", linewidths=0.6)
+    colors = _class_colors(len(paths))
+    for color, (name, path) in zip(colors, paths.items(), strict=True):
+        final = float(s.f(*path[-1]))
+        a.plot(path[:, 0], path[:, 1], "-", color=color, lw=1.5, label=f"{name} (f = {final:.2g})")
+        a.plot(path[-1, 0], path[-1, 1], "o", color=color, markersize=5)
+    start_point = paths[next(iter(paths))][0] if paths else np.asarray(s.start)
+    a.plot(*start_point, "ks", markersize=6, label="start")
+    a.plot(*s.minimum, "*", color="gold", markeredgecolor="k", markersize=14, label="minimum")
+    a.set_xlim(*s.xlim)
+    a.set_ylim(*s.ylim)
+    a.set_xlabel("$x$")
+    a.set_ylabel("$y$")
+    n = max((len(p) - 1 for p in paths.values()), default=0)
+    a.set_title(f"optimizers on the {s.name} surface ({n} steps)")
+    a.legend(loc="best", fontsize="small")
+    return fig
+
+
+# --------------------------------------------------------------------------- weights
+def plot_weights(model: Any, *, ax: Sequence[Axes] | None = None, bins: int = 30) -> Figure:
+    """Histograms of every parameter array (left) and of its last gradient (right).
+
+    Healthy layers have weights spread on the scale of their initializer and
+    gradients neither all zero (dead units, vanishing gradients) nor huge
+    (exploding gradients).  The gradients are those of the last training step
+    (after any clipping).
+
+    Parameters
+    ----------
+    model : Sequential
+        A built model.
+    ax : sequence of Axes, optional
+        Two per parameter array, in the order weights, gradient, weights, ...
+    bins : int
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not getattr(model, "built", False):
+        raise ValueError("plot_weights needs a built model: train it or call model.build(input_shape) first")
+    params, grads = model.named_params(), model.named_grads()
+    if not params:
+        raise ValueError("the model has no parameters to plot")
+    fig, axes = _figure_and_axes(ax, 2 * len(params), ncols=2, panel=(4.5, 2.2))
+    for i, (name, w) in enumerate(params.items()):
+        for a, values, what, color in (
+            (axes[2 * i], w, "weights", "C0"),
+            (axes[2 * i + 1], grads[name], "last gradient", "C1"),
+        ):
+            flat = np.asarray(values, dtype=np.float64).ravel()
+            a.hist(flat, bins=bins, color=color, histtype="stepfilled")
+            a.set_title(f"{name} {what}  (std {flat.std():.2g})", fontsize="small")
+            a.tick_params(labelsize="x-small")
+    return fig
