@@ -16,6 +16,7 @@ from . import (
     plot,
     regularizers,
     schedules,
+    testing,
 )
 from ._config import get_default_dtype, set_default_dtype, set_seed
 from .layers.base import register_layer
@@ -36,9 +37,10 @@ __all__ = [
     "metrics",
     "optimizers",
     "plot",
+    "register_layer",
     "regularizers",
     "schedules",
-    "register_layer",
     "set_default_dtype",
     "set_seed",
+    "testing",
 ]
