@@ -16,15 +16,25 @@ from . import (
     plot,
     regularizers,
     schedules,
+    serialization,
     testing,
 )
 from ._config import get_default_dtype, set_default_dtype, set_seed
 from .layers.base import register_layer
 from .models import Sequential
+from .serialization import (
+    ModelFileError,
+    inspect_model_file,
+    load_model,
+    load_weights,
+    save_model,
+    save_weights,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ModelFileError",
     "Sequential",
     "__version__",
     "callbacks",
@@ -32,14 +42,20 @@ __all__ = [
     "get_default_dtype",
     "gradcheck",
     "initializers",
+    "inspect_model_file",
     "layers",
+    "load_model",
+    "load_weights",
     "losses",
     "metrics",
     "optimizers",
     "plot",
     "register_layer",
     "regularizers",
+    "save_model",
+    "save_weights",
     "schedules",
+    "serialization",
     "set_default_dtype",
     "set_seed",
     "testing",

@@ -99,7 +99,8 @@ def _predict_in_fresh_process(model, x, predictions, save: str | None) -> bool:
         result = subprocess.run(
             [*command, "--output", str(y_path)], capture_output=True, text=True, env=env, check=False
         )
-        print(f"\nSaved the model to {path} ({path.stat().st_size:,} bytes).")
+        where = path if save else f"a temporary file ({path.name})"
+        print(f"\nSaved the model to {where}: {path.stat().st_size:,} bytes.")
         if result.returncode != 0:
             print(f"Predicting in a fresh process failed:\n{result.stderr}", file=sys.stderr)
             return False
@@ -244,7 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_demo.add_argument("--epochs", type=int, default=100)
     p_demo.add_argument("--seed", type=int, default=0)
-    p_demo.add_argument("--verbose", type=int, default=0, help="1 shows a progress bar (one line per epoch when not a terminal)")
+    p_demo.add_argument(
+        "--verbose",
+        type=int,
+        default=0,
+        help="1 shows a progress bar (one line per epoch when not a terminal)",
+    )
     p_demo.add_argument("--save", metavar="PATH", help="keep the saved model file at PATH")
     p_demo.set_defaults(func=demo)
 

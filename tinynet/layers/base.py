@@ -172,7 +172,7 @@ class Layer:
             value = initializers.get(value)(shape, dtype=self.dtype, rng=self.rng)
         value = np.ascontiguousarray(value, dtype=self.dtype)
         self.params[key] = value
-        self.grads[key] = np.zeros_like(value)
+        self.grads[key] = np.zeros(value.shape, value.dtype)  # calloc: no page is touched until used
         return value
 
     def add_regularizer(

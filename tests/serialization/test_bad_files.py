@@ -1,0 +1,598 @@
+"""Hand-made bad files: each is refused with a ModelFileError that names the file and the problem.
+
+The attacks are those that have broken other model loaders: pickle payloads,
+configurations naming arbitrary callables, zip and shape bombs, duplicate or
+path-like members, and files that try to switch safety off.
+"""
+
+import io
+import json
+import struct
+import sys
+import time
+import tracemalloc
+import zipfile
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+from tinynet.serialization import MAX_MEMBERS, ModelFileError, load_model
+
+from .helpers import (
+    build_zip,
+    edit_manifest,
+    load_bytes,
+    manifest_member,
+    manifest_of,
+    members,
+    npy,
+    npy_raw,
+    replace_member,
+    small_model,
+    to_bytes,
+    with_manifest,
+)
+
+
+@pytest.fixture(scope="module")
+def good() -> bytes:
+    return to_bytes(small_model(epochs=1))
+
+
+def refused(data: bytes, *patterns: str, **kwargs) -> ModelFileError:
+    """Load ``data`` expecting a ModelFileError whose message matches every pattern."""
+    with pytest.raises(ModelFileError) as info:
+        load_bytes(data, **kwargs)
+    message = str(info.value)
+    assert message.startswith("<BytesIO>: "), message
+    for pattern in patterns:
+        assert pattern.lower() in message.lower(), (pattern, message)
+    return info.value
+
+
+def test_the_error_is_a_value_error_naming_the_file(tmp_path):
+    path = tmp_path / "broken.npz"
+    path.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match=r"broken\.npz: is not a zip archive") as info:
+        load_model(path)
+    assert isinstance(info.value, ModelFileError) and info.value.source == str(path)
+    assert tn.serialization.ModelFileError is ModelFileError
+
+
+# ---------------------------------------------------------------- not a model file
+def test_not_a_zip():
+    refused(b"hello world, this is not a zip file at all", "not a zip archive")
+    refused(b"", "only 0 bytes")
+    refused(b"PK\x03\x04" + b"\x00" * 100, "not a zip archive")
+
+
+def test_some_other_npz_or_zip():
+    buffer = io.BytesIO()
+    np.savez(buffer, a=np.arange(3))
+    refused(buffer.getvalue(), "no manifest", "not a tinynet model file")
+    refused(build_zip([("readme.txt", b"hi")]), "readme.txt", "may not contain")
+
+
+@pytest.mark.parametrize("cut", [1, 21, 22, 100, 0.25, 0.5, 0.9, -200, -23, -22, -1])
+def test_truncated(good, cut):
+    n = int(len(good) * cut) if isinstance(cut, float) else cut if cut > 0 else len(good) + cut
+    refused(good[:n])
+
+
+def test_junk_before_after_or_a_comment(good):
+    refused(good + b"\x00" * 10, "not a zip archive")
+    refused(b"#!/bin/sh\n" + good, "directory does not end where")
+    refused(build_zip([(n, c) for n, c, _ in members(good)], comment=b"hello"), "zip comment")
+
+
+def test_corrupted_array_data_is_caught_by_its_checksum(good):
+    damaged = bytearray(good)
+    offset = good.index(b"\x93NUMPY") + 128 + 5  # inside the first array's data (W of the first layer)
+    damaged[offset] ^= 0x40
+    refused(bytes(damaged), "layers/00_dense/W", "altered or corrupted", "sha-256")
+
+
+def test_altered_array_with_recomputed_crc_is_named(good):
+    w = np.load(io.BytesIO(dict((n, c) for n, c, _ in members(good))["layers/02_dense_1/W.npy"]))
+    w[0, 0] += 1
+    damaged = replace_member(good, "layers/02_dense_1/W.npy", npy(w))
+    with zipfile.ZipFile(io.BytesIO(damaged)) as zf:
+        assert zf.testzip() is None  # a valid zip: its CRCs were recomputed
+    refused(damaged, "array 'layers/02_dense_1/W' was altered")
+
+
+def test_corrupted_manifest(good):
+    damaged = bytearray(good)
+    at = good.index(b'"format": "tinynet-model"')
+    damaged[at + 3] ^= 0x01
+    refused(bytes(damaged), "manifest is corrupted")
+
+
+# ------------------------------------------------------------------------ manifest
+def test_missing_manifest(good):
+    refused(build_zip([(n, c) for n, c, _ in members(good) if n != "manifest.npy"]), "has no manifest")
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"a": NaN}', "NaN is not a number JSON allows"),
+        ('{"a": 1e999}', "out of range"),
+        ('{"a": 1, "a": 2}', "appears twice"),
+        ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
+        ("[1, 2, 3]", "must be a JSON object"),
+        ('{"format": "keras"}', "is not a tinynet model file"),
+        ('{"format": "tinynet-model", "format_version": "1"}', "positive integer"),
+        ('{"format": "tinynet-model", "format_version": true}', "positive integer"),
+        ('{"format": "tinynet-model", "format_version": 0}', "positive integer"),
+    ],
+)
+def test_manifest_that_is_not_valid(good, text, pattern):
+    refused(with_manifest(good, raw_text=text), pattern)
+
+
+def test_manifest_not_utf8_or_not_uint8(good):
+    refused(replace_member(good, "manifest.npy", npy(np.frombuffer(b"\xff\xfe{}", np.uint8))), "not UTF-8")
+    refused(replace_member(good, "manifest.npy", npy(np.zeros(3, np.float32))), "1-D uint8")
+
+
+def test_newer_format_version_says_which_tinynet_it_needs(good):
+    def newer(m):
+        m["format_version"] = 2
+        m["tinynet_version"] = "9.1.0"
+        m["something_new"] = {"x": 1}
+
+    refused(
+        edit_manifest(good, newer),
+        "format version 2",
+        "tinynet 9.1.0",
+        "upgrade tinynet",
+        "reads format version 1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (lambda m: m.__setitem__("layers", "Dense"), "'layers' must be a non-empty list"),
+        (lambda m: m.__setitem__("layers", []), "'layers' must be a non-empty list"),
+        (lambda m: m["layers"][0].__setitem__("config", [1]), "'layers'[0].config must be a JSON object"),
+        (
+            lambda m: m["layers"][0].__setitem__("class_name", 7),
+            "'layers'[0].class_name must be a non-empty string",
+        ),
+        (lambda m: m["layers"][0].pop("state"), "missing state"),
+        (lambda m: m["model"].__setitem__("dtype", "float16"), "'model.dtype' must be"),
+        (lambda m: m["model"].__setitem__("input_shape", [0]), "'model.input_shape'[0]"),
+        (lambda m: m["model"].__setitem__("input_shape", [3.0]), "'model.input_shape'[0]"),
+        (lambda m: m["model"].__setitem__("class_name", "Functional"), "'Sequential'"),
+        (lambda m: m["training"].__setitem__("epochs_done", -1), "'training.epochs_done'"),
+        (lambda m: m["training"].__setitem__("epochs_done", 2**70), "'training.epochs_done'"),
+        (lambda m: m["training"]["rng"].__setitem__("state", "12ab"), "'training.rng.state'"),
+        (lambda m: m["training"]["rng"].__setitem__("inc", str(2**128)), "'training.rng.inc'"),
+        (lambda m: m["training"]["rng"].__setitem__("bit_generator", "MT19937"), "must be one of PCG64"),
+        (lambda m: m.__setitem__("kind", "pickle"), "'kind' must be"),
+        (lambda m: m.__setitem__("training", None), "must have 'training'"),
+        (lambda m: m.__setitem__("arrays", {}), "'arrays' must be a list"),
+        (lambda m: m["arrays"][0].__setitem__("sha256", "00"), "invalid sha256"),
+        (lambda m: m["arrays"][0].__setitem__("shape", [-3, 5]), "invalid shape"),
+        (lambda m: m["arrays"][0].__setitem__("extra", 1), "keys name, dtype, shape, sha256"),
+        (lambda m: m["layers"][0]["params"].__setitem__("W", "layers/02_dense_1/W"), "is used twice"),
+        (lambda m: m["layers"][0]["params"].__setitem__("W", "nowhere/W"), "which the file does not hold"),
+        (lambda m: m["layers"][0]["params"].pop("b"), "parameter 'b', which layer 0 does not have"),
+        (lambda m: m["training"]["optimizer_state"][0].__setitem__("layer", 9), "optimizer_state'[0].layer"),
+        (lambda m: m["training"]["optimizer_state"][0].__setitem__("param", "Z"), "does not have"),
+        (lambda m: m["compile"].__setitem__("metrics", "accuracy"), "'compile.metrics' must be a list"),
+    ],
+)
+def test_manifest_with_wrong_types_or_references(good, edit, pattern):
+    refused(edit_manifest(good, edit), pattern)
+
+
+def test_an_array_nobody_uses(good):
+    import hashlib
+
+    spare = np.zeros(2, np.float32)
+
+    def add(m):
+        m["arrays"].append(
+            {
+                "name": "spare",
+                "dtype": "<f4",
+                "shape": [2],
+                "sha256": hashlib.sha256(spare.tobytes()).hexdigest(),
+            }
+        )
+
+    entries = [(n, c) for n, c, _ in members(edit_manifest(good, add))]
+    refused(build_zip([*entries[:-1], ("spare.npy", npy(spare)), entries[-1]]), "'spare' is not used")
+
+
+def test_options_in_the_file_cannot_switch_safety_off(good):
+    def switch_off(m):
+        m["allow_pickle"] = True
+        m["allow_nonfinite"] = True
+
+    refused(edit_manifest(good, switch_off), "unexpected 'allow_nonfinite', 'allow_pickle'")
+
+    def object_dtype(m):
+        m["arrays"][0]["dtype"] = "|O"
+
+    refused(edit_manifest(good, object_dtype), "dtype '|O'")
+
+
+# ------------------------------------------------- nothing is imported by name
+@pytest.mark.parametrize(
+    "name", ["os.system", "builtins.eval", "__import__", "subprocess.Popen", "Sequential"]
+)
+def test_layer_classes_come_only_from_the_registry(good, name):
+    def evil(m):
+        m["layers"][1]["class_name"] = name
+
+    before = set(sys.modules)
+    error = refused(
+        edit_manifest(good, evil), f"layer 1 is a '{name}'", "not a registered layer class", "register_layer"
+    )
+    assert "Dense" in str(error)  # the registered classes are listed
+    assert set(sys.modules) == before
+
+
+def test_unknown_layer_class_points_at_register_layer(good):
+    def custom(m):
+        m["layers"][0]["class_name"] = "MyFancyDense"
+
+    refused(edit_manifest(good, custom), "'MyFancyDense'", "@tn.register_layer")
+
+
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (lambda m: m["layers"][0]["config"].__setitem__("activation", "os.system"), "unknown activation"),
+        (lambda m: m["layers"][0]["config"].__setitem__("kernel_initializer", "eval"), "unknown initializer"),
+        (lambda m: m["layers"][0]["config"].__setitem__("__class__", "x"), "cannot be rebuilt"),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__(
+                "kernel_regularizer", {"class_name": "os.system", "config": {}}
+            ),
+            "unknown regularizer",
+        ),
+        (lambda m: m["compile"]["loss"].__setitem__("class_name", "builtins.exec"), "unknown loss"),
+        (
+            lambda m: m["compile"]["optimizer"].__setitem__("class_name", "subprocess.Popen"),
+            "unknown optimizer",
+        ),
+        (
+            lambda m: m["compile"]["optimizer"]["config"].__setitem__(
+                "learning_rate", {"class_name": "os.system", "config": {}}
+            ),
+            "unknown learning-rate schedule",
+        ),
+        (
+            lambda m: m["compile"]["optimizer"]["config"].__setitem__("learning_rate", "0.1"),
+            "must be a number or a schedule",
+        ),
+        (lambda m: m["compile"]["optimizer"]["config"].__setitem__("beta_1", [1]), "cannot be rebuilt"),
+        (lambda m: m["compile"].__setitem__("metrics", ["eval"]), "unknown metric 'eval'"),
+        (
+            lambda m: m["training"]["optimizer_state"][0]["slots"].__setitem__(
+                "momentum", m["training"]["optimizer_state"][0]["slots"].pop("m")
+            ),
+            "keeps m, v",
+        ),
+    ],
+)
+def test_names_in_configs_come_only_from_fixed_lists(good, edit, pattern):
+    refused(edit_manifest(good, edit), pattern)
+
+
+def test_a_config_asking_for_a_huge_layer_is_refused_before_allocating(good):
+    def huge(m):
+        m["layers"][0]["config"]["units"] = 10**9
+
+    tracemalloc.start()
+    try:
+        refused(edit_manifest(good, huge), "'layers/00_dense/W' has shape (3, 5)", "needs (3, 1000000000)")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2**20
+
+
+# --------------------------------------------------------- members and headers
+def test_pickle_payloads_are_never_unpickled(good):
+    payload = np.array([{"x": 1}, print], dtype=object)
+    refused(replace_member(good, "layers/00_dense/b.npy", npy(payload)), "dtype '|O'", "never a pickle")
+
+
+@pytest.mark.parametrize("dtype", ["<c8", "<U3", "<M8[s]", "|V4", ">f4", "<f16"])
+def test_only_little_endian_bool_int_float_dtypes(good, dtype):
+    member = npy_raw(f"{{'descr': '{dtype}', 'fortran_order': False, 'shape': (5,), }}", b"\x00" * 80)
+    refused(replace_member(good, "layers/00_dense/b.npy", member), "layers/00_dense/b", "dtype")
+
+
+def test_fortran_order_is_refused(good):
+    w = np.asfortranarray(np.ones((3, 5), np.float32))
+    refused(replace_member(good, "layers/00_dense/W.npy", npy(w)), "fortran order")
+
+
+def test_header_disagreeing_with_the_manifest(good):
+    refused(
+        replace_member(good, "layers/00_dense/b.npy", npy(np.zeros(6, np.float32))), "(6,)", "manifest says"
+    )
+    refused(
+        replace_member(good, "layers/00_dense/b.npy", npy(np.zeros(5, np.float64))), "<f8", "manifest says"
+    )
+
+
+def test_shape_and_dtype_that_do_not_fit_the_architecture(good):
+    def wider(m):
+        for entry in m["arrays"]:
+            if entry["name"] == "layers/00_dense/W":
+                entry["shape"] = [4, 5]
+
+    data = replace_member(
+        edit_manifest(good, wider), "layers/00_dense/W.npy", npy(np.zeros((4, 5), np.float32))
+    )
+    refused(data, "'layers/00_dense/W' has shape (4, 5)", "needs (3, 5)")
+
+    def float64(m):
+        for entry in m["arrays"]:
+            if entry["name"] == "layers/00_dense/b":
+                entry["dtype"] = "<f8"
+
+    data = replace_member(edit_manifest(good, float64), "layers/00_dense/b.npy", npy(np.zeros(5, np.float64)))
+    refused(data, "'layers/00_dense/b' is float64 (5,)", "needs float32 (5,)")
+
+
+def test_a_200_byte_shape_bomb_allocates_nothing():
+    """numpy would allocate the declared 40 GB before reading the 4 bytes the member holds."""
+    member = npy_raw("{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000), }", b"\x00" * 4)
+    arrays = [{"name": "w", "dtype": "<f4", "shape": [100000, 100000], "sha256": "0" * 64}]
+    manifest = {"format": "tinynet-model", "format_version": 1, "arrays": arrays}
+    data = build_zip([("w.npy", member), ("manifest.npy", manifest_member(manifest))])
+    assert len(data) < 1000
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        refused(data, "declares shape (100000, 100000) (40,000,000,000 bytes)", "stores 4 bytes")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20 and time.perf_counter() - start < 1.0
+
+
+def test_max_bytes_caps_what_a_file_may_declare(good):
+    refused(good, "max_bytes=100", max_bytes=100)
+    assert load_bytes(good, max_bytes=len(good)).count_params() == 32
+
+
+def _patch_sizes(data: bytes, name: str, size: int) -> bytes:
+    """Rewrite the uncompressed size of member ``name`` in both its local and central headers."""
+    out = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        info = zf.getinfo(name)
+    struct.pack_into("<L", out, info.header_offset + 22, size)
+    central = data.index(b"PK\x01\x02")
+    while True:
+        n, extra, comment = struct.unpack_from("<3H", out, central + 28)
+        if bytes(out[central + 46 : central + 46 + n]) == name.encode():
+            struct.pack_into("<L", out, central + 24, size)
+            return bytes(out)
+        central += 46 + n + extra + comment
+
+
+def test_zip_bomb_declaring_more_than_deflate_can_produce(good):
+    entries = [(n, c, zipfile.ZIP_DEFLATED) for n, c, _ in members(good)]
+    deflated = build_zip(entries)
+    bomb = _patch_sizes(deflated, "layers/00_dense/W.npy", 3_000_000_000)
+    tracemalloc.start()
+    try:
+        refused(bomb, "layers/00_dense/W.npy", "more than deflate can")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+
+
+def test_highly_compressed_members_still_obey_max_bytes():
+    zeros = np.zeros(2_000_000, np.float32)  # 8 MB of zeros deflate to about 8 KB
+    member = npy(zeros)
+    import hashlib
+
+    digest = hashlib.sha256(zeros.tobytes()).hexdigest()
+    manifest = {
+        "format": "tinynet-model",
+        "format_version": 1,
+        "arrays": [{"name": "z", "dtype": "<f4", "shape": [2_000_000], "sha256": digest}],
+    }
+    data = build_zip([("z.npy", member, zipfile.ZIP_DEFLATED), ("manifest.npy", manifest_member(manifest))])
+    assert len(data) < 50_000
+    refused(data, "max_bytes=1,000,000", max_bytes=1_000_000)
+
+
+def test_deflated_member_that_lies_about_its_size(good):
+    entries = [(n, c, zipfile.ZIP_DEFLATED) for n, c, _ in members(good)]
+    deflated = build_zip(entries)
+    with zipfile.ZipFile(io.BytesIO(deflated)) as zf:
+        size = zf.getinfo("layers/00_dense/W.npy").file_size
+    refused(_patch_sizes(deflated, "layers/00_dense/W.npy", size - 4), "layers/00_dense/W", "corrupted")
+
+
+def test_duplicate_member_names(good):
+    entries = [(n, c) for n, c, _ in members(good)]
+    twin = ("layers/00_dense/W.npy", npy(np.full((3, 5), 7, np.float32)))
+    refused(build_zip([*entries[:-1], twin, entries[-1]]), "two members named 'layers/00_dense/W.npy'")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../evil.npy",
+        "/etc/evil.npy",
+        "a\\b.npy",
+        "layers/../x.npy",
+        "layers/./x.npy",
+        "évil.npy",
+        "x.txt",
+        ".npy",
+        "a//b.npy",
+    ],
+)
+def test_path_like_or_odd_member_names(good, name):
+    entries = [(n, c) for n, c, _ in members(good)]
+    refused(build_zip([*entries[:-1], (name, npy(np.zeros(1, np.float32))), entries[-1]]), "may not contain")
+
+
+def test_a_member_name_with_a_nul_byte(good):
+    data = bytearray(build_zip([(n, c) for n, c, _ in members(good)] + [("abc/evil.npy", b"x")]))
+    for start in range(len(data)):
+        start = data.find(b"abc/evil.npy", start)
+        if start < 0:
+            break
+        data[start + 3] = 0  # "abc\x00evil.npy": zipfile would silently cut the name at the NUL
+    refused(bytes(data), "may not contain")
+
+
+def test_extra_and_missing_members(good):
+    entries = [(n, c) for n, c, _ in members(good)]
+    refused(
+        build_zip([*entries[:-1], ("extra.npy", npy(np.zeros(2))), entries[-1]]), "does not list: extra.npy"
+    )
+    refused(
+        build_zip([e for e in entries if e[0] != "layers/00_dense/b.npy"]),
+        "has no member layers/00_dense/b.npy",
+    )
+
+
+def test_a_member_that_is_not_npy(good):
+    refused(
+        replace_member(good, "layers/00_dense/b.npy", b"\x00" * 84), "'layers/00_dense/b' is not a valid .npy"
+    )
+    header = npy_raw("{'descr': '<f4', 'fortran_order': False, 'shape': (5,), 'evil': __import__('os')}", b"")
+    refused(replace_member(good, "layers/00_dense/b.npy", header + b"\x00" * 20), "not a valid .npy")
+    python2 = npy_raw("{'descr': '<f4', 'fortran_order': False, 'shape': (5L,), }", b"\x00" * 20)
+    refused(replace_member(good, "layers/00_dense/b.npy", python2), "not a valid .npy")
+
+
+def test_encrypted_or_oddly_compressed_members(good):
+    data = bytearray(good)
+    central = good.index(b"PK\x01\x02")
+    data[central + 8] |= 0x01  # the "encrypted" flag of the first member
+    refused(bytes(data), "encrypted")
+    data = bytearray(good)
+    data[central + 10] = 12  # bzip2 in the directory
+    refused(bytes(data), "compression method 12")
+
+
+def test_too_many_members():
+    entries = [(f"a{i}.npy", b"") for i in range(MAX_MEMBERS + 1)]
+    start = time.perf_counter()
+    refused(build_zip(entries), "at most 10,000")
+    assert time.perf_counter() - start < 2.0
+
+
+def test_manifest_too_large(good):
+    big = '{"pad": "' + "x" * (16 * 2**20 + 10) + '"}'
+    refused(with_manifest(good, raw_text=big), "a manifest may hold at most")
+
+
+def test_local_header_that_disagrees_with_the_directory(good):
+    data = bytearray(good)
+    at = good.index(b"layers/00_dense/W.npy")  # the first occurrence is in the local header
+    data[at] = ord("X")
+    refused(bytes(data), "disagrees with the zip directory")
+
+
+def test_overlapping_members(good):
+    """A member whose local record lies inside another member's data (the 'overlapping files' bomb)."""
+    b_content = npy(np.zeros(2))
+    b_record = build_zip([("b.npy", b_content)])
+    b_record = b_record[: b_record.index(b"PK\x01\x02")]  # b's local header and data
+    manifest = members(good)[-1][1]
+    data = bytearray(build_zip([("a.npy", b_record), ("b.npy", b_content), ("manifest.npy", manifest)]))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        a = zf.getinfo("a.npy")
+    a_data = a.header_offset + 30 + len("a.npy")
+    second_entry = bytes(data).index(b"PK\x01\x02", bytes(data).index(b"PK\x01\x02") + 1)
+    struct.pack_into("<L", data, second_entry + 42, a_data)  # b's directory entry -> inside a's data
+    refused(bytes(data), "member 'b.npy' overlaps the previous member")
+
+
+def test_errors_never_escape_as_other_types(good, tmp_path):
+    """A sample of damages, each must be a ModelFileError (never KeyError, BadZipFile, ...)."""
+    samples = [good[: len(good) // 3], good[:-7], good.replace(b"PK\x01\x02", b"PK\x01\x03", 1)]
+    for i, data in enumerate(samples):
+        path = tmp_path / f"bad{i}.npz"
+        path.write_bytes(data)
+        with pytest.raises(ModelFileError, match=str(path)):
+            load_model(path)
+
+
+def test_optimizer_state_mismatches(good):
+    def shape(m):
+        name = m["training"]["optimizer_state"][0]["slots"]["m"]
+        m["training"]["optimizer_state"][0]["slots"]["m"] = m["layers"][0]["params"]["b"]
+        m["layers"][0]["params"]["b"] = name
+
+    refused(edit_manifest(good, shape), "array")
+
+    def orphan(m):
+        m["compile"] = None
+
+    refused(edit_manifest(good, orphan), "no 'compile' settings")
+
+
+def test_weights_kind_must_not_carry_training(good):
+    def weights(m):
+        m["kind"] = "weights"
+
+    refused(edit_manifest(good, weights), "has no 'compile' and no 'training'")
+
+
+def test_manifest_json_round_trip_of_a_good_file_loads(good):
+    """The manifest tools above are faithful: rewriting an unchanged manifest still loads."""
+    rewritten = with_manifest(good, manifest_of(good))
+    assert load_bytes(rewritten).count_params() == 32
+    assert json.loads(json.dumps(manifest_of(rewritten))) == manifest_of(good)
+
+
+@pytest.mark.parametrize(
+    ("first", "edit", "pattern"),
+    [
+        ("conv", lambda m: m["model"].__setitem__("input_shape", [2**31 - 1, 6, 6]), "layers/00_conv2d/W"),
+        ("conv", lambda m: m["layers"][0]["config"].__setitem__("filters", 2**30), "layers/00_conv2d/W"),
+        (
+            "conv",
+            lambda m: m["layers"][0]["config"].__setitem__("kernel_size", [6, 30000]),
+            "cannot be built",
+        ),
+        (
+            "batchnorm",
+            lambda m: m["model"].__setitem__("input_shape", [2**31 - 1]),
+            "layers/00_batch_normalization/gamma",
+        ),
+    ],
+)
+def test_shape_bombs_through_layer_configs_allocate_nothing(first, edit, pattern):
+    """Configurations edited to ask for huge layers are refused before their arrays exist."""
+    from tinynet.layers.conv import Conv2D
+    from tinynet.layers.normalization import BatchNormalization
+
+    tn.set_seed(0)
+    if first == "conv":
+        model = tn.Sequential(
+            [Conv2D(2, 3, input_shape=(1, 6, 6)), BatchNormalization(), tn.layers.Flatten()]
+        )
+    else:
+        model = tn.Sequential([BatchNormalization(input_shape=(4,)), tn.layers.Dense(2)])
+    model.build()
+    data = edit_manifest(to_bytes(model), edit)
+    tracemalloc.start()
+    try:
+        refused(data, pattern)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20

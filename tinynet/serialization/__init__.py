@@ -1,0 +1,433 @@
+"""Saving and loading models: a safe, versioned ``.npz`` model file.
+
+A model file is an ordinary ``.npz`` (a zip of ``.npy`` arrays) with a JSON
+manifest, readable with numpy and json alone; ``docs/file-format.md`` is its
+specification.  It holds the architecture, the weights, the compile settings
+and the training progress (epochs done, the optimizer's steps and state, the
+model's random generator), so that training resumes bit for bit::
+
+    model.save("model.npz")                             # or tn.save_model(model, "model.npz")
+    model = tn.load_model("model.npz")                  # compiled, ready to predict or train on
+    model = tn.load_model("model.npz", compile=False)   # architecture and weights only
+
+Safety.  Loading treats every file as hostile: it never unpickles, builds layer
+classes only from :data:`tinynet.layers.LAYER_REGISTRY` (built-ins plus
+:func:`tinynet.register_layer`), checks every size before allocating memory,
+verifies every array's SHA-256, and turns every failure into a
+:class:`ModelFileError` that names the file and what is wrong.  Saving is
+atomic (a temporary file, fsync, rename) and reproducible (the same model gives
+the same bytes).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from ._archive import (
+    ALLOWED_DTYPES,
+    DEFAULT_MAX_BYTES,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MANIFEST_MEMBER,
+    MAX_COMPRESSION_RATIO,
+    MAX_MANIFEST_BYTES,
+    MAX_MEMBERS,
+    MAX_NAME_LENGTH,
+    MAX_NDIM,
+    MAX_NPY_HEADER,
+    Archive,
+    _describe,
+    save_archive,
+)
+from ._errors import ModelFileError
+from ._model import (
+    check_architecture,
+    compile_from,
+    count_of,
+    import_builtin_layers,
+    model_manifest,
+    read_weights,
+    rebuild,
+    restore_training,
+    validate,
+)
+
+if TYPE_CHECKING:  # the models module imports this one lazily; no cycle at run time
+    from ..models import Sequential
+
+__all__ = [
+    "ALLOWED_DTYPES",
+    "DEFAULT_MAX_BYTES",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MANIFEST_MEMBER",
+    "MAX_COMPRESSION_RATIO",
+    "MAX_MANIFEST_BYTES",
+    "MAX_MEMBERS",
+    "MAX_NAME_LENGTH",
+    "MAX_NDIM",
+    "MAX_NPY_HEADER",
+    "ArrayCheck",
+    "LayerInfo",
+    "ModelFileError",
+    "ModelFileInfo",
+    "inspect_model_file",
+    "load_model",
+    "load_weights",
+    "save_model",
+    "save_weights",
+]
+
+PathOrFile = str | os.PathLike | BinaryIO
+
+
+def save_model(
+    model: Sequential, path: PathOrFile, *, compress: bool = False, include_compile: bool = True
+) -> None:
+    """Write ``model`` to a model file: architecture, weights, compile settings, training progress.
+
+    Parameters
+    ----------
+    model : Sequential
+        A built model (an unbuilt one is built first when its input shape is known).
+    path : str, path-like or writable binary file object
+        Exactly the path written (no ``.npz`` is appended).  A path is written
+        atomically: to a temporary file ``.<name>.tmp-<hex>`` in the same folder,
+        flushed and fsynced, then renamed over ``path``; a crash leaves the
+        previous file intact.
+    compress : bool
+        Deflate the arrays (smaller, slower; the default stores them as they are).
+    include_compile : bool
+        With False, leave out the loss, optimizer, metrics and optimizer state
+        (e.g. for a model compiled with a custom loss or metric function).
+
+    Raises
+    ------
+    ValueError
+        When the model holds something a model file cannot name: an
+        unregistered layer class, a custom loss, optimizer, metric or schedule,
+        or a configuration that is not plain JSON.
+
+    Examples
+    --------
+    >>> model.save("model.npz")                  # doctest: +SKIP
+    >>> tn.save_model(model, "model.npz", compress=True)  # doctest: +SKIP
+    """
+    manifest, arrays = model_manifest(model, kind="model", include_compile=include_compile)
+    save_archive(path, manifest, arrays, compress=compress)
+
+
+def save_weights(model: Sequential, path: PathOrFile, *, compress: bool = False) -> None:
+    """Write the architecture and weights of ``model`` (no compile settings, no training state).
+
+    The file is an ordinary model file of kind ``"weights"``: :func:`load_weights`
+    reads it into a model of the same architecture, and :func:`load_model`
+    rebuilds an uncompiled model from it.
+
+    Parameters
+    ----------
+    model : Sequential
+    path : str, path-like or writable binary file object
+    compress : bool
+    """
+    manifest, arrays = model_manifest(model, kind="weights")
+    save_archive(path, manifest, arrays, compress=compress)
+
+
+def load_model(
+    path: PathOrFile,
+    *,
+    compile: bool = True,
+    allow_nonfinite: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Sequential:
+    """Rebuild a model from a model file.
+
+    Parameters
+    ----------
+    path : str, path-like or readable binary file object
+        E.g. ``io.BytesIO(data)`` for bytes received over a network.
+    compile : bool
+        Compile the model with the saved loss, optimizer and metrics and restore
+        the optimizer's steps and state, ready to go on training exactly where
+        it stopped.  With False, only the architecture and weights are read
+        (the optimizer arrays are skipped): enough to predict.
+    allow_nonfinite : bool
+        Accept NaN or infinite values in the arrays (refused by default).
+    max_bytes : int
+        The most bytes the file's arrays may hold (default 8 GiB); a file that
+        declares more is refused before anything is allocated.
+
+    Returns
+    -------
+    Sequential
+        Built, with the saved weights, ``epochs_done`` and random generator state.
+
+    Raises
+    ------
+    ModelFileError
+        For every problem with the file's content, naming the file and the problem.
+    OSError
+        When the path cannot be opened (e.g. ``FileNotFoundError``).
+    """
+    with Archive(path, max_bytes=max_bytes) as archive:
+        try:
+            manifest = validate(archive)
+            model = rebuild(archive, manifest)
+            read_weights(archive, manifest, model, allow_nonfinite)
+            if compile and manifest["compile"] is not None:
+                compile_from(archive, manifest, model)
+            restore_training(
+                archive, manifest, model, optimizer_state=compile, allow_nonfinite=allow_nonfinite
+            )
+        except ModelFileError:
+            raise
+        except Exception as exc:  # a guarantee: nothing but ModelFileError escapes for a bad file
+            raise archive.error(f"cannot be loaded ({_describe(exc)})") from exc
+    return model
+
+
+def load_weights(
+    model: Sequential, path: PathOrFile, *, allow_nonfinite: bool = False, max_bytes: int = DEFAULT_MAX_BYTES
+) -> None:
+    """Read the weights of a model file (either kind) into ``model``, checked against its architecture.
+
+    The file's layers must match the model's: same count, classes, parameter
+    and state keys, shapes and dtypes (layer names may differ).  Everything is
+    read and verified before the model is touched, so a bad file leaves the
+    model as it was.
+
+    Parameters
+    ----------
+    model : Sequential
+        Built, or buildable (its input shape known, else the file's is used).
+    path : str, path-like or readable binary file object
+    allow_nonfinite : bool
+    max_bytes : int
+
+    Raises
+    ------
+    ModelFileError
+        For a bad file, or one whose architecture does not fit the model.
+    """
+    with Archive(path, max_bytes=max_bytes) as archive:
+        try:
+            manifest = validate(archive)
+            if not model.built:
+                first = model.layers[0].input_shape if model.layers else None
+                model.build(first if first is not None else tuple(manifest["model"]["input_shape"]))
+            check_architecture(archive, manifest, model)
+            values = []
+            for layer, entry in zip(model.layers, manifest["layers"], strict=True):
+                for group, arrays in (("params", layer.params), ("state", layer.state)):
+                    for key, name in entry[group].items():
+                        values.append(
+                            (arrays[key], archive.read_array(name, allow_nonfinite=allow_nonfinite))
+                        )
+        except ModelFileError:
+            raise
+        except Exception as exc:
+            raise archive.error(f"cannot be loaded ({_describe(exc)})") from exc
+    for target, value in values:
+        target[...] = value  # in place: parameters are views into the model's flat buffer
+
+
+# ================================================================ inspection
+@dataclass(frozen=True)
+class ArrayCheck:
+    """One array of a model file and the result of checking its SHA-256."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    expected_sha256: str
+    actual_sha256: str
+
+    @property
+    def ok(self) -> bool:
+        """Whether the stored bytes have the manifest's SHA-256."""
+        return self.expected_sha256 == self.actual_sha256
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer as a model file describes it."""
+
+    index: int
+    name: str
+    class_name: str
+    registered: bool
+    params: int
+    state: int
+    arrays: dict[str, tuple[str, tuple[int, ...]]]
+
+
+@dataclass(frozen=True)
+class ModelFileInfo:
+    """What :func:`inspect_model_file` found: the manifest's content and every checksum.
+
+    ``str(info)`` is the report that ``tinynet inspect`` prints.
+    """
+
+    source: str
+    size: int
+    sha256: str
+    format_version: int
+    tinynet_version: str
+    kind: str
+    model_name: str
+    dtype: str
+    input_shape: tuple[int, ...]
+    layers: list[LayerInfo]
+    compile: dict[str, Any] | None
+    epochs_done: int | None
+    optimizer_iterations: int | None
+    optimizer_arrays: int
+    arrays: list[ArrayCheck]
+    manifest: dict[str, Any] = field(repr=False)
+
+    @property
+    def checksums_ok(self) -> bool:
+        """Whether every array's SHA-256 matches the manifest."""
+        return all(check.ok for check in self.arrays)
+
+    @property
+    def total_params(self) -> int:
+        """Trainable scalars over all layers."""
+        return sum(layer.params for layer in self.layers)
+
+    def __str__(self) -> str:
+        lines = [
+            f"File        {self.source} ({self.size:,} bytes, sha256 {self.sha256})",
+            f"Format      {FORMAT_NAME} version {self.format_version}, written by tinynet "
+            f"{self.tinynet_version} ({'model' if self.kind == 'model' else 'weights only'})",
+            f'Model       "{self.model_name}", {self.dtype}, input shape '
+            f"({', '.join(map(str, self.input_shape))}{',' if len(self.input_shape) == 1 else ''})",
+            "",
+        ]
+        rows = [("#", "Layer (class)", "Param #", "Arrays")]
+        for layer in self.layers:
+            label = f"{layer.name} ({layer.class_name}{'' if layer.registered else ', NOT REGISTERED'})"
+            arrays = ", ".join(f"{key} {dtype} {shape}" for key, (dtype, shape) in layer.arrays.items())
+            rows.append((str(layer.index), label, f"{layer.params:,}", arrays or "-"))
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for k, row in enumerate(rows):
+            lines.append(
+                f"{row[0].rjust(widths[0])}  {row[1].ljust(widths[1])}  {row[2].rjust(widths[2])}  {row[3]}".rstrip()
+            )
+            if k == 0:
+                lines.append("-" * min(100, sum(widths) + 6 + max(len(r[3]) for r in rows)))
+        state = sum(layer.state for layer in self.layers)
+        lines.append(
+            f"Total params: {self.total_params:,}" + (f" (and {state:,} state values)" if state else "")
+        )
+        lines.append("")
+        if self.compile is None:
+            lines.append("Compiled    no")
+        else:
+            optimizer = self.compile["optimizer"]
+            settings = ", ".join(f"{k}={v}" for k, v in optimizer["config"].items())
+            metrics = ", ".join(self.compile["metrics"]) or "none"
+            lines.append(
+                f"Compiled    loss {self.compile['loss']['class_name']}, optimizer "
+                f"{optimizer['class_name']} ({settings}), metrics: {metrics}"
+            )
+        if self.epochs_done is not None:
+            lines.append(
+                f"Training    {self.epochs_done} epochs done, {self.optimizer_iterations} optimizer steps, "
+                f"{self.optimizer_arrays} optimizer state arrays, generator state saved"
+            )
+        bad = [check for check in self.arrays if not check.ok]
+        if not bad:
+            lines.append(f"Checksums   OK: all {len(self.arrays)} arrays match their SHA-256")
+        else:
+            lines.append(f"Checksums   FAILED for {len(bad)} of {len(self.arrays)} arrays:")
+            for check in bad:
+                lines.append(
+                    f"  {check.name}: the manifest records {check.expected_sha256}, "
+                    f"the data hashes to {check.actual_sha256}"
+                )
+        return "\n".join(lines)
+
+
+def inspect_model_file(path: PathOrFile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ModelFileInfo:
+    """Read a model file's manifest and verify every checksum, without building the model.
+
+    Parameters
+    ----------
+    path : str, path-like or readable binary file object
+    max_bytes : int
+
+    Returns
+    -------
+    ModelFileInfo
+        ``info.checksums_ok`` tells whether every array is intact; ``str(info)``
+        is a printable report (format, architecture table, parameter counts,
+        compile settings, training progress, checksums).
+
+    Raises
+    ------
+    ModelFileError
+        When the file is not a readable model file at all (a checksum mismatch
+        is reported in the result, not raised).
+    """
+    from ..layers.base import LAYER_REGISTRY
+
+    import_builtin_layers()
+    with Archive(path, max_bytes=max_bytes) as archive:
+        try:
+            manifest = validate(archive)
+            checks = [
+                ArrayCheck(name, m.dtype.str, m.shape, m.sha256, archive.verify(name))
+                for name, m in archive.members.items()
+            ]
+            digest = archive.file_sha256()
+        except ModelFileError:
+            raise
+        except Exception as exc:
+            raise archive.error(f"cannot be inspected ({_describe(exc)})") from exc
+        layers = []
+        for i, entry in enumerate(manifest["layers"]):
+            shapes = {}
+            counts = {"params": 0, "state": 0}
+            for group in ("params", "state"):
+                for key, name in entry[group].items():
+                    member = archive.members[name]
+                    label = key if group == "params" else f"state/{key}"
+                    shapes[label] = (member.dtype.newbyteorder("=").name, member.shape)
+                    counts[group] += count_of(member.shape)
+            config_name = entry["config"].get("name")
+            layers.append(
+                LayerInfo(
+                    index=i,
+                    name=config_name if isinstance(config_name, str) else "?",
+                    class_name=entry["class_name"],
+                    registered=entry["class_name"] in LAYER_REGISTRY,
+                    params=counts["params"],
+                    state=counts["state"],
+                    arrays=shapes,
+                )
+            )
+        training = manifest["training"]
+        return ModelFileInfo(
+            source=archive.name,
+            size=archive.size,
+            sha256=digest,
+            format_version=manifest["format_version"],
+            tinynet_version=manifest["tinynet_version"],
+            kind=manifest["kind"],
+            model_name=manifest["model"]["name"],
+            dtype=manifest["model"]["dtype"],
+            input_shape=tuple(manifest["model"]["input_shape"]),
+            layers=layers,
+            compile=manifest["compile"],
+            epochs_done=None if training is None else training["epochs_done"],
+            optimizer_iterations=None if training is None else training["optimizer_iterations"],
+            optimizer_arrays=0
+            if training is None
+            else sum(len(entry["slots"]) for entry in training["optimizer_state"]),
+            arrays=checks,
+            manifest=manifest,
+        )

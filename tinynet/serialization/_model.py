@@ -1,0 +1,682 @@
+"""Models to manifests and back: what a model file says, and the safe rebuild from it.
+
+Saving turns a :class:`~tinynet.Sequential` into a manifest (architecture,
+compile settings, training progress) plus named arrays, and hands both to
+:mod:`._archive`.  Loading validates the manifest's schema field by field, then
+rebuilds the model using only fixed lookups: layer classes from
+:data:`tinynet.layers.LAYER_REGISTRY`, losses, optimizers, metrics and schedules
+from their modules' dicts.  No name found in a file is ever imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .. import _config
+from ..layers.base import LAYER_REGISTRY, Layer
+from ._archive import FORMAT_NAME, FORMAT_VERSION, MAX_MEMBERS, MAX_NDIM, Archive, _describe
+from ._errors import ModelFileError
+
+#: The generators whose state a model file can hold (a fixed list, like every lookup here).
+BIT_GENERATORS = ("PCG64",)
+# The modules defining tinynet's built-in layers: imported (a fixed list, never a name from a
+# file) so that their classes are in the registry whatever the user imported.
+_BUILTIN_LAYER_MODULES = ("activations", "core", "dense", "normalization", "conv", "pooling", "reshape")
+_MAX_INT = 2**63 - 1
+_MAX_DIM = 2**31 - 1
+
+Fail = Callable[[str], ModelFileError]
+
+
+def import_builtin_layers() -> None:
+    """Make sure every built-in layer class is registered."""
+    for module in _BUILTIN_LAYER_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"tinynet.layers.{module}")
+
+
+# ====================================================================== saving
+def _part(text: str) -> str:
+    """A piece of an array name: a readable, safe version of a layer name or key."""
+    part = re.sub(r"[^A-Za-z0-9_.\-]", "_", str(text))[:60]
+    return part if part and (part[0].isalnum() or part[0] == "_") else "_" + part[:59]
+
+
+def _unique(name: str, used: set[str]) -> str:
+    candidate, k = name, 1
+    while candidate in used:
+        candidate, k = f"{name}_{k}", k + 1
+    used.add(candidate)
+    return candidate
+
+
+def _jsonable(value: Any, what: str) -> Any:
+    import json
+
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} cannot be saved: it is not plain JSON ({exc})") from None
+    return value
+
+
+def registered_name(layer: Layer) -> str:
+    """The name under which ``type(layer)`` is registered; ValueError when it is not."""
+    cls = type(layer)
+    name = cls.__dict__.get("registered_name", "")  # not inherited: a subclass needs its own registration
+    if not name or LAYER_REGISTRY.get(name) is not cls:
+        raise ValueError(
+            f"layer {layer.name!r} is a {cls.__qualname__}, which is not a registered layer class, so a "
+            "model file could not name it; decorate the class with @tn.register_layer"
+        )
+    return name
+
+
+def model_dtype(model) -> np.dtype:
+    """The floating-point type of the model's parameters."""
+    params = model.named_params()
+    if params:
+        return next(iter(params.values())).dtype
+    first = model.layers[0] if model.layers else None
+    return np.dtype(getattr(first, "dtype", None) or _config.get_default_dtype())
+
+
+def model_manifest(
+    model, *, kind: str = "model", include_compile: bool = True
+) -> tuple[dict[str, Any], list[tuple[str, np.ndarray]]]:
+    """The manifest (without its ``arrays`` listing) and the named arrays of ``model``.
+
+    Parameters
+    ----------
+    model : Sequential
+    kind : {"model", "weights"}
+        ``"weights"`` leaves out the compile settings, the training progress and
+        the optimizer state.
+    include_compile : bool
+        With False, a full model file is written as for an uncompiled model.
+    """
+    from .. import __version__
+    from ._archive import storable
+
+    if not model.layers:
+        raise ValueError("cannot save a model without layers")
+    if not model.built:
+        try:
+            model.build()
+        except ValueError as exc:
+            raise ValueError(
+                f"cannot save the model before it is built ({exc}); call model.build(input_shape) or train it"
+            ) from None
+    dtype = model_dtype(model)
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"model files hold float32 or float64 models, this one is {dtype}")
+    arrays: list[tuple[str, np.ndarray]] = []
+    used: set[str] = set()
+
+    def add(name: str, array: np.ndarray) -> str:
+        name = _unique(name, used)
+        arrays.append((name, storable(name, array)))
+        return name
+
+    layers = []
+    for i, layer in enumerate(model.layers):
+        class_name = registered_name(layer)
+        config = _jsonable(layer.get_config(), f"the configuration of layer {layer.name!r} ({class_name})")
+        prefix = f"layers/{i:02d}_{_part(layer.name)}"
+        params = {key: add(f"{prefix}/{_part(key)}", value) for key, value in layer.params.items()}
+        state = {key: add(f"{prefix}/state/{_part(key)}", value) for key, value in layer.state.items()}
+        layers.append({"class_name": class_name, "config": config, "params": params, "state": state})
+
+    manifest: dict[str, Any] = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "tinynet_version": __version__,
+        "kind": kind,
+        "model": {
+            "class_name": "Sequential",
+            "name": str(model.name),
+            "dtype": dtype.name,
+            "input_shape": [int(s) for s in model.input_shape],
+        },
+        "layers": layers,
+        "compile": None,
+        "training": None,
+    }
+    if kind == "weights":
+        return manifest, arrays
+    compiled = include_compile and model.loss is not None and model.optimizer is not None
+    if compiled:
+        manifest["compile"] = _compile_settings(model)
+    optimizer_state = []
+    if compiled:
+        state = model.optimizer.state
+        for i, layer in enumerate(model.layers):
+            for key in layer.params:
+                slots = state.get(f"{layer.name}/{key}")
+                if not slots:
+                    continue
+                base = f"optimizer/{i:02d}_{_part(layer.name)}/{_part(key)}"
+                names = {slot: add(f"{base}/{_part(slot)}", value) for slot, value in slots.items()}
+                optimizer_state.append({"layer": i, "param": key, "slots": names})
+    manifest["training"] = {
+        "epochs_done": int(model.epochs_done),
+        "optimizer_iterations": int(model.optimizer.iterations) if compiled else 0,
+        "optimizer_state": optimizer_state,
+        "rng": rng_to_json(model.rng),
+    }
+    return manifest, arrays
+
+
+def _compile_settings(model) -> dict[str, Any]:
+    from .. import losses, metrics, optimizers
+
+    loss, optimizer = model.loss, model.optimizer
+    if losses.LOSSES.get(loss.name) is not type(loss):
+        raise ValueError(
+            f"the model's loss {type(loss).__name__} is not one of tinynet's losses, so a model file cannot "
+            "name it; save with tn.save_model(model, path, include_compile=False), or save_weights()"
+        )
+    if optimizers.OPTIMIZERS.get(optimizer.name) is not type(optimizer):
+        raise ValueError(
+            f"the model's optimizer {type(optimizer).__name__} is not one of tinynet's optimizers; save "
+            "with tn.save_model(model, path, include_compile=False), or save_weights()"
+        )
+    try:
+        optimizer_config = optimizer.get_config()
+    except TypeError as exc:
+        raise ValueError(
+            f"the optimizer cannot be saved ({exc}); save with tn.save_model(model, path, "
+            "include_compile=False), or use a schedule from tinynet.schedules"
+        ) from None
+    lr = optimizer_config.get("learning_rate")
+    if isinstance(lr, dict):
+        from .. import schedules
+
+        if schedules.SCHEDULES.get(lr.get("class_name")) is not type(optimizer.learning_rate):
+            raise ValueError(
+                f"the learning-rate schedule {type(optimizer.learning_rate).__name__} is not one of "
+                "tinynet.schedules.SCHEDULES, so a model file cannot name it; save with "
+                "tn.save_model(model, path, include_compile=False)"
+            )
+    names = []
+    for fn, name in zip(model.metrics, model.metric_names, strict=True):
+        if metrics.METRICS.get(name) is not fn:
+            raise ValueError(
+                f"the metric {name!r} is a custom function, which a model file cannot hold; compile with "
+                "metric names from tinynet.metrics.METRICS, or save with include_compile=False"
+            )
+        names.append(name)
+    return {
+        "loss": {"class_name": loss.name, "config": _jsonable(loss.get_config(), "the loss configuration")},
+        "optimizer": {
+            "class_name": optimizer.name,
+            "config": _jsonable(optimizer_config, "the optimizer configuration"),
+        },
+        "metrics": names,
+    }
+
+
+def rng_to_json(generator: np.random.Generator) -> dict[str, Any]:
+    """The generator's state as JSON: its 128-bit integers as decimal strings."""
+    state = generator.bit_generator.state
+    if state.get("bit_generator") not in BIT_GENERATORS:
+        raise ValueError(
+            f"the model's generator uses {state.get('bit_generator')}; model files hold PCG64 generators "
+            "(numpy's default): call model.reseed(seed) before saving"
+        )
+    return {
+        "bit_generator": state["bit_generator"],
+        "state": str(int(state["state"]["state"])),
+        "inc": str(int(state["state"]["inc"])),
+        "has_uint32": int(state["has_uint32"]),
+        "uinteger": int(state["uinteger"]),
+    }
+
+
+# ============================================================ schema checks
+def _keys(value: Any, keys: set[str], where: str, fail: Fail) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise fail(f"{where} must be a JSON object, found {_kind(value)}")
+    if set(value) != keys:
+        missing, extra = sorted(keys - set(value)), sorted(set(value) - keys)
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+            [f"unexpected {', '.join(repr(k[:40]) for k in extra[:5])}"] if extra else []
+        )
+        raise fail(f"{where} has the wrong keys ({'; '.join(parts)})")
+    return value
+
+
+def _string(value: Any, where: str, fail: Fail, max_len: int = 200) -> str:
+    if not isinstance(value, str) or not value or len(value) > max_len:
+        raise fail(
+            f"{where} must be a non-empty string of at most {max_len} characters, found {_short(value)}"
+        )
+    return value
+
+
+def _int(value: Any, where: str, fail: Fail, low: int = 0, high: int = _MAX_INT) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise fail(f"{where} must be an integer in [{low}, {high}], found {_short(value)}")
+    return value
+
+
+def _names(value: Any, where: str, fail: Fail) -> dict[str, str]:
+    if not isinstance(value, dict) or len(value) > MAX_MEMBERS:
+        raise fail(f"{where} must be a JSON object mapping keys to array names, found {_kind(value)}")
+    for key, name in value.items():
+        _string(key, f"a key of {where}", fail)
+        _string(name, f"{where}[{key!r}]", fail)
+    return value
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def validate(archive: Archive) -> dict[str, Any]:
+    """Check the whole manifest schema (version 1); return the manifest.
+
+    Also checks that every array is referenced exactly once and every reference
+    names an array of the file.
+    """
+    manifest, fail = archive.manifest, archive.error
+    _keys(
+        manifest,
+        {
+            "format",
+            "format_version",
+            "tinynet_version",
+            "kind",
+            "model",
+            "layers",
+            "compile",
+            "training",
+            "arrays",
+        },
+        "the manifest",
+        fail,
+    )
+    _string(manifest["tinynet_version"], "'tinynet_version'", fail, 64)
+    kind = manifest["kind"]
+    if kind not in ("model", "weights"):
+        raise fail(f"the manifest's 'kind' must be 'model' or 'weights', found {_short(kind)}")
+    model = _keys(manifest["model"], {"class_name", "name", "dtype", "input_shape"}, "'model'", fail)
+    if model["class_name"] != "Sequential":
+        raise fail(f"'model.class_name' must be 'Sequential', found {_short(model['class_name'])}")
+    _string(model["name"], "'model.name'", fail)
+    if model["dtype"] not in ("float32", "float64"):
+        raise fail(f"'model.dtype' must be 'float32' or 'float64', found {_short(model['dtype'])}")
+    shape = model["input_shape"]
+    if not isinstance(shape, list) or not 1 <= len(shape) <= MAX_NDIM:
+        raise fail(f"'model.input_shape' must be a list of 1 to {MAX_NDIM} sizes, found {_short(shape)}")
+    for k, size in enumerate(shape):
+        _int(size, f"'model.input_shape'[{k}]", fail, 1, _MAX_DIM)
+
+    layers = manifest["layers"]
+    if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_MEMBERS:
+        raise fail(f"'layers' must be a non-empty list of layers, found {_short(layers)}")
+    references: dict[str, str] = {}
+
+    def refer(name: str, where: str) -> None:
+        if name not in archive.members:
+            raise fail(f"{where} refers to the array {name!r}, which the file does not hold")
+        if name in references:
+            raise fail(f"the array {name!r} is used twice ({references[name]} and {where})")
+        references[name] = where
+
+    for i, layer in enumerate(layers):
+        where = f"'layers'[{i}]"
+        _keys(layer, {"class_name", "config", "params", "state"}, where, fail)
+        _string(layer["class_name"], f"{where}.class_name", fail, 100)
+        if not isinstance(layer["config"], dict):
+            raise fail(f"{where}.config must be a JSON object, found {_kind(layer['config'])}")
+        for group in ("params", "state"):
+            for key, name in _names(layer[group], f"{where}.{group}", fail).items():
+                refer(name, f"{where}.{group}[{key!r}]")
+
+    compiled = manifest["compile"]
+    if compiled is not None:
+        _keys(compiled, {"loss", "optimizer", "metrics"}, "'compile'", fail)
+        for part in ("loss", "optimizer"):
+            entry = _keys(compiled[part], {"class_name", "config"}, f"'compile.{part}'", fail)
+            _string(entry["class_name"], f"'compile.{part}.class_name'", fail, 100)
+            if not isinstance(entry["config"], dict):
+                raise fail(f"'compile.{part}.config' must be a JSON object, found {_kind(entry['config'])}")
+        metrics = compiled["metrics"]
+        if not isinstance(metrics, list) or len(metrics) > 100:
+            raise fail(f"'compile.metrics' must be a list of metric names, found {_short(metrics)}")
+        for k, name in enumerate(metrics):
+            _string(name, f"'compile.metrics'[{k}]", fail, 100)
+
+    training = manifest["training"]
+    if kind == "weights" and (compiled is not None or training is not None):
+        raise fail("a weights file ('kind': 'weights') has no 'compile' and no 'training'")
+    if kind == "model" and training is None:
+        raise fail("a model file ('kind': 'model') must have 'training'")
+    if training is not None:
+        _keys(training, {"epochs_done", "optimizer_iterations", "optimizer_state", "rng"}, "'training'", fail)
+        _int(training["epochs_done"], "'training.epochs_done'", fail)
+        _int(training["optimizer_iterations"], "'training.optimizer_iterations'", fail)
+        entries = training["optimizer_state"]
+        if not isinstance(entries, list) or len(entries) > MAX_MEMBERS:
+            raise fail(f"'training.optimizer_state' must be a list, found {_short(entries)}")
+        if entries and compiled is None:
+            raise fail("'training.optimizer_state' is not empty but the file has no 'compile' settings")
+        seen = set()
+        for k, entry in enumerate(entries):
+            where = f"'training.optimizer_state'[{k}]"
+            _keys(entry, {"layer", "param", "slots"}, where, fail)
+            index = _int(entry["layer"], f"{where}.layer", fail, 0, len(layers) - 1)
+            param = _string(entry["param"], f"{where}.param", fail)
+            if param not in layers[index]["params"]:
+                raise fail(f"{where} is state for the parameter {param!r}, which layer {index} does not have")
+            if (index, param) in seen:
+                raise fail(f"{where} repeats the optimizer state of layer {index}'s {param!r}")
+            seen.add((index, param))
+            for slot, name in _names(entry["slots"], f"{where}.slots", fail).items():
+                refer(name, f"{where}.slots[{slot!r}]")
+        rng_from_json(training["rng"], fail)
+    unused = [name for name in archive.members if name not in references]
+    if unused:
+        raise fail(f"the array {unused[0]!r} is not used by any layer or optimizer state")
+    return manifest
+
+
+def rng_from_json(value: Any, fail: Fail) -> dict[str, Any]:
+    """Validate a generator state from a manifest; return numpy's ``bit_generator.state`` dict."""
+    _keys(value, {"bit_generator", "state", "inc", "has_uint32", "uinteger"}, "'training.rng'", fail)
+    if value["bit_generator"] not in BIT_GENERATORS:
+        raise fail(
+            f"'training.rng.bit_generator' must be one of {', '.join(BIT_GENERATORS)}, "
+            f"found {_short(value['bit_generator'])}"
+        )
+    numbers = {}
+    for key in ("state", "inc"):
+        text = value[key]
+        if not isinstance(text, str) or not re.fullmatch(r"[0-9]{1,39}", text) or int(text) >= 2**128:
+            raise fail(
+                f"'training.rng.{key}' must be a decimal string of a 128-bit integer, found {_short(text)}"
+            )
+        numbers[key] = int(text)
+    return {
+        "bit_generator": value["bit_generator"],
+        "state": numbers,
+        "has_uint32": _int(value["has_uint32"], "'training.rng.has_uint32'", fail, 0, 1),
+        "uinteger": _int(value["uinteger"], "'training.rng.uinteger'", fail, 0, 2**32 - 1),
+    }
+
+
+# ==================================================================== loading
+@contextlib.contextmanager
+def _creation_context(dtype: str) -> Iterator[None]:
+    """Create layers as when the model was made: its dtype as default, tinynet's global generator untouched.
+
+    Building a model draws from the global generator (each new model seeds its
+    own from it); restoring its state afterwards makes loading free of side effects.
+    Both are process-wide settings, so a load should not run while another thread
+    creates models.
+    """
+    old_dtype = _config.get_default_dtype()
+    generator = _config.get_rng()
+    old_state = generator.bit_generator.state
+    _config.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        _config.set_default_dtype(old_dtype)
+        generator.bit_generator.state = old_state
+
+
+def _guard_parameters(layer: Layer, expected: dict[str, tuple[str, tuple[int, ...]]], where: str, fail: Fail):
+    """Wrap ``layer.add_param`` so that no parameter is allocated unless the file stores one of that shape.
+
+    A configuration edited to ``units=10**9`` is refused here, before memory is
+    allocated: every expected shape is one the file really stores bytes for.
+    Initializers are skipped (the values come from the file), so building costs
+    no random draws and no initial-value arrays.
+    """
+    original = layer.add_param
+    # add_param's zeros_like writes every byte of the gradient; when the layer keeps the base
+    # class's add_param, register the (calloc'ed, untouched) arrays directly instead
+    plain = type(layer).add_param is Layer.add_param
+
+    def add_param(key, value, *args, **kwargs):
+        if isinstance(value, str):
+            shape = args[0] if args else kwargs.get("shape")
+            shape = tuple(int(s) for s in shape)
+        else:
+            shape = tuple(np.shape(value))
+        if key not in expected:
+            raise fail(f"{where} creates a parameter {key!r} that the file does not store")
+        name, stored = expected[key]
+        if shape != stored:
+            raise fail(f"array {name!r} has shape {stored} but {where} needs {shape} for its {key!r}")
+        if not isinstance(value, str):
+            return original(key, value, *args, **kwargs)
+        # zeros from calloc: the pages cost nothing until the file's values are written into them
+        value = np.zeros(shape, dtype=layer.dtype)
+        if plain and len(args) <= 1 and set(kwargs) <= {"shape"}:
+            layer.params[key] = value
+            layer.grads[key] = np.zeros(shape, dtype=layer.dtype)
+            return value
+        result = original(key, value, *args, **kwargs)
+        grad = layer.grads.get(key)
+        if grad is not None and grad.shape == shape and grad.nbytes >= 2**20:
+            layer.grads[key] = np.zeros(shape, dtype=grad.dtype)  # the same zeros, untouched
+        return result
+
+    layer.add_param = add_param
+
+
+def rebuild(archive: Archive, manifest: dict[str, Any]):
+    """The model of the manifest, built, with parameters of the stored shapes (values not read yet)."""
+    from ..models import Sequential
+
+    fail = archive.error
+    import_builtin_layers()
+    entries = manifest["layers"]
+    with _creation_context(manifest["model"]["dtype"]):
+        model = Sequential(name=manifest["model"]["name"])
+        for i, entry in enumerate(entries):
+            class_name = entry["class_name"]
+            cls = LAYER_REGISTRY.get(class_name)
+            if cls is None:
+                raise fail(
+                    f"layer {i} is a {class_name!r}, which is not a registered layer class. If it is your own "
+                    "layer, decorate its class with @tn.register_layer and import it before loading; "
+                    f"registered classes: {', '.join(sorted(LAYER_REGISTRY))}"
+                )
+            try:
+                layer = cls.from_config(dict(entry["config"]))
+            except Exception as exc:
+                raise fail(
+                    f"layer {i} ({class_name}) cannot be rebuilt from its configuration ({_describe(exc)})"
+                ) from exc
+            if not isinstance(layer, cls):
+                raise fail(f"layer {i}: {class_name}.from_config returned {type(layer).__name__}")
+            try:
+                model.add(layer)
+            except Exception as exc:
+                raise fail(
+                    f"layer {i} ({class_name}) cannot be added to the model ({_describe(exc)})"
+                ) from exc
+        for i, (layer, entry) in enumerate(zip(model.layers, entries, strict=True)):
+            expected = {key: (name, archive.members[name].shape) for key, name in entry["params"].items()}
+            _guard_parameters(layer, expected, f"layer {i} ({entry['class_name']} {layer.name!r})", fail)
+        try:
+            model.build(tuple(manifest["model"]["input_shape"]))
+        except ModelFileError:
+            raise
+        except Exception as exc:
+            raise fail(f"the model cannot be built from the file's architecture ({_describe(exc)})") from exc
+        finally:
+            for layer in model.layers:
+                layer.__dict__.pop("add_param", None)
+    check_architecture(archive, manifest, model)
+    return model
+
+
+def _same_type(stored: np.dtype, array: np.ndarray) -> bool:
+    return array.dtype.newbyteorder("<") == stored
+
+
+def check_architecture(archive: Archive, manifest: dict[str, Any], model) -> None:
+    """Every parameter and state array of ``model`` must be stored, with its shape and dtype, and nothing else."""
+    fail = archive.error
+    if len(model.layers) != len(manifest["layers"]):
+        raise fail(f"the file holds {len(manifest['layers'])} layers but the model has {len(model.layers)}")
+    for i, (layer, entry) in enumerate(zip(model.layers, manifest["layers"], strict=True)):
+        where = f"layer {i} ({type(layer).__name__} {layer.name!r})"
+        if entry["class_name"] != type(layer).__dict__.get("registered_name", type(layer).__name__):
+            raise fail(
+                f"the file's layer {i} is a {entry['class_name']} but the model's is a {type(layer).__name__}"
+            )
+        for group, arrays in (("params", layer.params), ("state", layer.state)):
+            stored = entry[group]
+            if set(stored) != set(arrays):
+                raise fail(
+                    f"{where} has {group} {sorted(arrays)} but the file stores {sorted(stored)} for it"
+                )
+            for key, array in arrays.items():
+                member = archive.members[stored[key]]
+                if member.shape != array.shape or not _same_type(member.dtype, array):
+                    raise fail(
+                        f"array {member.name!r} is {member.dtype.newbyteorder('=').name} {member.shape} but "
+                        f"{where} needs {array.dtype.name} {array.shape} for its {key!r}"
+                    )
+
+
+def read_weights(archive: Archive, manifest: dict[str, Any], model, allow_nonfinite: bool) -> None:
+    """Read every parameter and state array straight into the (new) model's arrays."""
+    for layer, entry in zip(model.layers, manifest["layers"], strict=True):
+        for key, name in entry["params"].items():
+            archive.read_into(name, layer.params[key], allow_nonfinite=allow_nonfinite)
+        for key, name in entry["state"].items():
+            archive.read_into(name, layer.state[key], allow_nonfinite=allow_nonfinite)
+
+
+def compile_from(archive: Archive, manifest: dict[str, Any], model) -> None:
+    """Compile ``model`` with the file's loss, optimizer and metrics (fixed lookups only)."""
+    from .. import losses, metrics, optimizers
+
+    fail = archive.error
+    settings = manifest["compile"]
+    loss_name = settings["loss"]["class_name"]
+    if loss_name not in losses.LOSSES:
+        raise fail(f"unknown loss {loss_name!r}; tinynet's losses are {', '.join(sorted(losses.LOSSES))}")
+    try:
+        loss = losses.from_name(loss_name, dict(settings["loss"]["config"]))
+    except Exception as exc:
+        raise fail(
+            f"the loss {loss_name!r} cannot be rebuilt from its configuration ({_describe(exc)})"
+        ) from exc
+    optimizer_name = settings["optimizer"]["class_name"]
+    cls = optimizers.OPTIMIZERS.get(optimizer_name)
+    if cls is None:
+        raise fail(
+            f"unknown optimizer {optimizer_name!r}; tinynet's optimizers are "
+            f"{', '.join(sorted(optimizers.OPTIMIZERS))}"
+        )
+    config = dict(settings["optimizer"]["config"])
+    lr = config.get("learning_rate", 0.0)
+    if isinstance(lr, dict):
+        config["learning_rate"] = _schedule(lr, fail)
+    elif isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise fail(f"the optimizer's learning_rate must be a number or a schedule, found {_short(lr)}")
+    try:
+        optimizer = cls(**config)
+    except Exception as exc:
+        raise fail(
+            f"the optimizer {optimizer_name!r} cannot be rebuilt from its configuration ({_describe(exc)})"
+        ) from exc
+    names = settings["metrics"]
+    for name in names:
+        if name not in metrics.METRICS:
+            raise fail(f"unknown metric {name!r}; tinynet's metrics are {', '.join(sorted(metrics.METRICS))}")
+    try:
+        model.compile(loss=loss, optimizer=optimizer, metrics=names)
+    except Exception as exc:
+        raise fail(f"the model cannot be compiled with the file's settings ({_describe(exc)})") from exc
+
+
+def _schedule(value: dict[str, Any], fail: Fail):
+    try:
+        from .. import schedules
+    except ImportError:  # pragma: no cover - schedules ship with tinynet
+        raise fail("the optimizer uses a learning-rate schedule, which this tinynet cannot build") from None
+    _keys(value, {"class_name", "config"}, "the learning-rate schedule", fail)
+    name = value["class_name"]
+    if not isinstance(name, str) or name not in schedules.SCHEDULES:
+        raise fail(
+            f"unknown learning-rate schedule {_short(name)}; tinynet's schedules are "
+            f"{', '.join(sorted(schedules.SCHEDULES))}"
+        )
+    if not isinstance(value["config"], dict):
+        raise fail("the learning-rate schedule's config must be a JSON object")
+    try:
+        return schedules.get(name, dict(value["config"]))
+    except Exception as exc:
+        raise fail(f"the learning-rate schedule {name!r} cannot be rebuilt ({_describe(exc)})") from exc
+
+
+def restore_training(
+    archive: Archive, manifest: dict[str, Any], model, *, optimizer_state: bool, allow_nonfinite: bool
+) -> None:
+    """Epochs done, the generator's state and (when compiled) the optimizer's steps and state."""
+    training = manifest["training"]
+    if training is None:
+        return
+    fail = archive.error
+    optimizer = model.optimizer
+    if optimizer_state and optimizer is not None:
+        state: dict[str, dict[str, np.ndarray]] = {}
+        for entry in training["optimizer_state"]:
+            layer = model.layers[entry["layer"]]
+            param = layer.params[entry["param"]]
+            slots = {}
+            for slot, name in entry["slots"].items():
+                if slot not in optimizer.slots:
+                    raise fail(
+                        f"the file holds optimizer state {slot!r} for {layer.name}/{entry['param']}, but "
+                        f"{type(optimizer).__name__} keeps {', '.join(optimizer.slots) or 'no state'}"
+                    )
+                member = archive.members[name]
+                if member.shape != param.shape or not _same_type(member.dtype, param):
+                    raise fail(
+                        f"array {name!r} is {member.dtype.newbyteorder('=').name} {member.shape} but the "
+                        f"parameter it belongs to is {param.dtype.name} {param.shape}"
+                    )
+                slots[slot] = archive.read_array(name, allow_nonfinite=allow_nonfinite)
+            state[f"{layer.name}/{entry['param']}"] = slots
+        # The optimizer copies this state, by parameter name, into its flat buffers on its first step.
+        optimizer.state = state
+        optimizer.iterations = training["optimizer_iterations"]
+    model.epochs_done = training["epochs_done"]
+    rng_state = rng_from_json(training["rng"], fail)
+    if model.rng.bit_generator.state.get("bit_generator") != rng_state["bit_generator"]:  # pragma: no cover
+        model.rng = np.random.Generator(np.random.PCG64())
+        for layer in model.layers:
+            layer.rng = model.rng
+    try:
+        model.rng.bit_generator.state = rng_state
+    except Exception as exc:  # pragma: no cover - values were range-checked
+        raise fail(f"'training.rng' is not a valid generator state ({_describe(exc)})") from exc
+
+
+def count_of(shape: tuple[int, ...]) -> int:
+    """Number of elements of an array of ``shape``."""
+    return math.prod(shape)
