@@ -1,5 +1,7 @@
 """Sequential: the explicit loop, fit semantics, reproducibility, learning and errors."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -297,3 +299,29 @@ def test_float64_on_request():
     model.fit(x, y, epochs=1, verbose=0)
     assert model.layers[0].params["W"].dtype == np.float64
     assert model.predict(x).dtype == np.float64
+
+
+def test_summary_shows_image_shapes_through_a_cnn():
+    from tinynet.layers import Conv2D, GlobalAveragePooling2D, MaxPool2D
+
+    model = tn.Sequential(
+        [
+            Conv2D(16, 3, padding="same", activation="relu", input_shape=(1, 8, 8)),
+            MaxPool2D(),
+            Conv2D(32, 3, padding="same", activation="relu"),
+            GlobalAveragePooling2D(),
+            Dense(10, activation="softmax"),
+        ]
+    )
+    lines = []
+    model.summary(print_fn=lines.append)
+    table = "\n".join(lines)
+    for shape, params in [
+        ("(None, 16, 8, 8)", "160"),
+        ("(None, 16, 4, 4)", "0"),
+        ("(None, 32, 4, 4)", "4,640"),
+        ("(None, 32)", "0"),
+        ("(None, 10)", "330"),
+    ]:
+        assert re.search(rf"{re.escape(shape)}\s+{params}\b", table), shape
+    assert "Total params: 5,130" in table
