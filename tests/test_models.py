@@ -325,3 +325,22 @@ def test_summary_shows_image_shapes_through_a_cnn():
     ]:
         assert re.search(rf"{re.escape(shape)}\s+{params}\b", table), shape
     assert "Total params: 5,130" in table
+
+
+def test_training_skips_the_first_layers_input_gradient_but_backward_still_returns_it():
+    calls = []
+
+    class Spy(Dense):
+        def backward_preactivation(self, grad_z):
+            calls.append(self.need_input_grad)
+            return super().backward_preactivation(grad_z)
+
+    tn.set_seed(0)
+    model = tn.Sequential([Spy(4, input_dim=3, activation="tanh"), Dense(1, activation="sigmoid")])
+    model.compile("binary_crossentropy", "sgd")
+    x, y = np.ones((2, 3)), np.ones((2, 1))
+    model.train_step(x, y)
+    assert calls == [False] and model.layers[0].need_input_grad  # skipped, and the flag restored
+    model.forward(x, training=True)
+    grad_x = model.backward(np.ones((2, 1)))
+    assert grad_x.shape == (2, 3) and calls == [False, True]

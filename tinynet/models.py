@@ -284,12 +284,29 @@ class Sequential:
             x = layer.forward(x, training)
         return x
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """Run every layer's backward pass in reverse; return the gradient for the input."""
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Run every layer's backward pass in reverse; return the gradient for the input.
+
+        With ``input_grad=False`` (what :meth:`train_step` uses) the first layer
+        may skip the gradient with respect to the data, and ``None`` is returned.
+        """
         grad = grad_output
-        for layer in reversed(self.layers):
+        for layer in reversed(self.layers[1:]):
             grad = layer.backward(grad)
-        return grad
+        return self._first_backward(self.layers[0].backward, grad, input_grad)
+
+    def _first_backward(self, backward: Callable, grad: np.ndarray, input_grad: bool) -> np.ndarray | None:
+        """Call the first layer's ``backward`` (or ``backward_preactivation``), telling it
+        whether the gradient with respect to the data is needed."""
+        if input_grad:
+            return backward(grad)
+        first = self.layers[0]
+        first.need_input_grad = False
+        try:
+            backward(grad)
+        finally:
+            first.need_input_grad = True
+        return None
 
     def compute_gradients(
         self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None, backward: bool = True
@@ -310,7 +327,7 @@ class Sequential:
             if self._fused is not None:
                 self._backward_fused(self._fused.backward())
             else:
-                self.backward(self.loss.backward())
+                self.backward(self.loss.backward(), input_grad=False)
         if self._regularized:  # a precomputed list: models without penalties pay one truth test
             for reg, p, g in self._regularized:
                 loss += reg.penalty(p)
@@ -338,11 +355,16 @@ class Sequential:
     def _backward_fused(self, grad_logits: np.ndarray) -> None:
         last = self.layers[-1]
         if isinstance(last, (Activation, ActivationLayer)):
-            grad = grad_logits  # the activation layer is skipped entirely
+            grad, below = grad_logits, self.layers[:-1]  # the activation layer is skipped entirely
+        elif len(self.layers) == 1:
+            self._first_backward(last.backward_preactivation, grad_logits, input_grad=False)
+            return
         else:
-            grad = last.backward_preactivation(grad_logits)
-        for layer in reversed(self.layers[:-1]):
+            grad, below = last.backward_preactivation(grad_logits), self.layers[:-1]
+        for layer in reversed(below[1:]):
             grad = layer.backward(grad)
+        if below:
+            self._first_backward(below[0].backward, grad, input_grad=False)
 
     # ------------------------------------------------------------------- training
     def fit(

@@ -22,6 +22,11 @@ A layer is a small object with a forward pass and a hand-derived backward pass:
     and :meth:`Layer.add_regularizer`); the model adds each penalty to the loss
     and its gradient to ``grads`` after ``backward``.  A layer's backward pass
     therefore computes the data-loss gradient only.
+``need_input_grad``
+    ``True`` by default.  A model sets it to ``False`` on its first layer while
+    training, because nothing uses the gradient with respect to the data; a
+    layer may then skip that computation and return ``None`` from ``backward``
+    (Dense and Conv2D do: it saves a matrix product, and col2im).
 ``state``
     Non-trainable arrays (running averages) that the model file saves and that
     optimizers never touch.
@@ -111,6 +116,8 @@ class Layer:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.state: dict[str, np.ndarray] = {}
+        #: Whether ``backward`` must return the input gradient (see the module docstring).
+        self.need_input_grad = True
         #: Penalties on parameters, keyed like ``params`` (see :meth:`add_regularizer`).
         self.regularizers: dict[str, regularizers_module.Regularizer] = {}
         self.built = False

@@ -223,6 +223,8 @@ class Conv2D(Layer):
         if self.use_bias:
             np.add.reduce(g_col, axis=1, out=self.grads["b"])  # db = G_col 1
 
+        if not self.need_input_grad:  # first layer of a model in training: skip dX_col and col2im
+            return None
         dx_col = self.buffer("dx_col_flat", (self.x_col.size,), grad_z.dtype).reshape(self.x_col.shape)
         np.matmul(self.params["W"].reshape(F, -1).T, g_col, out=dx_col)  # dX_col = W_mat^T G_col
 

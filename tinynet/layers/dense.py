@@ -119,6 +119,8 @@ class Dense(Layer):
         np.matmul(x2.T, g2, out=self.grads["W"])
         if self.use_bias:
             np.add.reduce(g2, axis=0, out=self.grads["b"])
+        if not self.need_input_grad:  # first layer of a model in training: dX is never used
+            return None
         grad_input = self.buffer("dx", self.x.shape, grad_z.dtype)
         np.matmul(grad_z, self.params["W"].T, out=grad_input)
         return grad_input
