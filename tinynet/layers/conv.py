@@ -192,10 +192,12 @@ class Conv2D(Layer):
         # Z_col = W_mat X_col (+ b): one GEMM for the whole batch
         z_col = flat_work(self, "z_col", (F, n, oh, ow), training, x.dtype)
         np.matmul(self.params["W"].reshape(F, -1), self.x_col, out=z_col.reshape(F, -1))
-        if self.use_bias:
-            z_col += self.params["b"].reshape(F, 1, 1, 1)
         z = self.output_array("z", (n, F, oh, ow), training, x.dtype)
-        np.copyto(z, z_col.transpose(1, 0, 2, 3))  # (F, N, ...) -> NCHW
+        # (F, N, ...) -> NCHW, adding the bias in the same pass
+        if self.use_bias:
+            np.add(z_col.transpose(1, 0, 2, 3), self.params["b"].reshape(1, F, 1, 1), out=z)
+        else:
+            np.copyto(z, z_col.transpose(1, 0, 2, 3))
         if self.activation is None:
             return z
         return self.activation.forward(z, training)

@@ -108,10 +108,13 @@ class MaxPool2D(_Pool2D):
 
     Implementation.  Forward keeps a running maximum over the offsets' strided
     views (module docstring); a strict :math:`>` replaces the maximum only by a
-    larger value, which is what makes the first maximum win ties.  Backward
-    turns each arg-max into the flat index of the winning pixel in ``x`` and
-    scatter-adds :math:`G` there with :func:`numpy.ufunc.at` (unbuffered:
-    repeated indices, from overlapping windows, accumulate).
+    larger value, which is what makes the first maximum win ties.  Backward,
+    when windows do not overlap (strides at least the pool size, the usual
+    case), writes :math:`G` masked by "this offset won" into each offset's
+    strided view of the input gradient; when they overlap, it turns each
+    arg-max into the flat index of the winning pixel in ``x`` and scatter-adds
+    :math:`G` there with :func:`numpy.ufunc.at` (unbuffered: repeated indices
+    accumulate).
 
     Shapes: ``x`` (N, C, H, W); ``y`` and ``grad_output`` (N, C, OH, OW).
     Cache: ``argmax`` (N, C, OH, OW), the flat index :math:`i^* k_w + j^*` in the
@@ -129,34 +132,52 @@ class MaxPool2D(_Pool2D):
         n, c, oh, ow = self._output_size(x)
         kh, kw = self.pool_size
         y = self.output_array("y", (n, c, oh, ow), training, x.dtype)
-        self.argmax = self.output_array("argmax", (n, c, oh, ow), training, np.intp)
+        # the window position i kw + j of each winner; int8 is enough for windows of up to 127 pixels
+        arg_dtype = np.dtype(np.int8) if kh * kw <= 127 else np.dtype(np.intp)
+        self.argmax = self.output_array("argmax", (n, c, oh, ow), training, arg_dtype)
         won = self.buffer("won", (n, c, oh, ow), np.dtype(bool))
-        # scan the window offsets in raster order; a strict ">" keeps the first maximum on ties
+        candidate_pos = self.buffer("candidate_pos", (n, c, oh, ow), arg_dtype)
         np.copyto(y, x[self._window_slice(0, 0, oh, ow)])
         self.argmax.fill(0)
+        # scan the window offsets in raster order; a strict ">" keeps the first maximum on ties.
+        # Positions only grow during the scan, so argmax = max(argmax, pos * won) records the last
+        # strict improvement: the same as a masked copy, without its slow branchy loop.
         for i in range(kh):
             for j in range(kw):
                 if i or j:
                     candidate = x[self._window_slice(i, j, oh, ow)]
                     np.greater(candidate, y, out=won)
                     np.maximum(y, candidate, out=y)
-                    np.copyto(self.argmax, i * kw + j, where=won)
+                    np.multiply(won, i * kw + j, out=candidate_pos)
+                    np.maximum(self.argmax, candidate_pos, out=self.argmax)
         self._x_shape = x.shape
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         h, w = self._x_shape[2:]
-        kw = self.pool_size[1]
-        # flat index in x of each window's winner: window origin + i* W + j*, where argmax = i* kw + j*
+        kh, kw = self.pool_size
+        sh, sw = self.strides
+        n, c, oh, ow = self.argmax.shape
+        grad_input = self.buffer("dx", self._x_shape, grad_output.dtype)
+        grad_input.fill(0)  # pixels that win no window (and the uncovered border) get 0
+        if sh >= kh and sw >= kw:
+            # windows do not overlap: each pixel is in at most one window, so for every offset
+            # the strided view of the pixels at that offset receives G where that offset won
+            won = self.buffer("won", (n, c, oh, ow), np.dtype(bool))
+            for i in range(kh):
+                for j in range(kw):
+                    np.equal(self.argmax, i * kw + j, out=won)
+                    np.multiply(grad_output, won, out=grad_input[self._window_slice(i, j, oh, ow)])
+            return grad_input
+        # overlapping windows: flat index in x of each window's winner (window origin + i* W + j*,
+        # where argmax = i* kw + j*), then an unbuffered scatter-add so a pixel that won several
+        # windows gets their sum
         index = self.buffer("index", self.argmax.shape, np.intp)
         col = self.buffer("col", self.argmax.shape, np.intp)
         np.divmod(self.argmax, kw, out=(index, col))
         index *= w
         index += col
         index += self._window_origins(self.argmax.shape, h, w)
-        grad_input = self.buffer("dx", self._x_shape, grad_output.dtype)
-        grad_input.fill(0)
-        # unbuffered scatter-add: an input that won several overlapping windows gets their sum
         np.add.at(grad_input.reshape(-1), index.reshape(-1), grad_output.reshape(-1))
         return grad_input
 
