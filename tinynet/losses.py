@@ -25,6 +25,14 @@ is computed from the logits too, with the log-sum-exp trick, so it stays finite
 for logits of any size.  ``from_logits=True`` selects these forms explicitly;
 a :class:`tinynet.Sequential` whose last activation is sigmoid or softmax uses
 them automatically.
+
+Speed.  Without sample weights, the fused forms (``from_logits=True``) compute
+the same formulas with ``out=`` into work arrays kept between calls: the loss
+is three reductions over all elements, and :meth:`Loss.backward` reuses what
+``forward`` computed (:math:`e^{-|z|}`, or the exponentials and their sums),
+or the probabilities themselves when the caller passes them (the model passes
+its sigmoid's or softmax's output).  The gradients are bit-identical to the
+general path's; the loss value may differ in the last bits (summation order).
 """
 
 from __future__ import annotations
@@ -48,11 +56,61 @@ class Loss:
 
     def __init__(self, from_logits: bool = False) -> None:
         self.from_logits = bool(from_logits)
+        self._buffers: dict[str, np.ndarray] = {}
+        self._fast = False  # whether the last forward took the allocation-free logits path
+        self._probabilities: np.ndarray | None = None
+
+    def _work(self, key: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """A reusable scratch array (contents undefined); kept while the batch shape repeats."""
+        buffers = self.__dict__.setdefault("_buffers", {})
+        buf = buffers.get(key)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = buffers[key] = np.empty(shape, dtype=dtype)
+        return buf
+
+    def _start_fast(
+        self, y_true, y_pred, sample_weight, probabilities=None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Checked ``(t, z)`` when the fused logits path applies (unweighted, floating, non-empty), else None.
+
+        ``probabilities`` (the activation of ``z``, from the caller) is kept for backward when its
+        shape and dtype match.
+        """
+        self._fast = False
+        self._probabilities = None
+        if not self.from_logits or sample_weight is not None:
+            return None
+        if (
+            type(y_true) is np.ndarray
+            and type(y_pred) is np.ndarray
+            and y_true.shape == y_pred.shape
+            and y_true.dtype == y_pred.dtype
+        ):
+            t, z = y_true, y_pred  # what _check would return, without its conversions (the training loop)
+        else:
+            t, z = self._check(y_true, y_pred)
+        if z.size == 0 or z.ndim == 0 or z.dtype.kind != "f":
+            return None
+        self.y_true, self.y_pred, self.n, self.sample_weight = t, z, z.shape[0], None
+        if probabilities is not None and probabilities.shape == z.shape and probabilities.dtype == z.dtype:
+            self._probabilities = probabilities
+        self._fast = True
+        return t, z
 
     def forward(
-        self, y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None = None
+        self,
+        y_true: np.ndarray,
+        y_pred: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        *,
+        probabilities: np.ndarray | None = None,
     ) -> float:
-        """Return the (weighted) mean loss and remember what :meth:`backward` needs."""
+        """Return the (weighted) mean loss and remember what :meth:`backward` needs.
+
+        ``probabilities``, when ``y_pred`` are logits, is their sigmoid or softmax
+        if the caller has it already (the model passes its head's output); the
+        fused cross-entropies reuse it in :meth:`backward`, other losses ignore it.
+        """
         y_true, y_pred = self._check(y_true, y_pred)
         self.y_true, self.y_pred = y_true, y_pred
         self.n = y_pred.shape[0]
@@ -104,7 +162,10 @@ class Loss:
         return w
 
     def _mean_last(self, values: np.ndarray) -> np.ndarray:
-        return values.reshape(values.shape[0], -1).mean(axis=1) if values.ndim > 1 else values
+        if values.ndim <= 1:
+            return values
+        flat = values.reshape(values.shape[0], -1)
+        return np.add.reduce(flat, axis=1) / flat.shape[1]  # .mean(axis=1) without its wrapper
 
     def _elements_per_sample(self, y_pred: np.ndarray) -> int:
         return int(np.prod(y_pred.shape[1:])) if y_pred.ndim > 1 else 1
@@ -169,6 +230,48 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     fusable_activation = "sigmoid"
 
+    def forward(self, y_true, y_pred, sample_weight=None, *, probabilities=None) -> float:
+        """The mean loss; from logits, ``probabilities`` may pass :math:`\\sigma(z)` when the
+        caller has it already (the model passes its sigmoid's output), for :meth:`backward`."""
+        checked = self._start_fast(y_true, y_pred, sample_weight, probabilities)
+        if checked is None:
+            return super().forward(y_true, y_pred, sample_weight)
+        # The formula below, summed over every element in three reductions and with
+        # e = exp(-|z|) kept for backward; unweighted, the mean over the last axis then
+        # over the batch is the mean over all elements.
+        t, z = checked
+        e = self._work("e", z.shape, z.dtype)
+        work = self._work("work", z.shape, z.dtype)
+        np.abs(z, out=e)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        np.log1p(e, out=work)
+        total = float(np.add.reduce(work, axis=None))
+        np.maximum(z, 0, out=work)
+        total += float(np.add.reduce(work, axis=None)) - float(np.vdot(z, t))
+        return total / z.size
+
+    def backward(self) -> np.ndarray:
+        if not getattr(self, "_fast", False):
+            return super().backward()
+        z, e = self.y_pred, self._buffers["e"]
+        grad = np.empty_like(z)
+        if self._probabilities is not None:  # sigma(z), computed by the model's sigmoid already
+            np.subtract(self._probabilities, self.y_true, out=grad)
+            grad *= 1.0 / z.size
+            return grad
+        # sigma(z) = num / (1 + e), num = 1 where z >= 0 else e: stable_sigmoid, from the cached e
+        np.copyto(grad, e)
+        nonneg = self._work("nonneg", z.shape, np.dtype(bool))
+        np.greater_equal(z, 0, out=nonneg)
+        np.copyto(grad, 1.0, where=nonneg)
+        den = self._work("work", z.shape, z.dtype)
+        np.add(e, 1.0, out=den)
+        np.divide(grad, den, out=grad)
+        grad -= self.y_true
+        grad *= 1.0 / z.size
+        return grad
+
     def per_sample(self, y_true, y_pred):
         if self.from_logits:
             z = y_pred
@@ -221,6 +324,47 @@ class CategoricalCrossentropy(Loss):
 
     name = "categorical_crossentropy"
     fusable_activation = "softmax"
+
+    def forward(self, y_true, y_pred, sample_weight=None, *, probabilities=None) -> float:
+        """The mean loss; from logits, ``probabilities`` may pass :math:`\\mathrm{softmax}(z)` when
+        the caller has it already (the model passes its softmax's output), for :meth:`backward`."""
+        checked = self._start_fast(y_true, y_pred, sample_weight, probabilities)
+        if checked is None or checked[1].ndim < 2:
+            self._fast = False
+            return super().forward(y_true, y_pred, sample_weight)
+        # With s = z - m (m the row max), E = exp(s), S = sum_j E_j and T = sum_k t_k:
+        #   sum_k t_k log p_k = sum_k t_k s_k - T log S,
+        # so the loss is (sum T log S - sum t s) / (N * positions); E, S and T are kept for backward.
+        t, z = checked
+        rows = z.shape[:-1]
+        m = self._work("m", rows, z.dtype)
+        E = self._work("E", z.shape, z.dtype)
+        S = self._work("S", rows, z.dtype)
+        T = self._work("T", rows, z.dtype)
+        log_s = self._work("log_s", rows, z.dtype)
+        np.maximum.reduce(z, axis=-1, out=m)
+        np.subtract(z, m[..., None], out=E)
+        dot = float(np.vdot(t, E))
+        np.exp(E, out=E)
+        np.add.reduce(E, axis=-1, out=S)
+        np.add.reduce(t, axis=-1, out=T)
+        np.log(S, out=log_s)
+        return (float(np.vdot(T, log_s)) - dot) / (self.n * self._positions_per_sample(z))
+
+    def backward(self) -> np.ndarray:
+        if not getattr(self, "_fast", False):
+            return super().backward()
+        # p * T - t, scaled: the same operations as softmax(z) in _grad, from the cached E and S
+        z, b = self.y_pred, self._buffers
+        grad = np.empty_like(z)
+        if self._probabilities is not None:  # softmax(z), computed by the model's softmax already
+            np.multiply(self._probabilities, b["T"][..., None], out=grad)
+        else:
+            np.divide(b["E"], b["S"][..., None], out=grad)
+            grad *= b["T"][..., None]
+        grad -= self.y_true
+        grad *= 1.0 / (self.n * self._positions_per_sample(z))
+        return grad
 
     def per_sample(self, y_true, y_pred):
         if self.from_logits:

@@ -349,7 +349,9 @@ class Sequential:
 
     def _loss_value(self, y, y_pred, sample_weight) -> float:
         if self._fused is not None:
-            return self._fused.forward(y, self._head_activation().x, sample_weight)
+            head = self._head_activation()
+            # the fused gradient (p - t)/N then reuses p, which the head computed already
+            return self._fused.forward(y, head.x, sample_weight, probabilities=head.y)
         return self.loss.forward(y, y_pred, sample_weight)
 
     def _backward_fused(self, grad_logits: np.ndarray) -> None:

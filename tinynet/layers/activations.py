@@ -33,6 +33,8 @@ class ActivationLayer(Layer):
 
     #: The name used by ``activation=`` strings and :class:`Activation`.
     activation_name = ""
+    #: Whether the last forward call was in training mode.
+    training = False
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
@@ -83,7 +85,7 @@ class ReLU(ActivationLayer):
     def _forward(self, x, out):
         # max(x, 0) against an array of zeros: numpy's fastest loop for it (a scalar 0 is
         # broadcast through a slower path); in inference a scalar avoids keeping the array
-        np.maximum(x, self._zeros(x) if getattr(self, "training", False) else 0, out=out)
+        np.maximum(x, self._zeros(x) if self.training and x.ndim else 0, out=out)
 
     def _zeros(self, x: np.ndarray) -> np.ndarray:
         """A cached array of zeros at least as large as ``x`` (a view of its first rows)."""
@@ -161,7 +163,7 @@ def stable_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     :math:`x \ge 0` and :math:`e/(1+e)` for :math:`x < 0`; no exponential of a
     positive number is ever taken.
     """
-    if out is None or out.shape != np.shape(x) or np.shares_memory(out, x):
+    if out is None or out.shape != np.shape(x) or np.may_share_memory(out, x):
         e = np.exp(-np.abs(x))
         num = np.where(x >= 0, 1.0, e)
         return np.divide(num, 1.0 + e, out=out)

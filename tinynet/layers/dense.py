@@ -118,12 +118,21 @@ class Dense(Layer):
         g2 = grad_z.reshape(-1, self.units)
         np.matmul(x2.T, g2, out=self.grads["W"])
         if self.use_bias:
-            np.add.reduce(g2, axis=0, out=self.grads["b"])
+            # db = 1^T G_Z, as written above: one matrix-vector product, several times
+            # faster than g2.sum(axis=0) (a strided reduction over the rows)
+            np.matmul(self._ones(len(g2), g2.dtype), g2, out=self.grads["b"])
         if not self.need_input_grad:  # first layer of a model in training: dX is never used
             return None
         grad_input = self.buffer("dx", self.x.shape, grad_z.dtype)
         np.matmul(grad_z, self.params["W"].T, out=grad_input)
         return grad_input
+
+    def _ones(self, n: int, dtype) -> np.ndarray:
+        """A cached vector of ``n`` ones (a view of the longest one made so far)."""
+        ones = self._buffers.get("ones")
+        if ones is None or len(ones) < n or ones.dtype != dtype:
+            ones = self._buffers["ones"] = np.ones(n, dtype=dtype)
+        return ones if len(ones) == n else ones[:n]
 
     def get_config(self) -> dict:
         config = {

@@ -1,0 +1,68 @@
+"""Check that the minimal NumPy loops compute what tinynet computes: ``python -m benchmarks.check_equivalence``.
+
+The reference loops start from tinynet's initial weights and both take the same
+training steps on the same batches; the losses and the updated parameters must
+agree to float32 rounding (W1's bit for bit: the same operations in the same
+order; W2's sigmoid and W3's channels-last layout round differently).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .minimal_numpy import MinimalCNN, MinimalMLP
+from .run_all import _one_hot, _tinynet_mlp, cnn_model_and_data
+
+
+def check_mlp(sizes: list[int], head: str, n: int = 100, batch: int = 64) -> float:
+    """Largest parameter difference after two steps (the last batch is partial)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, sizes[0])).astype(np.float32)
+    if head == "softmax":
+        y = _one_hot(rng.integers(0, sizes[-1], n), sizes[-1])
+    else:
+        y = (rng.random((n, 1)) < 0.5).astype(np.float32)
+    model = _tinynet_mlp(sizes, head)
+    model.build()
+    ref = MinimalMLP(sizes, head, batch)
+    ref.opt.P[...] = model._flat_params  # the same flat layout: W1, b1, W2, b2, ...
+    for lo in range(0, n, batch):
+        a = model.train_step(x[lo : lo + batch], y[lo : lo + batch])
+        b = ref.step(x[lo : lo + batch], y[lo : lo + batch])
+        assert abs(a - b) <= 1e-6 * max(1.0, abs(a)), (a, b)
+    return float(np.abs(model._flat_params - ref.opt.P).max())
+
+
+def check_cnn(batch: int = 64) -> float:
+    """Largest parameter difference after two steps, in the reference's layout."""
+    model, x, y, _, _ = cnn_model_and_data()
+    model.build()
+    conv, _, _, dense = model.layers
+    ref = MinimalCNN(x.shape[1:], 16, 3, 10, batch)
+    f, c, h, w = conv.params["W"].shape[0], *model.layers[1].output_shape  # (F, H/2, W/2) after pooling
+
+    def dense_rows(W):  # tinynet flattens (c, h, w), the reference (h, w, c)
+        return W.reshape(c, h, w, -1).transpose(1, 2, 0, 3).reshape(c * h * w, -1)
+
+    ref.Wc[...] = conv.params["W"].reshape(f, -1)
+    ref.bc[...] = conv.params["b"]
+    ref.Wd[...] = dense_rows(dense.params["W"])
+    ref.bd[...] = dense.params["b"]
+    for lo in (0, batch):
+        a = model.train_step(x[lo : lo + batch], y[lo : lo + batch])
+        b = ref.step(x[lo : lo + batch], y[lo : lo + batch])
+        assert abs(a - b) <= 1e-5 * max(1.0, abs(a)), (a, b)
+    return max(
+        float(np.abs(conv.params["W"].reshape(f, -1) - ref.Wc).max()),
+        float(np.abs(dense_rows(dense.params["W"]) - ref.Wd).max()),
+    )
+
+
+def main() -> None:
+    print(f"W1 MLP: largest parameter difference after two steps {check_mlp([784, 256, 128, 10], 'softmax')}")
+    print(f"W2 MLP: largest parameter difference after two steps {check_mlp([8, 10, 1], 'sigmoid')}")
+    print(f"W3 CNN: largest parameter difference after two steps {check_cnn():.2g}")
+
+
+if __name__ == "__main__":
+    main()

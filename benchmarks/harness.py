@@ -1,0 +1,139 @@
+"""Timing harness: interleaved rounds, medians, paired ratios and the machine's description.
+
+Why interleaved.  Machine noise (another process, a frequency change, a cache
+flushed by something else) drifts over seconds; timing all tinynet rounds
+and then all NumPy rounds lets that drift land on one side only.  Running the
+contenders one after the other inside each round (A B C, then B C A, ...) makes
+noise hit every side alike, and the ratio of two timings taken in the same
+round (the *paired* ratio) cancels most of what remains.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Result:
+    """The timings of one workload: seconds per call, per contender, per round."""
+
+    name: str
+    times: dict[str, list[float]] = field(default_factory=dict)
+    note: str = ""
+
+    def median(self, who: str) -> float:
+        return statistics.median(self.times[who])
+
+    def paired_ratio(self, num: str, den: str) -> float:
+        """Median over the rounds of ``time[num] / time[den]`` measured in the same round."""
+        return statistics.median(a / b for a, b in zip(self.times[num], self.times[den], strict=True))
+
+
+def interleaved(
+    name: str, contenders: dict[str, Callable[[], object]], rounds: int, repeat: int = 1, warmup: int = 1
+) -> Result:
+    """Time every contender ``rounds`` times, rotating the order each round.
+
+    Parameters
+    ----------
+    name : str
+        The workload's label.
+    contenders : dict of str to callable
+        What to time; each call is one unit of work (an epoch, a prediction).
+    rounds : int
+        Number of timed rounds.
+    repeat : int
+        Calls per timing (for work too short to time alone); the time reported
+        is per call.
+    warmup : int
+        Untimed calls first: buffers get allocated, the optimizer plans its
+        flat groups, BLAS starts its threads.
+    """
+    result = Result(name, {who: [] for who in contenders})
+    for fn in contenders.values():
+        for _ in range(warmup):
+            fn()
+    order = list(contenders)
+    for r in range(rounds):
+        k = r % len(order)
+        for who in order[k:] + order[:k]:
+            fn = contenders[who]
+            t0 = time.perf_counter()
+            for _ in range(repeat):
+                fn()
+            result.times[who].append((time.perf_counter() - t0) / repeat)
+    return result
+
+
+def blas_description() -> str:
+    """The BLAS numpy uses and its thread count (threadpoolctl when installed)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl to report it)"
+    parts = [
+        f"{info.get('internal_api')} {info.get('version')} ({info.get('architecture')}, "
+        f"{info.get('num_threads')} thread{'' if info.get('num_threads') == 1 else 's'})"
+        for info in threadpool_info()
+        if info.get("user_api") == "blas"
+    ]
+    return "; ".join(parts) or "none found"
+
+
+def blas_threads() -> int | None:
+    """numpy's BLAS thread count, or None when threadpoolctl is missing."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    counts = [info["num_threads"] for info in threadpool_info() if info.get("user_api") == "blas"]
+    return counts[0] if counts else None
+
+
+def cpu_description() -> str:
+    """The CPU model (from /proc/cpuinfo on Linux) and the number of cores usable."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{model}, {cores} cores"
+
+
+def environment() -> dict[str, str]:
+    """What a reader needs to compare a table with their own machine's."""
+    env = {
+        "cpu": cpu_description(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": blas_description(),
+    }
+    try:
+        import torch
+
+        k = torch.get_num_threads()
+        env["torch"] = f"{torch.__version__} ({k} thread{'' if k == 1 else 's'})"
+    except ImportError:
+        env["torch"] = "not installed (PyTorch columns skipped)"
+    return env
+
+
+def format_seconds(t: float) -> str:
+    """A duration with a unit that keeps three significant digits."""
+    if t >= 1.0:
+        return f"{t:.3g} s"
+    if t >= 1e-3:
+        return f"{t * 1e3:.3g} ms"
+    return f"{t * 1e6:.3g} µs"
