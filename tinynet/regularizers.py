@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from ._configurable import Configurable
+
 __all__ = ["L1", "L1L2", "L2", "REGULARIZERS", "Regularizer", "get", "l1", "l1_l2", "l2", "serialize"]
 
 
@@ -44,7 +46,7 @@ def _coefficient(value: float, what: str) -> float:
     return value
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: a penalty :math:`R(W)` with its gradient.
 
     Subclasses implement :meth:`penalty` and :meth:`add_gradient` (and
@@ -67,25 +69,6 @@ class Regularizer:
 
     def __call__(self, w: np.ndarray) -> float:
         return self.penalty(w)
-
-    def get_config(self) -> dict[str, Any]:
-        """The constructor's keyword arguments, JSON-able."""
-        raise NotImplementedError
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Regularizer:
-        """Rebuild a regularizer from :meth:`get_config`'s output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.get_config() == self.get_config()
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted(self.get_config().items()))))
 
 
 class L1(Regularizer):

@@ -28,6 +28,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._configurable import Configurable
+
 __all__ = [
     "SCHEDULES",
     "CosineDecay",
@@ -40,7 +42,7 @@ __all__ = [
 ]
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(Configurable):
     """Base class: a callable of the optimizer step with a JSON-able configuration.
 
     Subclasses implement :meth:`__call__` and :meth:`get_config`; the config must
@@ -50,25 +52,6 @@ class LearningRateSchedule:
     def __call__(self, step: int) -> float:
         """The learning rate for optimizer step ``step`` (0 for the first update)."""
         raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        """The constructor's keyword arguments, JSON-able."""
-        raise NotImplementedError
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
-        """Rebuild a schedule from :meth:`get_config`'s output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.get_config() == self.get_config()
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, repr(self.get_config())))
 
 
 def _positive(value: float, what: str, owner: str) -> float:
