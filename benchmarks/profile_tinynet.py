@@ -11,11 +11,7 @@ import argparse
 import cProfile
 import pstats
 
-import numpy as np
-
-import tinynet as tn
-
-from .run_all import _one_hot, _tinynet_mlp, cnn_model_and_data
+from .run_all import cnn_model_and_data, mlp_model_and_data
 
 SHAPES = {
     "W1": ([784, 256, 128, 10], "softmax", 10_000, 128, 1),
@@ -34,14 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         model, x, y, batch, epochs = cnn_model_and_data()
     else:
         sizes, head, n, batch, epochs = SHAPES[args.workload]
-        rng = np.random.default_rng(0)
-        x = rng.standard_normal((n, sizes[0])).astype(np.float32)
-        if head == "softmax":
-            y = _one_hot(rng.integers(0, sizes[-1], n), sizes[-1])
-        else:
-            y = (rng.random((n, 1)) < 0.5).astype(np.float32)
-        tn.set_seed(0)
-        model = _tinynet_mlp(sizes, head)
+        model, x, y = mlp_model_and_data(sizes, head, n)
     model.fit(x, y, epochs=1, batch_size=batch, verbose=0)  # warm-up: buffers, optimizer plan
 
     def work():

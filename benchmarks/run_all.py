@@ -50,11 +50,8 @@ def _tinynet_mlp(sizes: list[int], head: str) -> tn.Sequential:
     return model
 
 
-# ---------------------------------------------------------------------------- workloads
-def mlp_workload(
-    name: str, sizes: list[int], head: str, n: int, batch: int, epochs: int, rounds: int
-) -> Result:
-    """W1 and W2: ``fit`` for ``epochs`` epochs of an MLP with a fused head."""
+def mlp_model_and_data(sizes: list[int], head: str, n: int):
+    """The seeded tinynet MLP of W1/W2 and its random float32 data ``(model, x, y)``."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, sizes[0])).astype(np.float32)
     if head == "softmax":
@@ -62,7 +59,15 @@ def mlp_workload(
     else:
         y = (rng.random((n, 1)) < 0.5).astype(np.float32)
     tn.set_seed(0)
-    model = _tinynet_mlp(sizes, head)
+    return _tinynet_mlp(sizes, head), x, y
+
+
+# ---------------------------------------------------------------------------- workloads
+def mlp_workload(
+    name: str, sizes: list[int], head: str, n: int, batch: int, epochs: int, rounds: int
+) -> Result:
+    """W1 and W2: ``fit`` for ``epochs`` epochs of an MLP with a fused head."""
+    model, x, y = mlp_model_and_data(sizes, head, n)
     ref = minimal_numpy.MinimalMLP(sizes, head, batch)
     contenders: dict[str, Callable[[], object]] = {
         "tinynet": lambda: model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0),

@@ -268,6 +268,7 @@ class Sequential:
             return
         if act.activation_name == loss.fusable_activation:
             self._fused = type(loss)(from_logits=True)
+            self._fused_head = act  # whose input (the logits) and output the fused loss reads
 
     def _require_compiled(self, what: str) -> None:
         if self.loss is None or self.optimizer is None:
@@ -349,7 +350,7 @@ class Sequential:
 
     def _loss_value(self, y, y_pred, sample_weight) -> float:
         if self._fused is not None:
-            head = self._head_activation()
+            head = self._fused_head
             # the fused gradient (p - t)/N then reuses p, which the head computed already
             return self._fused.forward(y, head.x, sample_weight, probabilities=head.y)
         return self.loss.forward(y, y_pred, sample_weight)
