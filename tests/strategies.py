@@ -29,3 +29,14 @@ def away_from_zero(draw, rows=batch_sizes, cols=features, margin=0.05):
 def shapes(draw, min_dims=1, max_dims=4, max_side=4):
     """A shape of 1 to 4 axes with small sides (batch size 1 included)."""
     return draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side))
+
+
+#: Memory layouts of an image batch: indexing is always NCHW (see tinynet.layers.base.memory_order)
+layouts = st.sampled_from(["C", "channels_last"])
+
+
+def in_layout(x: np.ndarray, layout: str) -> np.ndarray:
+    """``x`` (N, C, H, W) with the same values, stored C-ordered or channels-last (as Conv2D's output)."""
+    if layout == "C":
+        return np.ascontiguousarray(x)
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)

@@ -9,8 +9,9 @@ from hypothesis import given
 import tinynet as tn
 from tinynet.gradcheck import check_layer
 from tinynet.layers import ACTIVATIONS, Activation, get_activation
+from tinynet.layers.base import memory_order
 
-from ..strategies import away_from_zero, matrices
+from ..strategies import away_from_zero, in_layout, layouts, matrices, seeds
 
 NAMES = sorted(ACTIVATIONS)
 KINKED = {"relu", "leaky_relu"}  # not differentiable at 0: draw inputs away from it
@@ -22,6 +23,21 @@ def test_gradient_matches_central_differences(name, data):
     x = np.sign(data) * (np.abs(data) + 0.05) if name in KINKED else data
     errors = check_layer(get_activation(name), x)
     assert errors["input"] < 1e-6, errors
+
+
+@pytest.mark.parametrize("name", sorted(set(NAMES) - {"softmax"}))
+@given(seed=seeds, x_layout=layouts, g_layout=layouts)
+def test_element_wise_gradients_in_either_memory_layout(name, seed, x_layout, g_layout):
+    # after a Conv2D the activation gets a channels-last view: the output keeps that layout
+    rng = np.random.default_rng(seed)
+    data = rng.uniform(-3, 3, (2, 3, 2, 3))
+    x = in_layout(np.sign(data) * (np.abs(data) + 0.05) if name in KINKED else data, x_layout)
+    g = in_layout(rng.standard_normal(x.shape), g_layout)
+    layer = get_activation(name)
+    y = layer.forward(x, training=True)
+    assert memory_order(y) == memory_order(x)
+    np.testing.assert_array_equal(y, get_activation(name).forward(np.ascontiguousarray(x)))
+    assert check_layer(get_activation(name), x, grad_output=g)["input"] < 1e-6
 
 
 @given(x=away_from_zero())

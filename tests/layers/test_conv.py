@@ -7,12 +7,13 @@ from hypothesis import strategies as st
 
 import tinynet as tn
 from tinynet.gradcheck import check_layer, check_model, float64_defaults
+from tinynet.layers.base import memory_order
 from tinynet.layers.conv import Conv2D
 from tinynet.layers.core import Flatten
 from tinynet.layers.dense import Dense
 from tinynet.layers.pooling import MaxPool2D
 
-from ..strategies import seeds
+from ..strategies import in_layout, layouts, seeds
 
 paddings = st.sampled_from(["valid", "same", 0, 1, 2])
 
@@ -61,8 +62,12 @@ def same_pads(size, k, s):
     use_bias=st.booleans(),
     activation=st.sampled_from([None, "tanh", "sigmoid"]),
     seed=seeds,
+    x_layout=layouts,
+    g_layout=layouts,
 )
-def test_gradients_match_central_differences(case, filters, use_bias, activation, seed):
+def test_gradients_match_central_differences(case, filters, use_bias, activation, seed, x_layout, g_layout):
+    # inputs and upstream gradients in either memory layout: Conv2D reads both (after a Conv2D
+    # they arrive channels-last; a gradient from Flatten arrives C-ordered)
     shape, kwargs = case
     rng = np.random.default_rng(seed)
     tn.set_seed(seed)
@@ -71,7 +76,9 @@ def test_gradients_match_central_differences(case, filters, use_bias, activation
         layer.build(shape[1:])
     if use_bias:
         layer.params["b"][...] = rng.uniform(-1, 1, filters)
-    errors = check_layer(layer, rng.uniform(-1, 1, shape), seed=seed + 1)
+    x = in_layout(rng.uniform(-1, 1, shape), x_layout)
+    g = in_layout(rng.standard_normal((shape[0], *layer.compute_output_shape(shape[1:]))), g_layout)
+    errors = check_layer(layer, x, seed=seed + 1, grad_output=g)
     assert set(errors) == ({"input", "W", "b"} if use_bias else {"input", "W"})
     assert max(errors.values()) < 1e-6, errors
 
@@ -98,6 +105,20 @@ def test_forward_matches_the_direct_formula(case, filters, seed):
     assert y.shape[1:] == layer.compute_output_shape(shape[1:])
     np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_output_is_channels_last_in_memory_and_indexed_nchw(float64):
+    # the documented layout: the GEMM result (N, OH, OW, F) is returned as its NCHW view, uncopied
+    layer = Conv2D(4, 3, padding="same", activation="relu", input_shape=(2, 5, 6))
+    x = np.random.default_rng(0).normal(size=(3, 2, 5, 6))
+    for training in (True, False):
+        y = layer(x, training=training)
+        assert y.shape == (3, 4, 5, 6)
+        assert memory_order(y) == (0, 2, 3, 1)
+        assert y.transpose(0, 2, 3, 1).flags.c_contiguous
+    W, b = layer.params["W"], layer.params["b"]
+    expected = np.maximum(naive_conv(x, W, b, (1, 1), ((1, 1), (1, 1))), 0)
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
 
 
 def test_known_3x3_convolution(float64):
@@ -170,13 +191,16 @@ def test_reused_buffers_follow_the_batch_size(float64):
 
 def test_results_do_not_depend_on_old_buffer_contents(float64):
     # Layer.buffer promises a shape, not contents: poison every work array between two steps
+    # (but the zero border of the padding buffer, which zeroed_buffer keeps by contract)
     layer = Conv2D(2, (3, 2), strides=2, padding="same")
     rng = np.random.default_rng(2)
     x, g = rng.normal(size=(3, 2, 5, 6)), rng.normal(size=(3, 2, 3, 3))
     y = layer(x, training=True).copy()
     dx = layer.backward(g).copy()
-    for buf in layer._buffers.values():
-        buf.fill(np.nan)
+    assert layer._zeroed_keys == {"x_pad"}
+    for key, buf in layer._buffers.items():
+        if key not in layer._zeroed_keys:
+            buf.fill(np.nan)
     np.testing.assert_array_equal(layer(x, training=True), y)
     np.testing.assert_array_equal(layer.backward(g), dx)
 

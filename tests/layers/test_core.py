@@ -7,7 +7,7 @@ from hypothesis import given
 from tinynet.gradcheck import check_layer
 from tinynet.layers import Dropout, Flatten
 
-from ..strategies import matrices, seeds, shapes
+from ..strategies import in_layout, matrices, seeds, shapes
 
 
 @given(x=matrices(), seed=seeds)
@@ -42,3 +42,16 @@ def test_flatten_round_trip(shape, seed):
     assert layer.compute_output_shape(shape[1:]) == y.shape[1:]
     np.testing.assert_array_equal(layer.backward(y), x)
     assert check_layer(Flatten(), x, seed=seed)["input"] < 1e-6
+
+
+@given(seed=seeds)
+def test_flatten_of_a_channels_last_view_keeps_the_logical_order(seed):
+    # features are (channel, row, column) whatever the memory layout, so a Dense after Flatten
+    # sees the same vector after a Conv2D (channels-last) as after any C-ordered input
+    x = np.random.default_rng(seed).normal(size=(2, 3, 4, 5))
+    layer = Flatten()
+    y = layer.forward(in_layout(x, "channels_last"), training=True)
+    np.testing.assert_array_equal(y, x.reshape(2, -1))
+    g = np.random.default_rng(seed + 1).normal(size=(2, 60))
+    np.testing.assert_array_equal(layer.backward(g), g.reshape(x.shape))
+    assert check_layer(Flatten(), in_layout(x, "channels_last"), seed=seed)["input"] < 1e-6

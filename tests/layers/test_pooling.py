@@ -7,9 +7,10 @@ from hypothesis import strategies as st
 
 import tinynet as tn
 from tinynet.gradcheck import check_layer
+from tinynet.layers.base import memory_order
 from tinynet.layers.pooling import AvgPool2D, GlobalAveragePooling2D, MaxPool2D
 
-from ..strategies import seeds
+from ..strategies import in_layout, layouts, seeds
 
 
 @st.composite
@@ -43,24 +44,36 @@ def naive_pool(x, pool, strides, reduce):
     return y
 
 
+def upstream(layer, x, seed, layout):
+    """A random upstream gradient for ``layer``'s output, stored in ``layout``."""
+    shape = (x.shape[0], *layer.compute_output_shape(x.shape[1:]))
+    return in_layout(np.random.default_rng([seed, 1]).standard_normal(shape), layout)
+
+
 @settings(max_examples=25, deadline=None)
-@given(case=pool_cases(), seed=seeds)
-def test_max_pool_gradients_including_overlapping_windows(case, seed):
+@given(case=pool_cases(), seed=seeds, x_layout=layouts, g_layout=layouts)
+def test_max_pool_gradients_including_overlapping_windows(case, seed, x_layout, g_layout):
     shape, pool, strides = case
-    x = distinct_values(shape, seed)
+    x = in_layout(distinct_values(shape, seed), x_layout)
     layer = MaxPool2D(pool, strides)
-    np.testing.assert_array_equal(layer(x), naive_pool(x, pool, layer.strides, np.max))
-    assert check_layer(MaxPool2D(pool, strides), x, seed=seed)["input"] < 1e-6
+    y = layer(x)
+    np.testing.assert_array_equal(y, naive_pool(x, pool, layer.strides, np.max))
+    assert memory_order(y) == memory_order(x)  # the output keeps the input's layout
+    g = upstream(layer, x, seed, g_layout)
+    assert check_layer(MaxPool2D(pool, strides), x, seed=seed, grad_output=g)["input"] < 1e-6
 
 
 @settings(max_examples=25, deadline=None)
-@given(case=pool_cases(), seed=seeds)
-def test_avg_pool_gradients_including_overlapping_windows(case, seed):
+@given(case=pool_cases(), seed=seeds, x_layout=layouts, g_layout=layouts)
+def test_avg_pool_gradients_including_overlapping_windows(case, seed, x_layout, g_layout):
     shape, pool, strides = case
-    x = np.random.default_rng(seed).uniform(-1, 1, shape)
+    x = in_layout(np.random.default_rng(seed).uniform(-1, 1, shape), x_layout)
     layer = AvgPool2D(pool, strides)
-    np.testing.assert_allclose(layer(x), naive_pool(x, pool, layer.strides, np.mean), rtol=1e-12)
-    assert check_layer(AvgPool2D(pool, strides), x, seed=seed)["input"] < 1e-6
+    y = layer(x)
+    np.testing.assert_allclose(y, naive_pool(x, pool, layer.strides, np.mean), rtol=1e-12)
+    assert memory_order(y) == memory_order(x)
+    g = upstream(layer, x, seed, g_layout)
+    assert check_layer(AvgPool2D(pool, strides), x, seed=seed, grad_output=g)["input"] < 1e-6
 
 
 @settings(max_examples=15, deadline=None)
@@ -123,7 +136,13 @@ def test_uncovered_pixels_get_zero_gradient():
 def test_results_do_not_depend_on_old_buffer_contents():
     rng = np.random.default_rng(3)
     x = distinct_values((3, 2, 6, 5), 3)
-    for layer in (MaxPool2D(3, strides=(2, 1)), AvgPool2D((2, 3), strides=(3, 1))):
+    cases = [  # overlapping, gapped, leftover-border and tiling windows (the last skips the zero fill)
+        (MaxPool2D(3, strides=(2, 1)), x),
+        (AvgPool2D((2, 3), strides=(3, 1)), x),
+        (MaxPool2D(2), x),
+        (MaxPool2D(2), in_layout(distinct_values((3, 2, 6, 4), 4), "channels_last")),
+    ]
+    for layer, x in cases:
         g_layer = rng.normal(size=(3, *layer.compute_output_shape(x.shape[1:])))
         y = layer(x, training=True).copy()
         dx = layer.backward(g_layer).copy()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, register_layer
+from .base import Layer, memory_order, register_layer
 
 
 class ActivationLayer(Layer):
@@ -39,12 +39,13 @@ class ActivationLayer(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
         self.training = training
-        self.y = self.output_array("y", x.shape, training, x.dtype)
+        # the output keeps the input's memory layout (channels-last after a Conv2D)
+        self.y = self.output_array("y", x.shape, training, x.dtype, memory_order(x))
         self._forward(x, self.y)
         return self.y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        grad_input = self.buffer("dx", grad_output.shape, grad_output.dtype)
+        grad_input = self.buffer("dx", grad_output.shape, grad_output.dtype, memory_order(grad_output))
         self._backward(grad_output, grad_input)
         return grad_input
 
@@ -88,14 +89,11 @@ class ReLU(ActivationLayer):
         np.maximum(x, self._zeros(x) if self.training and x.ndim else 0, out=out)
 
     def _zeros(self, x: np.ndarray) -> np.ndarray:
-        """A cached array of zeros at least as large as ``x`` (a view of its first rows)."""
-        zeros = self._buffers.get("zeros")
-        if zeros is None or zeros.shape[1:] != x.shape[1:] or len(zeros) < len(x) or zeros.dtype != x.dtype:
-            zeros = self._buffers["zeros"] = np.zeros(x.shape, dtype=x.dtype)
-        return zeros if len(zeros) == len(x) else zeros[: len(x)]
+        """A cached array of zeros with the shape and memory layout of ``x``."""
+        return self.zeroed_buffer("zeros", x.shape, x.dtype, memory_order(x))
 
     def _backward(self, grad_output, out):
-        mask = self.buffer("mask", out.shape, np.dtype(bool))
+        mask = self.buffer("mask", out.shape, np.dtype(bool), memory_order(out))
         np.greater(self.y, 0, out=mask)
         np.multiply(grad_output, mask, out=out)
 

@@ -33,6 +33,14 @@ A layer is a small object with a forward pass and a hand-derived backward pass:
 ``get_config()`` / ``from_config(config)``
     A JSON-able dict of constructor arguments, and the way back.
 
+Memory layout: a layer sees its input as an ndarray of the documented
+*logical* shape (images are always indexed NCHW), but the array may be a
+strided view whose memory runs in another axis order.  Conv2D, for one,
+returns a view of its channels-last GEMM result (see :class:`~tinynet.layers.Conv2D`),
+and the layers after it keep that order (:meth:`Layer.buffer`'s ``order``
+argument), because element-wise work runs fastest when every operand has the
+same memory order.  Only speed depends on it: every layer accepts any layout.
+
 Memory contract: in training mode a layer writes its output and its input
 gradient into buffers it reuses on the next call of the same shape (this is
 what makes training allocation-free).  An array returned by
@@ -43,6 +51,7 @@ inference mode always returns a fresh array.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -126,6 +135,8 @@ class Layer:
         #: Generator for initial weights and random numbers (dropout); the model sets its own.
         self.rng: np.random.Generator | None = None
         self._buffers: dict[str, np.ndarray] = {}
+        self._views: dict[str, tuple] = {}  # the last view handed out per buffer key
+        self._zeroed_keys: set[str] = set()  # buffers whose zeros persist (see zeroed_buffer)
 
     # -- protocol ---------------------------------------------------------
     def build(self, input_shape: tuple[int, ...]) -> None:
@@ -254,25 +265,88 @@ class Layer:
         return cls(**config)
 
     # -- helpers ----------------------------------------------------------
-    def buffer(self, key: str, shape: tuple[int, ...], dtype: np.dtype | None = None) -> np.ndarray:
+    def buffer(
+        self,
+        key: str,
+        shape: tuple[int, ...],
+        dtype: np.dtype | None = None,
+        order: tuple[int, ...] | None = None,
+    ) -> np.ndarray:
         """Return a reusable work array of ``shape`` (contents undefined).
 
         The array is kept between calls; a smaller batch gets a view of the
         first rows of the buffer allocated for the largest batch seen, so the
         last, partial batch of an epoch allocates nothing.
+
+        ``order`` (from :func:`memory_order`) asks for the memory layout of
+        another array: axis ``order[0]`` outermost, ``order[-1]`` innermost.
+        The result is then a transposed view of a C-ordered buffer; ``None``
+        means C order.
         """
         dtype = self.dtype if dtype is None else dtype
+        last = self._views.get(key)
+        if last is not None and last[0] == shape and last[1] == dtype and last[2] == order:
+            return last[3]  # the same request as last time (every step but an epoch's last)
+        stored_shape = shape if order is None else tuple(shape[i] for i in order)
         buf = self._buffers.get(key)
-        if buf is None or buf.shape[1:] != shape[1:] or buf.shape[0] < shape[0] or buf.dtype != dtype:
-            buf = np.empty(shape, dtype=dtype)
-            self._buffers[key] = buf
-        return buf if buf.shape[0] == shape[0] else buf[: shape[0]]
+        if (
+            buf is None
+            or buf.shape[1:] != stored_shape[1:]
+            or buf.shape[0] < stored_shape[0]
+            or buf.dtype != dtype
+        ):
+            buf = self._buffers[key] = np.empty(stored_shape, dtype=dtype)
+        view = buf if buf.shape[0] == stored_shape[0] else buf[: stored_shape[0]]
+        if order is not None:
+            view = view.transpose(_inverse(order))
+        self._views[key] = (shape, dtype, order, view)
+        return view
 
-    def output_array(self, key: str, shape: tuple[int, ...], training: bool, dtype=None) -> np.ndarray:
-        """A reusable buffer when training, a fresh array otherwise (see the memory contract)."""
+    def zeroed_buffer(
+        self,
+        key: str,
+        shape: tuple[int, ...],
+        dtype: np.dtype | None = None,
+        order: tuple[int, ...] | None = None,
+    ) -> np.ndarray:
+        """Like :meth:`buffer`, but filled with zeros whenever it is (re)allocated.
+
+        For work arrays whose zeros the caller never overwrites (a padding
+        border, a constant operand of zeros): they are zeroed once, not on
+        every call.
+        """
+        self._zeroed_keys.add(key)
+        before = self._buffers.get(key)
+        buf = self.buffer(key, shape, dtype, order)
+        if self._buffers[key] is not before:  # a new allocation (np.empty): zero all of it
+            self._buffers[key].fill(0)
+        return buf
+
+    def output_array(
+        self,
+        key: str,
+        shape: tuple[int, ...],
+        training: bool,
+        dtype=None,
+        order: tuple[int, ...] | None = None,
+    ) -> np.ndarray:
+        """A reusable buffer when training, a fresh array otherwise (see the memory contract).
+
+        ``order`` is the memory layout, as in :meth:`buffer`.
+        """
         if training:
-            return self.buffer(key, shape, dtype)
-        return np.empty(shape, dtype=self.dtype if dtype is None else dtype)
+            return self.buffer(key, shape, dtype, order)
+        dtype = self.dtype if dtype is None else dtype
+        if order is None:
+            return np.empty(shape, dtype=dtype)
+        return np.empty(tuple(shape[i] for i in order), dtype=dtype).transpose(_inverse(order))
+
+    def _ones(self, n: int, dtype) -> np.ndarray:
+        """A cached vector of ``n`` ones (a view of the longest one made so far)."""
+        ones = self._buffers.get("ones")
+        if ones is None or len(ones) < n or ones.dtype != dtype:
+            ones = self._buffers["ones"] = np.ones(n, dtype=dtype)
+        return ones if len(ones) == n else ones[:n]
 
     def default_name(self) -> str:
         """The base of the name a model gives this layer (``Dense`` -> ``dense``)."""
@@ -281,6 +355,34 @@ class Layer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
         return f"{type(self).__name__}({args})"
+
+
+def memory_order(a: np.ndarray) -> tuple[int, ...] | None:
+    """The axes of ``a`` from outermost to innermost in memory; ``None`` for C order.
+
+    For a channels-last image batch viewed as NCHW (``z.transpose(0, 3, 1, 2)``
+    of a C-ordered (N, H, W, C) array) this is ``(0, 2, 3, 1)``.  Pass it as
+    ``order`` to :meth:`Layer.buffer` to allocate work arrays with the same
+    layout.
+    """
+    if a.flags.c_contiguous:
+        return None
+    return _order_of_strides(a.strides)
+
+
+@functools.lru_cache(maxsize=256)
+def _order_of_strides(strides: tuple[int, ...]) -> tuple[int, ...] | None:
+    # stable sort: axes of equal stride (size-1 axes) keep their logical order
+    order = tuple(sorted(range(len(strides)), key=lambda axis: -strides[axis]))
+    return None if order == tuple(range(len(strides))) else order
+
+
+def _inverse(order: tuple[int, ...]) -> tuple[int, ...]:
+    """The permutation that undoes ``transpose(order)``."""
+    inverse = [0] * len(order)
+    for position, axis in enumerate(order):
+        inverse[axis] = position
+    return tuple(inverse)
 
 
 def _as_shape(shape) -> tuple[int, ...]:

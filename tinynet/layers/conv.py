@@ -42,28 +42,35 @@ class Conv2D(Layer):
 
     with rows ordered like the flattened kernel
     :math:`W_{\mathrm{mat}} = W.\mathrm{reshape}(F, C k_h k_w)`.  The triple sum is
-    then one matrix product over the whole batch,
+    then one matrix product over the whole batch, computed with a row per
+    output pixel,
 
-    .. math:: Z_{\mathrm{col}} = W_{\mathrm{mat}} X_{\mathrm{col}} + b\,\mathbf 1^\top,
+    .. math:: Z_{\mathrm{mat}} = X_{\mathrm{col}}^\top W_{\mathrm{mat}}^\top + \mathbf 1 b^\top,
+        \qquad Z_{\mathrm{mat}}[(n, p, q), f] = Z_{nfpq}.
 
-    and :math:`Z` is :math:`Z_{\mathrm{col}}` (F, N, P, Q) with the first two
-    axes swapped.
+    Memory layout.  :math:`Z_{\mathrm{mat}}` (N*OH*OW, F) *is* the output stored
+    channels-last, (N, OH, OW, F); the layer returns the NCHW view
+    ``z.transpose(0, 3, 1, 2)`` of it instead of copying it into NCHW order.
+    The activation and pooling layers that follow keep that layout (see
+    :func:`tinynet.layers.base.memory_order`), so their element-wise loops run
+    over contiguous channels, and the gradient arrives channels-last for the
+    backward pass below.  Indexing is NCHW throughout; only the strides differ.
 
     Backward.  With :math:`G = \partial L/\partial Z` (after the activation's own
-    backward) laid out the same way, :math:`G_{\mathrm{col}}[f, (n,p,q)] = G_{nfpq}`,
-    the layer is a :class:`~tinynet.layers.Dense` on the columns, so the same
-    three lines of calculus apply:
+    backward) laid out the same way, :math:`G_{\mathrm{mat}}[(n,p,q), f] = G_{nfpq}`,
+    the layer is a :class:`~tinynet.layers.Dense` with inputs
+    :math:`X_{\mathrm{col}}^\top`, so the same three lines of calculus apply:
 
     .. math::
         \frac{\partial L}{\partial W_{fcij}} = \sum_{n,p,q} G_{nfpq}\,
             \tilde X_{n,c,\,p s_h+i,\,q s_w+j}
-            \;\Rightarrow\; dW_{\mathrm{mat}} = G_{\mathrm{col}} X_{\mathrm{col}}^\top,
+            \;\Rightarrow\; dW_{\mathrm{mat}} = G_{\mathrm{mat}}^\top X_{\mathrm{col}}^\top,
         \qquad
         \frac{\partial L}{\partial b_f} = \sum_{n,p,q} G_{nfpq}
-            \;\Rightarrow\; db = G_{\mathrm{col}} \mathbf 1,
+            \;\Rightarrow\; db = G_{\mathrm{mat}}^\top \mathbf 1,
 
     .. math::
-        dX_{\mathrm{col}} = W_{\mathrm{mat}}^\top G_{\mathrm{col}}, \qquad
+        dX_{\mathrm{col}} = W_{\mathrm{mat}}^\top G_{\mathrm{mat}}^\top, \qquad
         \frac{\partial L}{\partial \tilde X_{nchw}} =
             \sum_{\substack{i,j,p,q:\\ p s_h + i = h,\ q s_w + j = w}}
             dX_{\mathrm{col}}[(c,i,j),(n,p,q)].
@@ -76,9 +83,9 @@ class Conv2D(Layer):
     the padding.
 
     Shapes: ``x`` (N, C, H, W); ``W`` (F, C, kh, kw); ``b`` (F,); ``z``, ``y``
-    (N, F, OH, OW); ``x_col`` and ``dx_col`` (C*kh*kw, N*OH*OW); ``g_col``
-    (F, N*OH*OW).  Cache: ``x_col`` (the only use of the input in backward),
-    the input's shape, and the activation's own cache.
+    (N, F, OH, OW), stored as (N, OH, OW, F); ``x_col`` and ``dx_col``
+    (C*kh*kw, N*OH*OW); ``G_mat`` (N*OH*OW, F).  Cache: ``x_col`` (the only use
+    of the input in backward), the input's shape, and the activation's own cache.
 
     Output size per axis, for input size :math:`n`, kernel :math:`k`, stride :math:`s`:
     ``"valid"``: :math:`\lfloor (n - k)/s \rfloor + 1` (needs :math:`n \ge k`);
@@ -139,6 +146,8 @@ class Conv2D(Layer):
         self.kernel_initializer = kernel_initializer
         initializers.get(kernel_initializer)  # fail at construction, not at build
         self.kernel_regularizer = self.add_regularizer("W", kernel_regularizer)
+        self._last_geometry: tuple = ((), None)  # (batch shape, its _geometry)
+        self._im2col_source: tuple = (None, None)  # (padding buffer, its im2col-ordered window view)
 
     # ------------------------------------------------------------------ shapes
     def default_name(self) -> str:
@@ -177,27 +186,32 @@ class Conv2D(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         _check_batch(x, self.params["W"].shape[1], self._describe())
         n, c = x.shape[:2]
-        (oh, top, bottom), (ow, left, right) = self._geometry(x.shape[1:])
+        if self._last_geometry[0] != x.shape:  # the same batch shape as last time: skip the arithmetic
+            self._last_geometry = (x.shape, self._geometry(x.shape[1:]))
+        (oh, top, bottom), (ow, left, right) = self._last_geometry[1]
         kh, kw = self.kernel_size
         sh, sw = self.strides
         F = self.filters
         x_pad = pad_input(self, x, top, bottom, left, right, training)
-        # (N, C, OH, OW, kh, kw) view of every receptive field: no copy yet
-        windows = sliding_window_view(x_pad, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+        if x_pad is self._im2col_source[0]:  # training with padding: the same buffer every step
+            windows = self._im2col_source[1]
+        else:
+            # (C, kh, kw, N, OH, OW) view of every receptive field, in X_col's order: no copy yet
+            windows = sliding_window_view(x_pad, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+            windows = windows.transpose(1, 4, 5, 0, 2, 3)
+            if training and x_pad is not x:  # our own padding buffer: keep its view for the next step
+                self._im2col_source = (x_pad, windows)
         x_col = flat_work(self, "x_col", (c, kh, kw, n, oh, ow), training, x.dtype)
-        np.copyto(x_col, windows.transpose(1, 4, 5, 0, 2, 3))  # the single im2col copy
+        np.copyto(x_col, windows)  # the single im2col copy
         self.x_col = x_col.reshape(c * kh * kw, n * oh * ow)
         self._cache_shapes = (x.shape, x_pad.shape, (top, left), (oh, ow))
 
-        # Z_col = W_mat X_col (+ b): one GEMM for the whole batch
-        z_col = flat_work(self, "z_col", (F, n, oh, ow), training, x.dtype)
-        np.matmul(self.params["W"].reshape(F, -1), self.x_col, out=z_col.reshape(F, -1))
-        z = self.output_array("z", (n, F, oh, ow), training, x.dtype)
-        # (F, N, ...) -> NCHW, adding the bias in the same pass
+        # Z_mat = X_col^T W_mat^T (+ b): one GEMM for the whole batch, channels-last (N, OH, OW, F)
+        z_mat = self.output_array("z", (n, oh, ow, F), training, x.dtype)
+        np.matmul(self.x_col.T, self.params["W"].reshape(F, -1).T, out=z_mat.reshape(-1, F))
         if self.use_bias:
-            np.add(z_col.transpose(1, 0, 2, 3), self.params["b"].reshape(1, F, 1, 1), out=z)
-        else:
-            np.copyto(z, z_col.transpose(1, 0, 2, 3))
+            z_mat += self.params["b"]
+        z = z_mat.transpose(0, 3, 1, 2)  # the NCHW view: no copy (see "Memory layout")
         if self.activation is None:
             return z
         return self.activation.forward(z, training)
@@ -216,19 +230,22 @@ class Conv2D(Layer):
         kh, kw = self.kernel_size
         sh, sw = self.strides
         F = self.filters
-        g_col = self.buffer("g_col_flat", (F * n * oh * ow,), grad_z.dtype).reshape(F, n, oh, ow)
-        np.copyto(g_col, grad_z.transpose(1, 0, 2, 3))
-        g_col = g_col.reshape(F, n * oh * ow)
+        G = grad_z.transpose(0, 2, 3, 1)  # (N, OH, OW, F): a view when grad_z is channels-last
+        if not G.flags.c_contiguous:  # a gradient laid out otherwise (e.g. NCHW): one copy
+            G_copy = self.buffer("G", G.shape, grad_z.dtype)
+            np.copyto(G_copy, G)
+            G = G_copy
+        G = G.reshape(n * oh * ow, F)
 
         # grads["W"] is contiguous (own array or a slice of the model's flat buffer): reshape is a view
-        np.matmul(g_col, self.x_col.T, out=self.grads["W"].reshape(F, -1))  # dW = G_col X_col^T
+        np.matmul(G.T, self.x_col.T, out=self.grads["W"].reshape(F, -1))  # dW = G_mat^T X_col^T
         if self.use_bias:
-            np.add.reduce(g_col, axis=1, out=self.grads["b"])  # db = G_col 1
+            np.matmul(self._ones(len(G), G.dtype), G, out=self.grads["b"])  # db = G_mat^T 1
 
         if not self.need_input_grad:  # first layer of a model in training: skip dX_col and col2im
             return None
         dx_col = self.buffer("dx_col_flat", (self.x_col.size,), grad_z.dtype).reshape(self.x_col.shape)
-        np.matmul(self.params["W"].reshape(F, -1).T, g_col, out=dx_col)  # dX_col = W_mat^T G_col
+        np.matmul(self.params["W"].reshape(F, -1).T, G.T, out=dx_col)  # dX_col = W_mat^T G_mat^T
 
         # col2im: for each kernel offset (i, j), add its columns back onto the pixels they came from
         dx_col = dx_col.reshape(c, kh, kw, n, oh, ow)
@@ -326,11 +343,7 @@ def pad_input(
     if not training:
         x_pad = np.zeros(shape, dtype=x.dtype)
     else:
-        # a reused buffer: only its border must be zeroed, the interior is overwritten below
-        x_pad = layer.buffer("x_pad", shape, x.dtype)
-        x_pad[:, :, :top] = 0
-        x_pad[:, :, top + h :] = 0
-        x_pad[:, :, top : top + h, :left] = 0
-        x_pad[:, :, top : top + h, left + w :] = 0
+        # a reused buffer, zeroed when allocated: the border stays zero, the interior is overwritten below
+        x_pad = layer.zeroed_buffer("x_pad", shape, x.dtype)
     x_pad[:, :, top : top + h, left : left + w] = x
     return x_pad

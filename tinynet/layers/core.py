@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._config import get_rng
-from .base import Layer, register_layer
+from .base import Layer, memory_order, register_layer
 
 
 @register_layer
@@ -66,8 +68,11 @@ class Dropout(Layer):
 class Flatten(Layer):
     """Flatten every axis but the batch axis: (N, d1, d2, ...) -> (N, d1*d2*...).
 
-    Backward reshapes the gradient back to the input's shape.  Both are views:
-    nothing is copied.
+    Backward reshapes the gradient back to the input's shape.  Both are views
+    when the input is stored in C order.  An input stored otherwise (the
+    channels-last output of a Conv2D, see :func:`~tinynet.layers.base.memory_order`)
+    is copied once, so that the features are always in logical order
+    (channel, row, column for an image), whatever the memory layout.
     """
 
     def compute_output_shape(self, input_shape):
@@ -75,7 +80,11 @@ class Flatten(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self._input_shape_batch = x.shape
-        return x.reshape(x.shape[0], -1)
+        if memory_order(x) is None:
+            return x.reshape(x.shape[0], -1)
+        y = self.output_array("y", (x.shape[0], math.prod(x.shape[1:])), training, x.dtype)
+        np.copyto(y.reshape(x.shape), x)
+        return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return grad_output.reshape(self._input_shape_batch)

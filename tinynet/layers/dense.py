@@ -127,13 +127,6 @@ class Dense(Layer):
         np.matmul(grad_z, self.params["W"].T, out=grad_input)
         return grad_input
 
-    def _ones(self, n: int, dtype) -> np.ndarray:
-        """A cached vector of ``n`` ones (a view of the longest one made so far)."""
-        ones = self._buffers.get("ones")
-        if ones is None or len(ones) < n or ones.dtype != dtype:
-            ones = self._buffers["ones"] = np.ones(n, dtype=dtype)
-        return ones if len(ones) == n else ones[:n]
-
     def get_config(self) -> dict:
         config = {
             **super().get_config(),

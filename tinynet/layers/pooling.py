@@ -14,6 +14,11 @@ Vectorisation.  For a fixed offset :math:`(i, j)` the strided view
 every window, and these pixels are distinct; so a loop over the :math:`k_h k_w`
 offsets, each step one whole-array operation, replaces any loop over samples or
 pixels.
+
+Memory layout.  The outputs and work arrays take the input's memory order
+(:func:`~tinynet.layers.base.memory_order`): after a Conv2D, whose output is
+channels-last in memory, each of those whole-array operations then runs over
+contiguous channels instead of rows of a few pixels.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Layer, register_layer
+from .base import Layer, memory_order, register_layer
 from .conv import pair
 
 
@@ -36,6 +41,7 @@ class _Pool2D(Layer):
         kind = type(self).__name__
         self.pool_size = pair(pool_size, "pool_size", kind)
         self.strides = self.pool_size if strides is None else pair(strides, "strides", kind)
+        self._last_plan: tuple = ((), None)  # (batch shape, _plan's result)
 
     def default_name(self) -> str:
         return super().default_name().replace("2_d", "2d")  # max_pool2d, not max_pool2_d
@@ -59,24 +65,37 @@ class _Pool2D(Layer):
             )
         return (c, (h - kh) // sh + 1, (w - kw) // sw + 1)
 
-    def _output_size(self, x: np.ndarray) -> tuple[int, int, int, int]:
-        if x.ndim != 4:
-            raise ValueError(
-                f"{self._describe()} expects a batch of shape (batch, channels, height, width), "
-                f"received {x.shape}"
-            )
-        c, oh, ow = self.compute_output_shape(x.shape[1:])
-        return x.shape[0], c, oh, ow
+    def _plan(self, x_shape: tuple[int, ...]) -> tuple[tuple[int, int, int, int], list[tuple[int, tuple]]]:
+        r"""The output shape, and each window offset's index, for a batch of ``x_shape``.
 
-    def _window_slice(self, i: int, j: int, oh: int, ow: int) -> tuple[slice, ...]:
-        """Index of the pixels at offset (i, j) of every window: shape (N, C, OH, OW)."""
-        sh, sw = self.strides
-        return (
-            slice(None),
-            slice(None),
-            slice(i, i + sh * (oh - 1) + 1, sh),
-            slice(j, j + sw * (ow - 1) + 1, sw),
-        )
+        Offset :math:`(i, j)`, number :math:`i k_w + j` in raster order, indexes the
+        pixels :math:`(p s_h + i,\ q s_w + j)` of every window: an (N, C, OH, OW)
+        strided view.  Cached for the last batch shape, so a training step
+        repeats none of this.
+        """
+        if self._last_plan[0] != x_shape:
+            if len(x_shape) != 4:
+                raise ValueError(
+                    f"{self._describe()} expects a batch of shape (batch, channels, height, width), "
+                    f"received {x_shape}"
+                )
+            c, oh, ow = self.compute_output_shape(x_shape[1:])
+            (kh, kw), (sh, sw) = self.pool_size, self.strides
+            offsets = [
+                (
+                    i * kw + j,
+                    (
+                        slice(None),
+                        slice(None),
+                        slice(i, i + sh * (oh - 1) + 1, sh),
+                        slice(j, j + sw * (ow - 1) + 1, sw),
+                    ),
+                )
+                for i in range(kh)
+                for j in range(kw)
+            ]
+            self._last_plan = (x_shape, ((x_shape[0], c, oh, ow), offsets))
+        return self._last_plan[1]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides)}
@@ -129,55 +148,60 @@ class MaxPool2D(_Pool2D):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        n, c, oh, ow = self._output_size(x)
-        kh, kw = self.pool_size
-        y = self.output_array("y", (n, c, oh, ow), training, x.dtype)
+        out_shape, offsets = self._plan(x.shape)
+        self._order = order = memory_order(x)  # every array below shares x's memory layout
+        y = self.output_array("y", out_shape, training, x.dtype, order)
         # the window position i kw + j of each winner; int8 is enough for windows of up to 127 pixels
-        arg_dtype = np.dtype(np.int8) if kh * kw <= 127 else np.dtype(np.intp)
-        self.argmax = self.output_array("argmax", (n, c, oh, ow), training, arg_dtype)
-        won = self.buffer("won", (n, c, oh, ow), np.dtype(bool))
-        candidate_pos = self.buffer("candidate_pos", (n, c, oh, ow), arg_dtype)
-        np.copyto(y, x[self._window_slice(0, 0, oh, ow)])
+        arg_dtype = np.dtype(np.int8) if len(offsets) <= 127 else np.dtype(np.intp)
+        self.argmax = self.output_array("argmax", out_shape, training, arg_dtype, order)
+        won = self.buffer("won", out_shape, np.dtype(bool), order)
+        candidate_pos = self.buffer("candidate_pos", out_shape, arg_dtype, order)
+        np.copyto(y, x[offsets[0][1]])
         self.argmax.fill(0)
         # scan the window offsets in raster order; a strict ">" keeps the first maximum on ties.
         # Positions only grow during the scan, so argmax = max(argmax, pos * won) records the last
         # strict improvement: the same as a masked copy, without its slow branchy loop.
-        for i in range(kh):
-            for j in range(kw):
-                if i or j:
-                    candidate = x[self._window_slice(i, j, oh, ow)]
-                    np.greater(candidate, y, out=won)
-                    np.maximum(y, candidate, out=y)
-                    np.multiply(won, i * kw + j, out=candidate_pos)
-                    np.maximum(self.argmax, candidate_pos, out=self.argmax)
+        for pos, index in offsets[1:]:
+            candidate = x[index]
+            np.greater(candidate, y, out=won)
+            np.maximum(y, candidate, out=y)
+            np.multiply(won, pos, out=candidate_pos)
+            np.maximum(self.argmax, candidate_pos, out=self.argmax)
         self._x_shape = x.shape
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         h, w = self._x_shape[2:]
-        kh, kw = self.pool_size
-        sh, sw = self.strides
-        n, c, oh, ow = self.argmax.shape
-        grad_input = self.buffer("dx", self._x_shape, grad_output.dtype)
-        grad_input.fill(0)  # pixels that win no window (and the uncovered border) get 0
+        (kh, kw), (sh, sw) = self.pool_size, self.strides
+        out_shape, offsets = self._plan(self._x_shape)
+        oh, ow = out_shape[2:]
         if sh >= kh and sw >= kw:
             # windows do not overlap: each pixel is in at most one window, so for every offset
             # the strided view of the pixels at that offset receives G where that offset won
-            won = self.buffer("won", (n, c, oh, ow), np.dtype(bool))
-            for i in range(kh):
-                for j in range(kw):
-                    np.equal(self.argmax, i * kw + j, out=won)
-                    np.multiply(grad_output, won, out=grad_input[self._window_slice(i, j, oh, ow)])
+            order = self._order
+            grad_input = self.buffer("dx", self._x_shape, grad_output.dtype, order)
+            if not (sh == kh and sw == kw and oh * kh == h and ow * kw == w):
+                grad_input.fill(0)  # some pixels are in no window (gaps, a leftover border): they get 0
+            if memory_order(grad_output) != order:  # e.g. NCHW from Flatten: one copy into our layout
+                grad_copy = self.buffer("G", grad_output.shape, grad_output.dtype, order)
+                np.copyto(grad_copy, grad_output)
+                grad_output = grad_copy
+            won = self.buffer("won", out_shape, np.dtype(bool), order)
+            for pos, index in offsets:
+                np.equal(self.argmax, pos, out=won)
+                np.multiply(grad_output, won, out=grad_input[index])
             return grad_input
-        # overlapping windows: flat index in x of each window's winner (window origin + i* W + j*,
+        # overlapping windows: flat index in x (C order) of each window's winner (window origin + i* W + j*,
         # where argmax = i* kw + j*), then an unbuffered scatter-add so a pixel that won several
         # windows gets their sum
-        index = self.buffer("index", self.argmax.shape, np.intp)
-        col = self.buffer("col", self.argmax.shape, np.intp)
+        grad_input = self.buffer("dx_overlap", self._x_shape, grad_output.dtype)  # C order: flat indices
+        grad_input.fill(0)
+        index = self.buffer("index", out_shape, np.intp)
+        col = self.buffer("col", out_shape, np.intp)
         np.divmod(self.argmax, kw, out=(index, col))
         index *= w
         index += col
-        index += self._window_origins(self.argmax.shape, h, w)
+        index += self._window_origins(out_shape, h, w)
         np.add.at(grad_input.reshape(-1), index.reshape(-1), grad_output.reshape(-1))
         return grad_input
 
@@ -224,28 +248,24 @@ class AvgPool2D(_Pool2D):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        n, c, oh, ow = self._output_size(x)
-        kh, kw = self.pool_size
+        out_shape, offsets = self._plan(x.shape)
         self._x_shape = x.shape
-        y = self.output_array("y", (n, c, oh, ow), training, x.dtype)
-        np.copyto(y, x[self._window_slice(0, 0, oh, ow)])
-        for i in range(kh):
-            for j in range(kw):
-                if i or j:
-                    y += x[self._window_slice(i, j, oh, ow)]
-        y *= 1.0 / (kh * kw)
+        self._order = memory_order(x)
+        y = self.output_array("y", out_shape, training, x.dtype, self._order)
+        np.copyto(y, x[offsets[0][1]])
+        for _, index in offsets[1:]:
+            y += x[index]
+        y *= 1.0 / len(offsets)
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        oh, ow = grad_output.shape[2:]
-        kh, kw = self.pool_size
-        share = self.buffer("share", grad_output.shape, grad_output.dtype)
-        np.multiply(grad_output, 1.0 / (kh * kw), out=share)
-        grad_input = self.buffer("dx", self._x_shape, grad_output.dtype)
+        _, offsets = self._plan(self._x_shape)
+        share = self.buffer("share", grad_output.shape, grad_output.dtype, self._order)
+        np.multiply(grad_output, 1.0 / len(offsets), out=share)
+        grad_input = self.buffer("dx", self._x_shape, grad_output.dtype, self._order)
         grad_input.fill(0)
-        for i in range(kh):
-            for j in range(kw):
-                grad_input[self._window_slice(i, j, oh, ow)] += share
+        for _, index in offsets:
+            grad_input[index] += share
         return grad_input
 
 
