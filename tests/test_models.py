@@ -344,3 +344,34 @@ def test_training_skips_the_first_layers_input_gradient_but_backward_still_retur
     model.forward(x, training=True)
     grad_x = model.backward(np.ones((2, 1)))
     assert grad_x.shape == (2, 3) and calls == [False, True]
+
+
+def test_training_lets_relu_work_in_place_but_never_touches_the_callers_arrays():
+    seen = []
+
+    class Spy(Dense):
+        def backward(self, grad_output):
+            self.received = grad_output
+            return super().backward(grad_output)
+
+        def backward_preactivation(self, grad_z):
+            seen.append((self.reuse_grad_output, grad_z is self.received))
+            return super().backward_preactivation(grad_z)
+
+    tn.set_seed(0)
+    model = tn.Sequential([Dense(5, input_dim=3, activation="relu"), Spy(4, "relu"), Dense(2, "softmax")])
+    model.compile("categorical_crossentropy", "sgd")
+    x = np.random.default_rng(0).normal(size=(6, 3))
+    y = np.eye(2)[[0, 1, 0, 1, 1, 0]]
+    model.train_step(x, y)
+    # inside the model's backward the ReLU masked the incoming gradient in place (no new array) ...
+    assert seen == [(True, True)]
+    relu = model.layers[1].activation
+    assert relu.y is relu.x  # ... and its output overwrote the layer's own pre-activation buffer
+    assert not any(layer.reuse_grad_output for layer in model.layers)  # the flags are restored
+    # an explicit backward by the user leaves the user's gradient alone
+    model.forward(x, training=True)
+    g = np.random.default_rng(1).normal(size=(6, 2))
+    g_before = g.copy()
+    model.backward(g)
+    np.testing.assert_array_equal(g, g_before)

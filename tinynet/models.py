@@ -325,10 +325,18 @@ class Sequential:
         self.last_output = y_pred
         loss = self._loss_value(y, y_pred, sample_weight)
         if backward:
-            if self._fused is not None:
-                self._backward_fused(self._fused.backward())
-            else:
-                self.backward(self.loss.backward(), input_grad=False)
+            grad = self._fused.backward() if self._fused is not None else self.loss.backward()
+            # the gradients handed down the layers are temporaries: let them be overwritten in place
+            for layer in self.layers:
+                layer.reuse_grad_output = True
+            try:
+                if self._fused is not None:
+                    self._backward_fused(grad)
+                else:
+                    self.backward(grad, input_grad=False)
+            finally:
+                for layer in self.layers:
+                    layer.reuse_grad_output = False
         if self._regularized:  # a precomputed list: models without penalties pay one truth test
             for reg, p, g in self._regularized:
                 loss += reg.penalty(p)

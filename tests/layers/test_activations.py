@@ -123,3 +123,33 @@ def test_unknown_activation_lists_valid_names():
         get_activation("rleu")
     with pytest.raises(ValueError, match="unknown activation 'swishy'"):
         tn.layers.Dense(3, activation="swishy")
+
+
+def test_relu_works_in_place_only_when_the_caller_allows_it():
+    x = np.array([[-1.0, 2.0], [3.0, -4.0]])
+    g = np.array([[10.0, 20.0], [30.0, 40.0]])
+    relu = get_activation("relu")
+    x_before, g_before = x.copy(), g.copy()
+    y = relu.forward(x, training=True)
+    dx = relu.backward(g)
+    np.testing.assert_array_equal(x, x_before)  # by default neither argument is written
+    np.testing.assert_array_equal(g, g_before)
+    np.testing.assert_array_equal(dx, [[0.0, 20.0], [30.0, 0.0]])
+    y = relu.forward(x, training=True, in_place=True)
+    assert y is x
+    np.testing.assert_array_equal(x, [[0.0, 2.0], [3.0, 0.0]])
+    relu.reuse_grad_output = True
+    assert relu.backward(g) is g
+    np.testing.assert_array_equal(g, [[0.0, 20.0], [30.0, 0.0]])
+
+
+@pytest.mark.parametrize("name", sorted(set(NAMES) - {"relu"}))
+def test_other_activations_never_work_in_place(name):
+    # their derivative reads x, or their backward writes before it has read G
+    x = np.linspace(-2, 2, 8).reshape(2, 4)
+    layer = get_activation(name)
+    y = layer.forward(x.copy(), training=True, in_place=True)
+    assert y is not layer.x
+    layer.reuse_grad_output = True
+    g = np.ones_like(x)
+    assert layer.backward(g) is not g

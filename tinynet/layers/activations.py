@@ -23,10 +23,18 @@ from .base import Layer, memory_order, register_layer
 class ActivationLayer(Layer):
     """Base class of the element-wise activations (no parameters).
 
+    In place.  An activation whose class sets :attr:`in_place` (ReLU) may write
+    its output over its input and its input gradient over ``grad_output``, which
+    saves two arrays the size of the activation and the memory traffic to fill
+    them.  It does so only when the caller allows it: ``forward(..., in_place=True)``
+    (the layers with an ``activation=`` argument pass their own pre-activation
+    buffer this way) and, for ``backward``, :attr:`Layer.reuse_grad_output`.
+
     Attributes
     ----------
     x : ndarray
-        The last input (kept by reference: the fused losses read the logits here).
+        The last input (kept by reference: the fused losses read the logits
+        here); after an in-place forward, the same array as ``y``.
     y : ndarray
         The last output.
     """
@@ -35,17 +43,27 @@ class ActivationLayer(Layer):
     activation_name = ""
     #: Whether the last forward call was in training mode.
     training = False
+    #: Whether the derivative needs neither the input after forward nor ``grad_output``
+    #: after the first write, so that both passes may run in place (see above).
+    in_place = False
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = False, *, in_place: bool = False) -> np.ndarray:
+        """Return :math:`f(x)`; with ``in_place=True`` (``x`` is a work array nobody else
+        reads) an activation with :attr:`in_place` overwrites ``x`` instead of allocating."""
         self.x = x
         self.training = training
-        # the output keeps the input's memory layout (channels-last after a Conv2D)
-        self.y = self.output_array("y", x.shape, training, x.dtype, memory_order(x))
+        if in_place and self.in_place:
+            self.y = x
+        else:  # the output keeps the input's memory layout (channels-last after a Conv2D)
+            self.y = self.output_array("y", x.shape, training, x.dtype, memory_order(x))
         self._forward(x, self.y)
         return self.y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        grad_input = self.buffer("dx", grad_output.shape, grad_output.dtype, memory_order(grad_output))
+        if self.in_place and self.reuse_grad_output:
+            grad_input = grad_output
+        else:
+            grad_input = self.buffer("dx", grad_output.shape, grad_output.dtype, memory_order(grad_output))
         self._backward(grad_output, grad_input)
         return grad_input
 
@@ -57,6 +75,37 @@ class ActivationLayer(Layer):
 
     def get_config(self) -> dict:
         return Layer.get_config(self)
+
+
+class ActivatedLayer(Layer):
+    r"""Base of the layers with an ``activation=`` argument (Dense, Conv2D): :math:`Y = f(Z)`.
+
+    A subclass computes its pre-activation :math:`Z` into a work array of its
+    own and returns :meth:`activate` of it, and implements
+    :meth:`backward_preactivation` from :math:`G_Z = \partial L/\partial Z`.
+    :meth:`backward` is then the chain rule through :math:`f` first:
+    :math:`G_Z = G \odot f'(Z)` (the activation's own backward pass).
+    """
+
+    activation: ActivationLayer | None = None
+
+    def activate(self, z: np.ndarray, training: bool) -> np.ndarray:
+        """:math:`f(Z)`; ``z`` is this layer's own work array, so the activation may overwrite it."""
+        return z if self.activation is None else self.activation.forward(z, training, in_place=True)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        grad_z = grad_output
+        if self.activation is not None:
+            self.activation.reuse_grad_output = self.reuse_grad_output
+            grad_z = self.activation.backward(grad_output)
+        return self.backward_preactivation(grad_z)
+
+    def backward_preactivation(self, grad_z: np.ndarray) -> np.ndarray | None:
+        r"""Fill ``grads`` and return :math:`\partial L/\partial X` from :math:`G_Z`, skipping the activation.
+
+        The model calls this directly when the activation is fused into the loss.
+        """
+        raise NotImplementedError
 
 
 @register_layer
@@ -82,6 +131,7 @@ class ReLU(ActivationLayer):
     """
 
     activation_name = "relu"
+    in_place = True  # [x > 0] = [y > 0]: the input is not needed once y exists
 
     def _forward(self, x, out):
         # max(x, 0) against an array of zeros: numpy's fastest loop for it (a scalar 0 is
@@ -280,9 +330,12 @@ class Softmax(ActivationLayer):
     activation_name = "softmax"
 
     def _forward(self, x, out):
-        np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
+        row = self.buffer("row", (*x.shape[:-1], 1), x.dtype)  # per-row max, then per-row sum
+        np.maximum.reduce(x, axis=-1, keepdims=True, out=row)
+        np.subtract(x, row, out=out)
         np.exp(out, out=out)
-        out /= out.sum(axis=-1, keepdims=True)
+        np.add.reduce(out, axis=-1, keepdims=True, out=row)
+        out /= row
 
     def _backward(self, grad_output, out):
         dot = np.einsum("...i,...i->...", grad_output, self.y)[..., None]
@@ -337,6 +390,7 @@ class Activation(Layer):
         return self.fn.forward(x, training)
 
     def backward(self, grad_output):
+        self.fn.reuse_grad_output = self.reuse_grad_output
         return self.fn.backward(grad_output)
 
     def get_config(self) -> dict:

@@ -27,6 +27,11 @@ A layer is a small object with a forward pass and a hand-derived backward pass:
     training, because nothing uses the gradient with respect to the data; a
     layer may then skip that computation and return ``None`` from ``backward``
     (Dense and Conv2D do: it saves a matrix product, and col2im).
+``reuse_grad_output``
+    ``False`` by default.  A model sets it to ``True`` on its layers during its
+    own backward pass, where the gradient handed to a layer is a temporary that
+    nothing reads again; a layer may then write its input gradient over
+    ``grad_output`` (ReLU does, see :class:`~tinynet.layers.ActivationLayer`).
 ``state``
     Non-trainable arrays (running averages) that the model file saves and that
     optimizers never touch.
@@ -127,6 +132,8 @@ class Layer:
         self.state: dict[str, np.ndarray] = {}
         #: Whether ``backward`` must return the input gradient (see the module docstring).
         self.need_input_grad = True
+        #: Whether ``backward`` may overwrite ``grad_output`` (see the module docstring).
+        self.reuse_grad_output = False
         #: Penalties on parameters, keyed like ``params`` (see :meth:`add_regularizer`).
         self.regularizers: dict[str, regularizers_module.Regularizer] = {}
         self.built = False

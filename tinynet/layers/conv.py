@@ -15,14 +15,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import initializers, regularizers
 from ..regularizers import Regularizer
-from .activations import ActivationLayer, get_activation
+from .activations import ActivatedLayer, ActivationLayer, get_activation
 from .base import Layer, register_layer
 
 PaddingSpec = str | int
 
 
 @register_layer
-class Conv2D(Layer):
+class Conv2D(ActivatedLayer):
     r"""2-D convolution (cross-correlation, as in every deep learning library).
 
     Forward.  Let :math:`\tilde X` be the input zero-padded by
@@ -184,10 +184,10 @@ class Conv2D(Layer):
 
     # ------------------------------------------------------------------ passes
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        _check_batch(x, self.params["W"].shape[1], self._describe())
-        n, c = x.shape[:2]
-        if self._last_geometry[0] != x.shape:  # the same batch shape as last time: skip the arithmetic
+        if self._last_geometry[0] != x.shape:  # a new batch shape: check it, then cache its geometry
+            _check_batch(x, self.params["W"].shape[1], self._describe())
             self._last_geometry = (x.shape, self._geometry(x.shape[1:]))
+        n, c = x.shape[:2]
         (oh, top, bottom), (ow, left, right) = self._last_geometry[1]
         kh, kw = self.kernel_size
         sh, sw = self.strides
@@ -212,15 +212,9 @@ class Conv2D(Layer):
         if self.use_bias:
             z_mat += self.params["b"]
         z = z_mat.transpose(0, 3, 1, 2)  # the NCHW view: no copy (see "Memory layout")
-        if self.activation is None:
-            return z
-        return self.activation.forward(z, training)
+        return self.activate(z, training)
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        grad_z = grad_output if self.activation is None else self.activation.backward(grad_output)
-        return self.backward_preactivation(grad_z)
-
-    def backward_preactivation(self, grad_z: np.ndarray) -> np.ndarray:
+    def backward_preactivation(self, grad_z: np.ndarray) -> np.ndarray | None:
         """Backward pass from :math:`G = \\partial L/\\partial Z`, skipping the activation.
 
         The model calls this directly when the activation is fused into the loss.

@@ -6,12 +6,12 @@ import numpy as np
 
 from .. import initializers, regularizers
 from ..regularizers import Regularizer
-from .activations import ActivationLayer, get_activation
-from .base import Layer, register_layer
+from .activations import ActivatedLayer, ActivationLayer, get_activation
+from .base import register_layer
 
 
 @register_layer
-class Dense(Layer):
+class Dense(ActivatedLayer):
     r"""Fully connected layer: an affine map followed by an optional activation.
 
     Forward, for a batch :math:`X` of :math:`N` rows:
@@ -101,15 +101,9 @@ class Dense(Layer):
         np.matmul(x, W, out=z)
         if self.use_bias:
             z += self.params["b"]
-        if self.activation is None:
-            return z
-        return self.activation.forward(z, training)
+        return self.activate(z, training)
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        grad_z = grad_output if self.activation is None else self.activation.backward(grad_output)
-        return self.backward_preactivation(grad_z)
-
-    def backward_preactivation(self, grad_z: np.ndarray) -> np.ndarray:
+    def backward_preactivation(self, grad_z: np.ndarray) -> np.ndarray | None:
         """Backward pass from :math:`G_Z = \\partial L/\\partial Z`, skipping the activation.
 
         The model calls this directly when the activation is fused into the loss.
