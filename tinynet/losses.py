@@ -69,15 +69,15 @@ class Loss:
         return buf
 
     def _start_fast(
-        self, y_true, y_pred, sample_weight, probabilities=None
+        self, y_true, y_pred, sample_weight, probabilities=None, log_normalizer=None
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """Checked ``(t, z)`` when the fused logits path applies (unweighted, floating, non-empty), else None.
 
         ``probabilities`` (the activation of ``z``, from the caller) is kept for backward when its
-        shape and dtype match.
+        shape and dtype match; ``log_normalizer`` is kept with it when its dtype matches.
         """
         self._fast = False
-        self._probabilities = None
+        self._probabilities = self._log_normalizer = None
         if not self.from_logits or sample_weight is not None:
             return None
         if (
@@ -94,6 +94,8 @@ class Loss:
         self.y_true, self.y_pred, self.n, self.sample_weight = t, z, z.shape[0], None
         if probabilities is not None and probabilities.shape == z.shape and probabilities.dtype == z.dtype:
             self._probabilities = probabilities
+            if log_normalizer is not None and log_normalizer.dtype == z.dtype:
+                self._log_normalizer = log_normalizer
         self._fast = True
         return t, z
 
@@ -104,12 +106,17 @@ class Loss:
         sample_weight: np.ndarray | None = None,
         *,
         probabilities: np.ndarray | None = None,
+        log_normalizer: np.ndarray | None = None,
     ) -> float:
-        """Return the (weighted) mean loss and remember what :meth:`backward` needs.
+        r"""Return the (weighted) mean loss and remember what :meth:`backward` needs.
 
         ``probabilities``, when ``y_pred`` are logits, is their sigmoid or softmax
         if the caller has it already (the model passes its head's output); the
         fused cross-entropies reuse it in :meth:`backward`, other losses ignore it.
+        ``log_normalizer`` likewise passes the softmax's
+        :math:`A(z) = \log\sum_j e^{z_j}` per row (see
+        :meth:`tinynet.layers.Softmax.log_normalizer`), which categorical
+        cross-entropy from logits then does not recompute.
         """
         y_true, y_pred = self._check(y_true, y_pred)
         self.y_true, self.y_pred = y_true, y_pred
@@ -230,9 +237,12 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     fusable_activation = "sigmoid"
 
-    def forward(self, y_true, y_pred, sample_weight=None, *, probabilities=None) -> float:
+    def forward(
+        self, y_true, y_pred, sample_weight=None, *, probabilities=None, log_normalizer=None
+    ) -> float:
         """The mean loss; from logits, ``probabilities`` may pass :math:`\\sigma(z)` when the
-        caller has it already (the model passes its sigmoid's output), for :meth:`backward`."""
+        caller has it already (the model passes its sigmoid's output), for :meth:`backward`.
+        ``log_normalizer`` is accepted for symmetry with the softmax case and not used."""
         checked = self._start_fast(y_true, y_pred, sample_weight, probabilities)
         if checked is None:
             return super().forward(y_true, y_pred, sample_weight)
@@ -325,31 +335,39 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
     fusable_activation = "softmax"
 
-    def forward(self, y_true, y_pred, sample_weight=None, *, probabilities=None) -> float:
+    def forward(
+        self, y_true, y_pred, sample_weight=None, *, probabilities=None, log_normalizer=None
+    ) -> float:
         """The mean loss; from logits, ``probabilities`` may pass :math:`\\mathrm{softmax}(z)` when
-        the caller has it already (the model passes its softmax's output), for :meth:`backward`."""
-        checked = self._start_fast(y_true, y_pred, sample_weight, probabilities)
+        the caller has it already (the model passes its softmax's output), for :meth:`backward`,
+        and with it ``log_normalizer`` :math:`A(z) = \\log\\sum_j e^{z_j}` per row, shape (..., 1)."""
+        checked = self._start_fast(y_true, y_pred, sample_weight, probabilities, log_normalizer)
         if checked is None or checked[1].ndim < 2:
             self._fast = False
             return super().forward(y_true, y_pred, sample_weight)
-        # With s = z - m (m the row max), E = exp(s), S = sum_j E_j and T = sum_k t_k:
-        #   sum_k t_k log p_k = sum_k t_k s_k - T log S,
-        # so the loss is (sum T log S - sum t s) / (N * positions); E, S and T are kept for backward.
         t, z = checked
         rows = z.shape[:-1]
+        count = self.n * self._positions_per_sample(z)
+        T = self._work("T", rows, z.dtype)
+        np.add.reduce(t, axis=-1, out=T)  # T = sum_k t_k, kept for backward
+        A = self._log_normalizer
+        if A is not None and A.shape == (*rows, 1):
+            # log p_k = z_k - A, so sum_k t_k log p_k = sum_k t_k z_k - T A
+            return (float(np.vdot(T, A)) - float(np.vdot(t, z))) / count
+        # With s = z - m (m the row max), E = exp(s) and S = sum_j E_j, A = m + log S and
+        #   sum_k t_k log p_k = sum_k t_k s_k - T log S,
+        # so the loss is (sum T log S - sum t s) / (N * positions); E and S are kept for backward.
         m = self._work("m", rows, z.dtype)
         E = self._work("E", z.shape, z.dtype)
         S = self._work("S", rows, z.dtype)
-        T = self._work("T", rows, z.dtype)
         log_s = self._work("log_s", rows, z.dtype)
         np.maximum.reduce(z, axis=-1, out=m)
         np.subtract(z, m[..., None], out=E)
         dot = float(np.vdot(t, E))
         np.exp(E, out=E)
         np.add.reduce(E, axis=-1, out=S)
-        np.add.reduce(t, axis=-1, out=T)
         np.log(S, out=log_s)
-        return (float(np.vdot(T, log_s)) - dot) / (self.n * self._positions_per_sample(z))
+        return (float(np.vdot(T, log_s)) - dot) / count
 
     def backward(self) -> np.ndarray:
         if not getattr(self, "_fast", False):

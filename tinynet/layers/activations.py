@@ -330,12 +330,27 @@ class Softmax(ActivationLayer):
     activation_name = "softmax"
 
     def _forward(self, x, out):
-        row = self.buffer("row", (*x.shape[:-1], 1), x.dtype)  # per-row max, then per-row sum
-        np.maximum.reduce(x, axis=-1, keepdims=True, out=row)
-        np.subtract(x, row, out=out)
+        # m and S per row, kept for log_normalizer
+        self._m = m = self.buffer("m", (*x.shape[:-1], 1), x.dtype)
+        self._S = S = self.buffer("S", (*x.shape[:-1], 1), x.dtype)
+        np.maximum.reduce(x, axis=-1, keepdims=True, out=m)
+        np.subtract(x, m, out=out)
         np.exp(out, out=out)
-        np.add.reduce(out, axis=-1, keepdims=True, out=row)
-        out /= row
+        np.add.reduce(out, axis=-1, keepdims=True, out=S)
+        out /= S
+
+    def log_normalizer(self) -> np.ndarray:
+        r"""The log-partition :math:`A(x) = \log \sum_j e^{x_j} = m + \log S` of the last forward's rows.
+
+        Shape (..., 1).  With it :math:`y = e^{x - A(x)}` and :math:`\log y = x - A(x)`
+        exactly, without the log of a probability that may have rounded to 0; the
+        fused cross-entropy reads it instead of recomputing the row maximum and sum.
+        It is a work array, valid until the next call.
+        """
+        A = self.buffer("A", self._m.shape, self._m.dtype)
+        np.log(self._S, out=A)
+        A += self._m
+        return A
 
     def _backward(self, grad_output, out):
         dot = np.einsum("...i,...i->...", grad_output, self.y)[..., None]
