@@ -152,3 +152,35 @@ def test_shape_mismatch_and_bad_labels_are_explained():
         losses.SparseCategoricalCrossentropy().forward(np.array([0, 4]), np.full((2, 4), 0.25))
     with pytest.raises(ValueError, match="valid names: .*binary_crossentropy"):
         tn.losses.get("binary_cross_entropy")
+
+
+@pytest.mark.parametrize(
+    ("loss", "head"), [(losses.BinaryCrossentropy, "sigmoid"), (losses.CategoricalCrossentropy, "softmax")]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(seed=seeds, scale=st.sampled_from([1.0, 30.0, 1e4]))
+def test_the_heads_log_normalizer_gives_the_same_loss_and_gradient(loss, head, dtype, seed, scale):
+    # the model passes its head's output p and A(z) = log-sum-exp; with or without them the
+    # fused loss is the same number (to rounding) and the gradient the same array, bit for bit,
+    # also where the head saturates (scale 1e4: p rounds to 0 or 1, yet A and the loss stay finite)
+    rng = np.random.default_rng(seed)
+    z = (rng.normal(size=(5, 4)) * scale).astype(dtype)
+    t = np.eye(4, dtype=dtype)[rng.integers(0, 4, 5)]
+    activation = tn.layers.get_activation(head)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            p = activation.forward(z, training=True)
+            A = activation.log_normalizer()
+            lse = np.logaddexp(0, z.astype(np.float64)) if head == "sigmoid" else None
+            if lse is None:
+                lse = np.logaddexp.reduce(z.astype(np.float64), axis=-1, keepdims=True)
+            np.testing.assert_allclose(A, lse, rtol=10 * np.finfo(dtype).eps, atol=10 * np.finfo(dtype).eps)
+            plain, fused = loss(from_logits=True), loss(from_logits=True)
+            value = plain.forward(t, z)
+            grad = plain.backward()
+            value_fused = fused.forward(t, z, probabilities=p, log_normalizer=A)
+            grad_fused = fused.backward()
+    assert np.isfinite(value_fused)
+    assert value_fused == pytest.approx(value, rel=1e-5 if dtype == np.float32 else 1e-12, abs=1e-6)
+    np.testing.assert_array_equal(grad_fused, grad)

@@ -242,14 +242,19 @@ class BinaryCrossentropy(Loss):
     ) -> float:
         """The mean loss; from logits, ``probabilities`` may pass :math:`\\sigma(z)` when the
         caller has it already (the model passes its sigmoid's output), for :meth:`backward`.
-        ``log_normalizer`` is accepted for symmetry with the softmax case and not used."""
-        checked = self._start_fast(y_true, y_pred, sample_weight, probabilities)
+        With it, ``log_normalizer`` may pass :math:`A(z) = \\log(1 + e^z)` (see
+        :meth:`tinynet.layers.Sigmoid.log_normalizer`), shaped like ``z``."""
+        checked = self._start_fast(y_true, y_pred, sample_weight, probabilities, log_normalizer)
         if checked is None:
             return super().forward(y_true, y_pred, sample_weight)
         # The formula below, summed over every element in three reductions and with
         # e = exp(-|z|) kept for backward; unweighted, the mean over the last axis then
         # over the batch is the mean over all elements.
         t, z = checked
+        A = self._log_normalizer
+        if A is not None and A.shape == z.shape:
+            # the model's sigmoid passed A(z) = max(z, 0) + log(1 + e^{-|z|}): the loss is sum(A - z t)
+            return (float(np.add.reduce(A, axis=None)) - float(np.vdot(z, t))) / z.size
         e = self._work("e", z.shape, z.dtype)
         work = self._work("work", z.shape, z.dtype)
         np.abs(z, out=e)
@@ -264,13 +269,14 @@ class BinaryCrossentropy(Loss):
     def backward(self) -> np.ndarray:
         if not getattr(self, "_fast", False):
             return super().backward()
-        z, e = self.y_pred, self._buffers["e"]
+        z = self.y_pred
         grad = np.empty_like(z)
         if self._probabilities is not None:  # sigma(z), computed by the model's sigmoid already
             np.subtract(self._probabilities, self.y_true, out=grad)
             grad *= 1.0 / z.size
             return grad
         # sigma(z) = num / (1 + e), num = 1 where z >= 0 else e: stable_sigmoid, from the cached e
+        e = self._buffers["e"]
         np.copyto(grad, e)
         nonneg = self._work("nonneg", z.shape, np.dtype(bool))
         np.greater_equal(z, 0, out=nonneg)

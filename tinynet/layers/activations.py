@@ -204,22 +204,33 @@ class ELU(ActivationLayer):
         return {**super().get_config(), "alpha": self.alpha}
 
 
-def stable_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def stable_sigmoid(
+    x: np.ndarray,
+    out: np.ndarray | None = None,
+    *,
+    e: np.ndarray | None = None,
+    den: np.ndarray | None = None,
+) -> np.ndarray:
     r"""Logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})` without overflow.
 
     With :math:`e = e^{-|x|} \in (0, 1]`: :math:`\sigma(x) = 1/(1+e)` for
     :math:`x \ge 0` and :math:`e/(1+e)` for :math:`x < 0`; no exponential of a
-    positive number is ever taken.
+    positive number is ever taken.  With ``out``, the optional work arrays ``e``
+    and ``den`` (shaped like ``x``) receive :math:`e` and :math:`1 + e`, so that
+    the call allocates almost nothing and the caller may keep :math:`e`.
     """
     if out is None or out.shape != np.shape(x) or np.may_share_memory(out, x):
         e = np.exp(-np.abs(x))
         num = np.where(x >= 0, 1.0, e)
         return np.divide(num, 1.0 + e, out=out)
-    # the same operations, with ``out`` as the work array (one temporary for 1 + e)
-    np.abs(x, out=out)
-    np.negative(out, out=out)
-    np.exp(out, out=out)
-    den = np.add(out, 1.0)
+    # the same operations, with ``out`` (or ``e``) as the work array for e
+    e = out if e is None else e
+    np.abs(x, out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    den = np.add(e, 1.0, out=den)
+    if e is not out:
+        np.copyto(out, e)
     np.copyto(out, 1.0, where=x >= 0)
     return np.divide(out, den, out=out)
 
@@ -237,7 +248,25 @@ class Sigmoid(ActivationLayer):
     activation_name = "sigmoid"
 
     def _forward(self, x, out):
-        stable_sigmoid(x, out=out)
+        order = memory_order(x)
+        self._e = self.buffer("e", x.shape, x.dtype, order)  # e^{-|x|}, kept for log_normalizer
+        stable_sigmoid(x, out=out, e=self._e, den=self.buffer("den", x.shape, x.dtype, order))
+
+    def log_normalizer(self) -> np.ndarray:
+        r"""The log-partition :math:`A(x) = \log(1 + e^x) = \max(x, 0) + \log(1 + e^{-|x|})` (softplus).
+
+        Sigmoid is the softmax over the two logits :math:`(0, x)`, and :math:`A` is
+        their log-sum-exp: :math:`y = e^{x - A(x)}` and :math:`\log(1 - y) = -A(x)`
+        exactly.  Computed from the :math:`e^{-|x|}` that forward kept; the fused
+        binary cross-entropy :math:`A(z) - t z` reads it.  A work array, valid
+        until the next call.
+        """
+        A = self.buffer("A", self._e.shape, self._e.dtype, memory_order(self._e))
+        np.log1p(self._e, out=A)
+        relu = self.buffer("den", self.x.shape, self.x.dtype, memory_order(self.x))  # free after forward
+        np.maximum(self.x, 0, out=relu)
+        A += relu
+        return A
 
     def _backward(self, grad_output, out):
         # G * y * (1 - y), written without a temporary for (1 - y)
