@@ -502,14 +502,16 @@ class Sequential:
                     xb = np.take(x, idx, axis=0, out=xb_buf[: hi - lo])
                     yb = np.take(y, idx, axis=0, out=yb_buf[: hi - lo])
                     wb = None if weights is None else np.take(weights, idx, out=wb_buf[: hi - lo])
-                cbs.on_train_batch_begin(b)
+                if cbs.batch_begin:  # most fits have no per-batch callback: skip even the call
+                    cbs.on_train_batch_begin(b)
                 loss = self.train_step(xb, yb, wb)
                 total += loss * (hi - lo)
                 seen = hi
                 if y_pred_epoch is not None:
                     y_pred_epoch[lo:hi] = self.last_output
                     y_true_epoch[lo:hi] = yb
-                cbs.on_train_batch_end(b, {"loss": loss, "size": hi - lo})
+                if cbs.batch_end:
+                    cbs.on_train_batch_end(b, {"loss": loss, "size": hi - lo})
                 if not math.isfinite(loss) and not self.stop_training:
                     raise FloatingPointError(
                         f"the loss became {loss} at epoch {epoch + 1}, batch {b + 1}: lower the learning rate, "
