@@ -6,6 +6,14 @@ and then all NumPy rounds lets that drift land on one side only.  Running the
 contenders one after the other inside each round (A B C, then B C A, ...) makes
 noise hit every side alike, and the ratio of two timings taken in the same
 round (the *paired* ratio) cancels most of what remains.
+
+Why a pause after PyTorch.  PyTorch's CPU build runs its threads under Intel
+OpenMP, whose idle threads keep spinning for up to 200 ms after a parallel
+region (``KMP_BLOCKTIME``).  On a 2-core machine they would take the cores from
+whoever runs next, and with three contenders rotated A B C, B C A, C A B the
+one after PyTorch is tinynet twice as often as NumPy.  So an untimed pause
+follows every PyTorch timing (:data:`PAUSE_AFTER`), leaving PyTorch's own
+timing untouched.
 """
 
 from __future__ import annotations
@@ -36,6 +44,10 @@ class Result:
         return statistics.median(a / b for a, b in zip(self.times[num], self.times[den], strict=True))
 
 
+#: Untimed seconds of quiet after a contender's timing, for those that leave threads spinning.
+PAUSE_AFTER = {"torch": 0.25}
+
+
 def interleaved(
     name: str, contenders: dict[str, Callable[[], object]], rounds: int, repeat: int = 1, warmup: int = 1
 ) -> Result:
@@ -57,9 +69,10 @@ def interleaved(
         flat groups, BLAS starts its threads.
     """
     result = Result(name, {who: [] for who in contenders})
-    for fn in contenders.values():
+    for who, fn in contenders.items():
         for _ in range(warmup):
             fn()
+        time.sleep(PAUSE_AFTER.get(who, 0.0))
     order = list(contenders)
     for r in range(rounds):
         k = r % len(order)
@@ -69,6 +82,7 @@ def interleaved(
             for _ in range(repeat):
                 fn()
             result.times[who].append((time.perf_counter() - t0) / repeat)
+            time.sleep(PAUSE_AFTER.get(who, 0.0))  # untimed: let spinning threads go idle
     return result
 
 
