@@ -1197,8 +1197,13 @@ def convolutions():
         print("X_col shape:", X_col.shape, " equal to the loops:", np.allclose(Z, Z_loops))
         """),
         md(r"""
-        tinynet's `Conv2D` computes it the same way (with `numpy.lib.stride_tricks.sliding_window_view` to
-        gather the patches in a single copy).  Given the same weights it must agree:
+        tinynet's `Conv2D` computes the same product, transposed: $Z_{\mathrm{mat}} = X_{\mathrm{col}}^\top
+        W_{\mathrm{mat}}^\top$, with one *row* per (sample, output pixel) and one column per filter (and
+        `numpy.lib.stride_tricks.sliding_window_view` to gather the patches in a single copy).  That
+        matrix is the output stored channels-last, $(N, P, Q, F)$, and `Conv2D` returns it as the NCHW view
+        `.transpose(0, 3, 1, 2)` instead of copying it: you index it `Z[n, f, p, q]` as always, only the
+        strides say that the channels are innermost in memory.  The layers after it keep that layout, so
+        their element-wise loops run along contiguous channels.  Given the same weights it must agree:
         """),
         code(r"""
         with tn.gradcheck.float64_defaults():
@@ -1206,7 +1211,9 @@ def convolutions():
             conv.build(X.shape[1:])
         conv.params["W"][...] = W
         conv.params["b"][...] = b
-        print("Conv2D agrees:", np.allclose(conv.forward(X), Z))
+        Z_tn = conv.forward(X)
+        print("Conv2D agrees:", np.allclose(Z_tn, Z))
+        print("shape", Z_tn.shape, "strides in bytes", Z_tn.strides, "(channels innermost)")
         """),
         md(r"""
         ## The backward pass
