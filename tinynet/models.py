@@ -360,7 +360,7 @@ class Sequential:
         if self._fused is not None:
             head = self._fused_head
             # the fused gradient (p - t)/N then reuses p, which the head computed already, and the
-            # softmax's log-normalizer spares the loss a second pass over the logits
+            # head's log-normalizer A(z) spares the loss a second pass over the logits
             lse = head.log_normalizer() if sample_weight is None and hasattr(head, "log_normalizer") else None
             return self._fused.forward(y, head.x, sample_weight, probabilities=head.y, log_normalizer=lse)
         return self.loss.forward(y, y_pred, sample_weight)
