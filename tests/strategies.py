@@ -40,3 +40,12 @@ def in_layout(x: np.ndarray, layout: str) -> np.ndarray:
     if layout == "C":
         return np.ascontiguousarray(x)
     return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+def stored_in_order(a: np.ndarray, order: tuple[int, ...] | None) -> bool:
+    """Whether ``a``'s memory runs in axis order ``order`` (None: C order), as memory_order reports it.
+
+    Checked through contiguity, so that arrays with axes of size 1 (whose strides say nothing)
+    count as in every order they fit.
+    """
+    return (a if order is None else a.transpose(order)).flags.c_contiguous

@@ -11,7 +11,7 @@ from tinynet.gradcheck import check_layer
 from tinynet.layers import ACTIVATIONS, Activation, get_activation
 from tinynet.layers.base import memory_order
 
-from ..strategies import away_from_zero, in_layout, layouts, matrices, seeds
+from ..strategies import away_from_zero, in_layout, layouts, matrices, seeds, stored_in_order
 
 NAMES = sorted(ACTIVATIONS)
 KINKED = {"relu", "leaky_relu"}  # not differentiable at 0: draw inputs away from it
@@ -35,7 +35,7 @@ def test_element_wise_gradients_in_either_memory_layout(name, seed, x_layout, g_
     g = in_layout(rng.standard_normal(x.shape), g_layout)
     layer = get_activation(name)
     y = layer.forward(x, training=True)
-    assert memory_order(y) == memory_order(x)
+    assert stored_in_order(y, memory_order(x))
     np.testing.assert_array_equal(y, get_activation(name).forward(np.ascontiguousarray(x)))
     assert check_layer(get_activation(name), x, grad_output=g)["input"] < 1e-6
 
@@ -153,3 +153,13 @@ def test_other_activations_never_work_in_place(name):
     layer.reuse_grad_output = True
     g = np.ones_like(x)
     assert layer.backward(g) is not g
+
+
+def test_gelu_keeps_its_precision_in_the_negative_tail():
+    # 1 + tanh(u) cancels for x < -4; GELU computes x * sigmoid(2u) instead, which does not
+    x = np.linspace(-9.0, -3.0, 13)[None, :]
+    u = np.sqrt(2.0 / np.pi) * (x.astype(np.longdouble) + 0.044715 * x.astype(np.longdouble) ** 3)
+    reference = x * (1.0 / (1.0 + np.exp(-2.0 * u)))  # extended precision, no cancellation
+    y = get_activation("gelu").forward(x)
+    np.testing.assert_allclose(y, reference.astype(np.float64), rtol=1e-13, atol=0)
+    assert check_layer(get_activation("gelu"), x)["input"] < 1e-6

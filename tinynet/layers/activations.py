@@ -317,24 +317,29 @@ class GELU(ActivationLayer):
     r"""Gaussian error linear unit, tanh approximation (Hendrycks and Gimpel).
 
     .. math::
-        u = c\,(x + k x^3),\quad t = \tanh u,\quad y = \tfrac12 x (1 + t),
+        u = c\,(x + k x^3),\qquad y = \tfrac12 x (1 + \tanh u) = x\, \sigma(2u),
         \qquad c = \sqrt{2/\pi},\ k = 0.044715
 
-    Differentiating the product and :math:`\tanh' = 1 - t^2`:
+    using :math:`\tfrac12(1 + \tanh u) = \sigma(2u)`.  The sigmoid form matters in
+    the negative tail: there :math:`\tanh u` is within rounding of :math:`-1`, so
+    :math:`1 + \tanh u` cancels to a few correct digits, while the stable
+    :math:`\sigma(2u)` keeps full relative precision.  With
+    :math:`s = \sigma(2u)` and :math:`\sigma' = \sigma(1 - \sigma)`, the product
+    rule gives
 
-    .. math:: f'(x) = \tfrac12 (1 + t) + \tfrac12 x (1 - t^2)\, c\, (1 + 3 k x^2).
+    .. math:: f'(x) = s + x\, 2 s (1 - s)\, c\, (1 + 3 k x^2).
     """
 
     activation_name = "gelu"
 
     def _forward(self, x, out):
-        t = np.tanh(_GELU_C * (x + _GELU_K * x**3))
-        np.multiply(0.5 * x, 1.0 + t, out=out)
-        self._t = t
+        u2 = 2.0 * _GELU_C * (x + _GELU_K * x**3)
+        self._s = s = stable_sigmoid(u2)
+        np.multiply(x, s, out=out)
 
     def _backward(self, grad_output, out):
-        x, t = self.x, self._t
-        d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3.0 * _GELU_K * x * x)
+        x, s = self.x, self._s
+        d = s + x * (2.0 * s * (1.0 - s)) * _GELU_C * (1.0 + 3.0 * _GELU_K * x * x)
         np.multiply(d, grad_output, out=out)
 
 
