@@ -227,6 +227,7 @@ class MinimalCNN:
         self.dWc, self.dbc, self.dWd, self.dbd = self.opt.grads
         p = k // 2
         self.pad = np.zeros((batch, c, h + 2 * p, w + 2 * p), dtype)  # the border stays zero
+        self.windows = sliding_window_view(self.pad, (k, k), axis=(2, 3)).transpose(1, 4, 5, 0, 2, 3)
         # im2col rows (c, i, j), columns (n, y, x): the copy's inner loop runs along image rows,
         # and a flat buffer's prefix serves the last, smaller batch
         self.col_flat = np.empty(c * k * k * batch * h * w, dtype)
@@ -258,7 +259,11 @@ class MinimalCNN:
         pad = self.pad[:n]
         pad[:, :, p : p + h, p : p + w] = x
         col = self.col_flat[: c * k * k * n * h * w].reshape(c, k, k, n, h, w)
-        np.copyto(col, sliding_window_view(pad, (k, k), axis=(2, 3)).transpose(1, 4, 5, 0, 2, 3))
+        if n == self.batch:  # the window view of the whole padding buffer, made once
+            windows = self.windows
+        else:
+            windows = sliding_window_view(pad, (k, k), axis=(2, 3)).transpose(1, 4, 5, 0, 2, 3)
+        np.copyto(col, windows)
         col2 = col.reshape(c * k * k, n * h * w)
         z = self.z[:n]
         np.matmul(col2.T, self.Wc.T, out=z.reshape(n * h * w, f))  # channels-last result

@@ -269,6 +269,7 @@ class Sequential:
         if act.activation_name == loss.fusable_activation:
             self._fused = type(loss)(from_logits=True)
             self._fused_head = act  # whose input (the logits) and output the fused loss reads
+            self._head_log_normalizer = getattr(act, "log_normalizer", None)
 
     def _require_compiled(self, what: str) -> None:
         if self.loss is None or self.optimizer is None:
@@ -361,7 +362,9 @@ class Sequential:
             head = self._fused_head
             # the fused gradient (p - t)/N then reuses p, which the head computed already, and the
             # head's log-normalizer A(z) spares the loss a second pass over the logits
-            lse = head.log_normalizer() if sample_weight is None and hasattr(head, "log_normalizer") else None
+            lse = None
+            if sample_weight is None and self._head_log_normalizer is not None:
+                lse = self._head_log_normalizer()
             return self._fused.forward(y, head.x, sample_weight, probabilities=head.y, log_normalizer=lse)
         return self.loss.forward(y, y_pred, sample_weight)
 

@@ -15,10 +15,13 @@ every window, and these pixels are distinct; so a loop over the :math:`k_h k_w`
 offsets, each step one whole-array operation, replaces any loop over samples or
 pixels.
 
-Memory layout.  The outputs and work arrays take the input's memory order
-(:func:`~tinynet.layers.base.memory_order`): after a Conv2D, whose output is
-channels-last in memory, each of those whole-array operations then runs over
-contiguous channels instead of rows of a few pixels.
+Memory layout.  Max and average pooling work on the input *in its memory
+order* (:func:`~tinynet.layers.base.memory_order`): after a Conv2D, whose
+output is stored channels-last, that is the (N, H, W, C) array behind the
+NCHW view, the offsets' strided views are taken on its H and W axes, and
+every whole-array operation runs over contiguous channels instead of rows of
+a few pixels.  Outputs and work arrays are allocated in the same order and
+returned as NCHW views.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Layer, memory_order, register_layer
+from .base import Layer, _inverse, memory_order, register_layer
 from .conv import pair
 
 
@@ -65,37 +68,47 @@ class _Pool2D(Layer):
             )
         return (c, (h - kh) // sh + 1, (w - kw) // sw + 1)
 
-    def _plan(self, x_shape: tuple[int, ...]) -> tuple[tuple[int, int, int, int], list[tuple[int, tuple]]]:
-        r"""The output shape, and each window offset's index, for a batch of ``x_shape``.
+    def _plan(self, x_shape: tuple[int, ...], order: tuple[int, ...] | None) -> tuple:
+        r"""How to pool a batch of ``x_shape`` stored in memory ``order``; cached for the last one.
 
-        Offset :math:`(i, j)`, number :math:`i k_w + j` in raster order, indexes the
-        pixels :math:`(p s_h + i,\ q s_w + j)` of every window: an (N, C, OH, OW)
-        strided view.  Cached for the last batch shape, so a training step
-        repeats none of this.
+        Returns ``(out_shape, stored_in, stored_out, offsets)``: the NCHW output
+        shape; the input's and the output's shapes with their axes in memory
+        order (``x.transpose(order)``, a C-ordered array when ``x`` came from a
+        layer); and, for each window offset :math:`(i, j)` in raster order, its
+        number :math:`i k_w + j` and the index of its pixels
+        :math:`(p s_h + i,\ q s_w + j)` in every window, on the stored array.
         """
-        if self._last_plan[0] != x_shape:
+        if self._last_plan[0] != (x_shape, order):
             if len(x_shape) != 4:
                 raise ValueError(
                     f"{self._describe()} expects a batch of shape (batch, channels, height, width), "
                     f"received {x_shape}"
                 )
             c, oh, ow = self.compute_output_shape(x_shape[1:])
+            out_shape = (x_shape[0], c, oh, ow)
+            axes = (0, 1, 2, 3) if order is None else order
             (kh, kw), (sh, sw) = self.pool_size, self.strides
-            offsets = [
-                (
-                    i * kw + j,
-                    (
-                        slice(None),
-                        slice(None),
-                        slice(i, i + sh * (oh - 1) + 1, sh),
-                        slice(j, j + sw * (ow - 1) + 1, sw),
-                    ),
-                )
-                for i in range(kh)
-                for j in range(kw)
-            ]
-            self._last_plan = (x_shape, ((x_shape[0], c, oh, ow), offsets))
+            offsets = []
+            for i in range(kh):
+                for j in range(kw):
+                    index = [slice(None)] * 4
+                    index[axes.index(2)] = slice(i, i + sh * (oh - 1) + 1, sh)
+                    index[axes.index(3)] = slice(j, j + sw * (ow - 1) + 1, sw)
+                    offsets.append((i * kw + j, tuple(index)))
+            stored_in = tuple(x_shape[a] for a in axes)
+            stored_out = tuple(out_shape[a] for a in axes)
+            self._last_plan = ((x_shape, order), (out_shape, stored_in, stored_out, offsets))
         return self._last_plan[1]
+
+    @staticmethod
+    def _stored(a: np.ndarray, order: tuple[int, ...] | None) -> np.ndarray:
+        """``a`` with its axes in memory ``order`` (a view)."""
+        return a if order is None else a.transpose(order)
+
+    @staticmethod
+    def _logical(a: np.ndarray, order: tuple[int, ...] | None) -> np.ndarray:
+        """The NCHW view of an array stored in ``order``."""
+        return a if order is None else a.transpose(_inverse(order))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides)}
@@ -137,7 +150,7 @@ class MaxPool2D(_Pool2D):
 
     Shapes: ``x`` (N, C, H, W); ``y`` and ``grad_output`` (N, C, OH, OW).
     Cache: ``argmax`` (N, C, OH, OW), the flat index :math:`i^* k_w + j^*` in the
-    window, and the input's shape.
+    window (stored in the input's memory order), and the input's shape and order.
 
     Parameters
     ----------
@@ -148,49 +161,55 @@ class MaxPool2D(_Pool2D):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        out_shape, offsets = self._plan(x.shape)
-        self._order = order = memory_order(x)  # every array below shares x's memory layout
-        y = self.output_array("y", out_shape, training, x.dtype, order)
+        self._x_shape, self._order = x.shape, memory_order(x)
+        _, _, stored_out, offsets = self._plan(x.shape, self._order)
+        xs = self._stored(x, self._order)  # the same array, axes in memory order (module docstring)
+        y = self.output_array("y", stored_out, training, x.dtype)
         # the window position i kw + j of each winner; int8 is enough for windows of up to 127 pixels
         arg_dtype = np.dtype(np.int8) if len(offsets) <= 127 else np.dtype(np.intp)
-        self.argmax = self.output_array("argmax", out_shape, training, arg_dtype, order)
-        won = self.buffer("won", out_shape, np.dtype(bool), order)
-        candidate_pos = self.buffer("candidate_pos", out_shape, arg_dtype, order)
-        np.copyto(y, x[offsets[0][1]])
-        self.argmax.fill(0)
+        argmax = self._argmax = self.output_array("argmax", stored_out, training, arg_dtype)
+        won = self.buffer("won", stored_out, np.dtype(bool))
+        candidate_pos = self.buffer("candidate_pos", stored_out, arg_dtype)
+        np.copyto(y, xs[offsets[0][1]])
+        argmax.fill(0)
         # scan the window offsets in raster order; a strict ">" keeps the first maximum on ties.
         # Positions only grow during the scan, so argmax = max(argmax, pos * won) records the last
         # strict improvement: the same as a masked copy, without its slow branchy loop.
         for pos, index in offsets[1:]:
-            candidate = x[index]
+            candidate = xs[index]
             np.greater(candidate, y, out=won)
             np.maximum(y, candidate, out=y)
             np.multiply(won, pos, out=candidate_pos)
-            np.maximum(self.argmax, candidate_pos, out=self.argmax)
-        self._x_shape = x.shape
-        return y
+            np.maximum(argmax, candidate_pos, out=argmax)
+        return self._logical(y, self._order)
+
+    @property
+    def argmax(self) -> np.ndarray:
+        """The flat window position :math:`i^* k_w + j^*` of each window's winner, (N, C, OH, OW)."""
+        return self._logical(self._argmax, self._order)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         h, w = self._x_shape[2:]
         (kh, kw), (sh, sw) = self.pool_size, self.strides
-        out_shape, offsets = self._plan(self._x_shape)
+        order = self._order
+        out_shape, stored_in, stored_out, offsets = self._plan(self._x_shape, order)
         oh, ow = out_shape[2:]
         if sh >= kh and sw >= kw:
             # windows do not overlap: each pixel is in at most one window, so for every offset
             # the strided view of the pixels at that offset receives G where that offset won
-            order = self._order
-            grad_input = self.buffer("dx", self._x_shape, grad_output.dtype, order)
+            grad_input = self.buffer("dx", stored_in, grad_output.dtype)
             if not (sh == kh and sw == kw and oh * kh == h and ow * kw == w):
                 grad_input.fill(0)  # some pixels are in no window (gaps, a leftover border): they get 0
-            if memory_order(grad_output) != order:  # e.g. NCHW from Flatten: one copy into our layout
-                grad_copy = self.buffer("G", grad_output.shape, grad_output.dtype, order)
-                np.copyto(grad_copy, grad_output)
-                grad_output = grad_copy
-            won = self.buffer("won", out_shape, np.dtype(bool), order)
+            g = self._stored(grad_output, order)
+            if not g.flags.c_contiguous:  # e.g. NCHW from Flatten: one copy into our layout
+                g_copy = self.buffer("G", stored_out, grad_output.dtype)
+                np.copyto(g_copy, g)
+                g = g_copy
+            won = self.buffer("won", stored_out, np.dtype(bool))
             for pos, index in offsets:
-                np.equal(self.argmax, pos, out=won)
-                np.multiply(grad_output, won, out=grad_input[index])
-            return grad_input
+                np.equal(self._argmax, pos, out=won)
+                np.multiply(g, won, out=grad_input[index])
+            return self._logical(grad_input, order)
         # overlapping windows: flat index in x (C order) of each window's winner (window origin + i* W + j*,
         # where argmax = i* kw + j*), then an unbuffered scatter-add so a pixel that won several
         # windows gets their sum
@@ -248,25 +267,25 @@ class AvgPool2D(_Pool2D):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        out_shape, offsets = self._plan(x.shape)
-        self._x_shape = x.shape
-        self._order = memory_order(x)
-        y = self.output_array("y", out_shape, training, x.dtype, self._order)
-        np.copyto(y, x[offsets[0][1]])
+        self._x_shape, self._order = x.shape, memory_order(x)
+        _, _, stored_out, offsets = self._plan(x.shape, self._order)
+        xs = self._stored(x, self._order)  # the same array, axes in memory order (module docstring)
+        y = self.output_array("y", stored_out, training, x.dtype)
+        np.copyto(y, xs[offsets[0][1]])
         for _, index in offsets[1:]:
-            y += x[index]
+            y += xs[index]
         y *= 1.0 / len(offsets)
-        return y
+        return self._logical(y, self._order)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        _, offsets = self._plan(self._x_shape)
-        share = self.buffer("share", grad_output.shape, grad_output.dtype, self._order)
-        np.multiply(grad_output, 1.0 / len(offsets), out=share)
-        grad_input = self.buffer("dx", self._x_shape, grad_output.dtype, self._order)
+        _, stored_in, stored_out, offsets = self._plan(self._x_shape, self._order)
+        share = self.buffer("share", stored_out, grad_output.dtype)
+        np.multiply(self._stored(grad_output, self._order), 1.0 / len(offsets), out=share)
+        grad_input = self.buffer("dx", stored_in, grad_output.dtype)
         grad_input.fill(0)
         for _, index in offsets:
             grad_input[index] += share
-        return grad_input
+        return self._logical(grad_input, self._order)
 
 
 @register_layer
