@@ -11,18 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from .minimal_numpy import MinimalCNN, MinimalMLP
-from .run_all import _one_hot, _tinynet_mlp, cnn_model_and_data
+from .run_all import cnn_model_and_data, mlp_model_and_data
 
 
 def check_mlp(sizes: list[int], head: str, n: int = 100, batch: int = 64) -> float:
     """Largest parameter difference after two steps (the last batch is partial)."""
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, sizes[0])).astype(np.float32)
-    if head == "softmax":
-        y = _one_hot(rng.integers(0, sizes[-1], n), sizes[-1])
-    else:
-        y = (rng.random((n, 1)) < 0.5).astype(np.float32)
-    model = _tinynet_mlp(sizes, head)
+    model, x, y = mlp_model_and_data(sizes, head, n)
     model.build()
     ref = MinimalMLP(sizes, head, batch)
     ref.opt.P[...] = model._flat_params  # the same flat layout: W1, b1, W2, b2, ...

@@ -114,7 +114,28 @@ class SigmoidBCE:
         return loss / (n * z.shape[1])
 
 
-class MinimalMLP:
+class EpochLoop:
+    """The epoch both reference models share: a permutation, then ``step`` on each batch.
+
+    A subclass sets ``rng``, ``batch``, the batch buffers ``xb`` and ``yb``, and
+    ``step(x, t) -> loss``.
+    """
+
+    def fit_epoch(self, x: np.ndarray, y: np.ndarray) -> float:
+        n, bs = len(x), self.batch
+        order = self.rng.permutation(n)
+        total = 0.0
+        with np.errstate(over="ignore", under="ignore"):
+            for lo in range(0, n, bs):
+                idx = order[lo : lo + bs]
+                k = len(idx)
+                xb = np.take(x, idx, axis=0, out=self.xb[:k])
+                yb = np.take(y, idx, axis=0, out=self.yb[:k])
+                total += self.step(xb, yb) * k
+        return total / n
+
+
+class MinimalMLP(EpochLoop):
     """Dense layers with ReLU, then a fused softmax or sigmoid cross-entropy head, trained by Adam.
 
     Parameters
@@ -169,19 +190,6 @@ class MinimalMLP:
         self.opt.step()
         return loss
 
-    def fit_epoch(self, x: np.ndarray, y: np.ndarray) -> float:
-        n, bs = len(x), self.batch
-        order = self.rng.permutation(n)
-        total = 0.0
-        with np.errstate(over="ignore", under="ignore"):
-            for lo in range(0, n, bs):
-                idx = order[lo : lo + bs]
-                k = len(idx)
-                xb = np.take(x, idx, axis=0, out=self.xb[:k])
-                yb = np.take(y, idx, axis=0, out=self.yb[:k])
-                total += self.step(xb, yb) * k
-        return total / n
-
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Inference on fresh arrays (as ``Sequential.predict`` returns a fresh array)."""
         last = len(self.W) - 1
@@ -198,7 +206,7 @@ class MinimalMLP:
         return h
 
 
-class MinimalCNN:
+class MinimalCNN(EpochLoop):
     """Conv2D(F, k x k, same, ReLU) -> MaxPool 2x2 -> Flatten -> Dense(K) + softmax cross-entropy, Adam.
 
     Images are NCHW on input, as tinynet's.  The lean layout: the im2col matrix
@@ -302,16 +310,3 @@ class MinimalCNN:
         np.matmul(self.ones_pix[: n * h * w], gz2, out=self.dbc)
         self.opt.step()
         return loss
-
-    def fit_epoch(self, x: np.ndarray, y: np.ndarray) -> float:
-        n, bs = len(x), self.batch
-        order = self.rng.permutation(n)
-        total = 0.0
-        with np.errstate(over="ignore", under="ignore"):
-            for lo in range(0, n, bs):
-                idx = order[lo : lo + bs]
-                m = len(idx)
-                xb = np.take(x, idx, axis=0, out=self.xb[:m])
-                yb = np.take(y, idx, axis=0, out=self.yb[:m])
-                total += self.step(xb, yb) * m
-        return total / n

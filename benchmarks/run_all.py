@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from collections.abc import Callable
 
@@ -28,7 +27,7 @@ import numpy as np
 
 import tinynet as tn
 
-from . import minimal_numpy, torch_impl
+from . import bench_serialization, minimal_numpy, torch_impl
 from .harness import Result, blas_threads, environment, format_seconds, interleaved
 
 GOALS = {"W1": 1.10, "W2": 1.5, "W3": 1.25, "W4 (1 sample)": 1.5, "W4 (1,000)": 1.15, "W5": 1.5}
@@ -39,40 +38,34 @@ def goal_for(name: str) -> float | None:
     return GOALS.get(name, GOALS.get(name.split(" variant")[0]))
 
 
-#: ``--extra``: other layer, batch and image sizes, each held to its workload's goal
-VARIANTS: list[tuple[str, Callable[[int], Result]]] = [
+#: ``--extra``: other layer, batch and image sizes, each held to its workload's goal;
+#: each entry is ``(name, run)`` with ``run(name, rounds)``
+VARIANTS: list[tuple[str, Callable[[str, int], Result]]] = [
     (
         "W1 variant: 784-512-512-10, batch 64",
-        lambda r: mlp_workload(
-            "W1 variant: 784-512-512-10, batch 64", [784, 512, 512, 10], "softmax", 10_000, 64, 1, r
-        ),
+        lambda name, r: mlp_workload(name, [784, 512, 512, 10], "softmax", 10_000, 64, 1, r),
     ),
     (
         "W1 variant: batch 32",
-        lambda r: mlp_workload("W1 variant: batch 32", [784, 256, 128, 10], "softmax", 10_000, 32, 1, r),
+        lambda name, r: mlp_workload(name, [784, 256, 128, 10], "softmax", 10_000, 32, 1, r),
     ),
     (
         "W1 variant: batch 512",
-        lambda r: mlp_workload("W1 variant: batch 512", [784, 256, 128, 10], "softmax", 10_000, 512, 1, r),
+        lambda name, r: mlp_workload(name, [784, 256, 128, 10], "softmax", 10_000, 512, 1, r),
     ),
     (
         "W1 variant: 100-64-10, batch 32",
-        lambda r: mlp_workload("W1 variant: 100-64-10, batch 32", [100, 64, 10], "softmax", 10_000, 32, 1, r),
+        lambda name, r: mlp_workload(name, [100, 64, 10], "softmax", 10_000, 32, 1, r),
     ),
     (
         "W2 variant: 20-32-16-1, batch 16",
-        lambda r: mlp_workload(
-            "W2 variant: 20-32-16-1, batch 16", [20, 32, 16, 1], "sigmoid", 768, 16, 10, r
-        ),
+        lambda name, r: mlp_workload(name, [20, 32, 16, 1], "sigmoid", 768, 16, 10, r),
     ),
-    (
-        "W2 variant: batch 128",
-        lambda r: mlp_workload("W2 variant: batch 128", [8, 10, 1], "sigmoid", 768, 128, 10, r),
-    ),
-    ("W3 variant: 16x16 images", lambda r: cnn_workload("W3 variant: 16x16 images", r, scale=2)),
-    ("W3 variant: 32 filters", lambda r: cnn_workload("W3 variant: 32 filters", r, filters=32)),
-    ("W3 variant: batch 16", lambda r: cnn_workload("W3 variant: batch 16", r, batch=16)),
-    ("W3 variant: batch 256", lambda r: cnn_workload("W3 variant: batch 256", r, batch=256)),
+    ("W2 variant: batch 128", lambda name, r: mlp_workload(name, [8, 10, 1], "sigmoid", 768, 128, 10, r)),
+    ("W3 variant: 16x16 images", lambda name, r: cnn_workload(name, r, scale=2)),
+    ("W3 variant: 32 filters", lambda name, r: cnn_workload(name, r, filters=32)),
+    ("W3 variant: batch 16", lambda name, r: cnn_workload(name, r, batch=16)),
+    ("W3 variant: batch 256", lambda name, r: cnn_workload(name, r, batch=256)),
 ]
 
 
@@ -178,54 +171,24 @@ def predict_workload(name: str, sizes: list[int], n: int, rounds: int) -> Result
     return interleaved(name, contenders, rounds, repeat=repeat, warmup=repeat)
 
 
-def _savez_fsync(path: str, arrays: dict[str, np.ndarray]) -> None:
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
+def serialization_workload(name: str, rounds: int) -> Result:
+    """W5: save + load of a 25-million-parameter model.
 
-
-def _load_all(path: str) -> dict[str, np.ndarray]:
-    with np.load(path) as data:
-        return {k: data[k] for k in data.files}
-
-
-def _w5_model() -> tn.Sequential:
-    tn.set_seed(0)
-    model = tn.Sequential([tn.layers.Dense(5000, input_dim=5000)])  # 25,005,000 parameters
-    model.compile("mse", "sgd")  # no optimizer state: the file is the weights
-    model.build()
-    return model
-
-
-def serialization_workload(name: str, rounds: int) -> Result | None:
-    """W5: save + load of a 25-million-parameter model (skipped until tinynet can save models).
-
-    The model and the NumPy side come from :mod:`benchmarks.bench_serialization` when it is
-    there (the serialization's own benchmark, which also measures memory), so both agree.
+    The model and the NumPy side come from :mod:`benchmarks.bench_serialization`
+    (the serialization's own benchmark, which also measures memory), so both agree.
     """
-    try:
-        from tinynet.serialization import load_model
-    except ImportError:
-        return None
-    try:
-        from . import bench_serialization as bs
-
-        build, save_np, load_np = bs.build_model, bs.numpy_save, bs.numpy_load
-    except (ImportError, AttributeError):
-        build, save_np, load_np = _w5_model, _savez_fsync, _load_all
-    model = build()
+    model = bench_serialization.build_model()
     arrays = {f"arr_{i}": w for i, w in enumerate(model.get_weights())}
     with tempfile.TemporaryDirectory() as tmp:
         a, b = os.path.join(tmp, "model.npz"), os.path.join(tmp, "plain.npz")
 
         def tinynet_io():
             model.save(a)
-            return load_model(a)
+            return tn.load_model(a)
 
         def numpy_io():
-            save_np(arrays, b)
-            return load_np(b)
+            bench_serialization.numpy_save(arrays, b)
+            return bench_serialization.numpy_load(b)
 
         return interleaved(name, {"tinynet": tinynet_io, "numpy": numpy_io}, rounds)
 
@@ -286,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("\n".join(lines), flush=True)
 
-    jobs: list[tuple[str, Callable[[], Result | None]]] = [
+    jobs: list[tuple[str, Callable[[], Result]]] = [
         ("W1", lambda: mlp_workload("W1", [784, 256, 128, 10], "softmax", 10_000, 128, 1, rounds)),
         ("W2", lambda: mlp_workload("W2", [8, 10, 1], "sigmoid", 768, 32, 10, rounds)),
         ("W3", lambda: cnn_workload("W3", rounds)),
@@ -295,15 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         ("W5", lambda: serialization_workload("W5", rounds)),
     ]
     if args.extra:
-        jobs += [("X", lambda job=job: job(rounds)) for _, job in VARIANTS]
+        jobs += [("X", lambda name=name, run=run: run(name, rounds)) for name, run in VARIANTS]
     results = []
     for key, job in jobs:
         if only and key not in only:
             continue
         result = job()
-        if result is None:
-            print(f"{key}: skipped (not available yet)", file=sys.stderr, flush=True)
-            continue
         results.append(result)
         print(table([result]).splitlines()[-1], flush=True)
     if hasattr(os, "getloadavg"):
