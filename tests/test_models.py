@@ -375,3 +375,36 @@ def test_training_lets_relu_work_in_place_but_never_touches_the_callers_arrays()
     g_before = g.copy()
     model.backward(g)
     np.testing.assert_array_equal(g, g_before)
+
+
+@given(seed=seeds, activation=st.sampled_from(["softmax", "sigmoid"]))
+def test_a_custom_activated_layer_gets_the_activation_and_the_fused_head(seed, activation):
+    # the documented extension point (docs/custom-layers.md): Z = x * w, element-wise
+    class Scale(tn.layers.ActivatedLayer):
+        def __init__(self, activation=None, **kwargs):
+            super().__init__(**kwargs)
+            self.activation = tn.layers.get_activation(activation)
+
+        def build(self, input_shape):
+            super().build(input_shape)
+            self.add_param("w", "ones", tuple(input_shape))
+
+        def forward(self, x, training=False):
+            self.x = x
+            return self.activate(x * self.params["w"], training)
+
+        def backward_preactivation(self, grad_z):
+            self.grads["w"][...] = np.sum(grad_z * self.x, axis=0)
+            return grad_z * self.params["w"]
+
+    with tn.gradcheck.float64_defaults():
+        tn.set_seed(seed)
+        model = tn.Sequential([Dense(3, input_dim=2, activation="tanh"), Scale(activation=activation)])
+        model.compile("categorical_crossentropy", "sgd")
+    model.build()
+    model.layers[1].params["w"][...] = np.random.default_rng(seed).uniform(0.5, 2.0, 3)
+    rng = np.random.default_rng(seed + 1)
+    y = np.eye(3)[rng.integers(0, 3, 5)] if activation == "softmax" else rng.uniform(0.1, 1.0, (5, 3))
+    errors = check_model(model, rng.normal(size=(5, 2)), y)
+    assert max(errors.values()) < 1e-6, errors
+    assert (model._fused is not None) == (activation == "softmax")

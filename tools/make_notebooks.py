@@ -2105,6 +2105,9 @@ def custom_layers():
         4. Prove the backward pass with `assert_layer_gradients` over Hypothesis shapes, then
            `assert_model_gradients` on a small model.
         5. Train, save, load, predict.
+        6. For an `activation=` argument like Dense's, subclass `tn.layers.ActivatedLayer`: compute $Z$ into
+           a buffer of your own, return `self.activate(z, training)`, implement `backward_preactivation`
+           from $\partial L/\partial Z$; the model then fuses a sigmoid or softmax head with the loss itself.
         """),
     ]
 

@@ -4,6 +4,7 @@ from .activations import (
     ACTIVATIONS,
     ELU,
     GELU,
+    ActivatedLayer,
     Activation,
     ActivationLayer,
     LeakyReLU,
@@ -15,7 +16,7 @@ from .activations import (
     Tanh,
     get_activation,
 )
-from .base import LAYER_REGISTRY, Layer, register_layer
+from .base import LAYER_REGISTRY, Layer, memory_order, register_layer
 from .conv import Conv2D
 from .core import Dropout, Flatten
 from .dense import Dense
@@ -28,6 +29,7 @@ __all__ = [
     "ELU",
     "GELU",
     "LAYER_REGISTRY",
+    "ActivatedLayer",
     "Activation",
     "ActivationLayer",
     "AvgPool2D",
@@ -49,5 +51,6 @@ __all__ = [
     "Softplus",
     "Tanh",
     "get_activation",
+    "memory_order",
     "register_layer",
 ]
