@@ -94,25 +94,21 @@ def time_rounds(model, arrays, folder: Path, rounds: int) -> dict[str, list[floa
     }
     tn_path, np_path = folder / "model.npz", folder / "arrays.npz"
 
-    def run_tinynet():
-        t0 = time.perf_counter()
-        model.save(tn_path)
-        t1 = time.perf_counter()
-        loaded = load_model(tn_path)
-        t2 = time.perf_counter()
-        times["tinynet save"].append(t1 - t0)
-        times["tinynet load"].append(t2 - t1)
-        del loaded
+    def timed(who: str, save, load, path: Path):
+        def run():
+            t0 = time.perf_counter()
+            save(path)
+            t1 = time.perf_counter()
+            loaded = load(path)
+            t2 = time.perf_counter()
+            times[f"{who} save"].append(t1 - t0)
+            times[f"{who} load"].append(t2 - t1)
+            del loaded
 
-    def run_numpy():
-        t0 = time.perf_counter()
-        numpy_save(arrays, np_path)
-        t1 = time.perf_counter()
-        loaded = numpy_load(np_path)
-        t2 = time.perf_counter()
-        times["numpy save"].append(t1 - t0)
-        times["numpy load"].append(t2 - t1)
-        del loaded
+        return run
+
+    run_tinynet = timed("tinynet", model.save, load_model, tn_path)
+    run_numpy = timed("numpy", lambda path: numpy_save(arrays, path), numpy_load, np_path)
 
     run_tinynet(), run_numpy()  # warm-up: first-touch page faults, imports
     for key in times:
