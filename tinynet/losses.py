@@ -113,10 +113,11 @@ class Loss:
         ``probabilities``, when ``y_pred`` are logits, is their sigmoid or softmax
         if the caller has it already (the model passes its head's output); the
         fused cross-entropies reuse it in :meth:`backward`, other losses ignore it.
-        ``log_normalizer`` likewise passes the softmax's
-        :math:`A(z) = \log\sum_j e^{z_j}` per row (see
-        :meth:`tinynet.layers.Softmax.log_normalizer`), which categorical
-        cross-entropy from logits then does not recompute.
+        ``log_normalizer`` likewise passes the head's log-normalizer :math:`A(z)`:
+        the softmax's :math:`\log\sum_j e^{z_j}` per row, or the sigmoid's
+        :math:`\log(1 + e^z)` (see :meth:`tinynet.layers.Softmax.log_normalizer`
+        and :meth:`tinynet.layers.Sigmoid.log_normalizer`), which the fused
+        cross-entropies then do not recompute.
         """
         y_true, y_pred = self._check(y_true, y_pred)
         self.y_true, self.y_pred = y_true, y_pred

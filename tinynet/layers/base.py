@@ -329,6 +329,19 @@ class Layer:
             self._buffers[key].fill(0)
         return buf
 
+    def c_ordered(self, key: str, a: np.ndarray) -> np.ndarray:
+        """``a`` itself when it is C-contiguous, else a copy of it in the reusable buffer ``key``.
+
+        For a computation that needs C order (a reshape that must be a view, a
+        GEMM on a flattened gradient) from an array that may arrive in another
+        memory layout.
+        """
+        if a.flags.c_contiguous:
+            return a
+        copy = self.buffer(key, a.shape, a.dtype)
+        np.copyto(copy, a)
+        return copy
+
     def output_array(
         self,
         key: str,

@@ -224,12 +224,8 @@ class Conv2D(ActivatedLayer):
         kh, kw = self.kernel_size
         sh, sw = self.strides
         F = self.filters
-        G = grad_z.transpose(0, 2, 3, 1)  # (N, OH, OW, F): a view when grad_z is channels-last
-        if not G.flags.c_contiguous:  # a gradient laid out otherwise (e.g. NCHW): one copy
-            G_copy = self.buffer("G", G.shape, grad_z.dtype)
-            np.copyto(G_copy, G)
-            G = G_copy
-        G = G.reshape(n * oh * ow, F)
+        # (N, OH, OW, F): a view when grad_z is channels-last, one copy when it is laid out otherwise
+        G = self.c_ordered("G", grad_z.transpose(0, 2, 3, 1)).reshape(n * oh * ow, F)
 
         # grads["W"] is contiguous (own array or a slice of the model's flat buffer): reshape is a view
         np.matmul(G.T, self.x_col.T, out=self.grads["W"].reshape(F, -1))  # dW = G_mat^T X_col^T

@@ -200,11 +200,7 @@ class MaxPool2D(_Pool2D):
             grad_input = self.buffer("dx", stored_in, grad_output.dtype)
             if not (sh == kh and sw == kw and oh * kh == h and ow * kw == w):
                 grad_input.fill(0)  # some pixels are in no window (gaps, a leftover border): they get 0
-            g = self._stored(grad_output, order)
-            if not g.flags.c_contiguous:  # e.g. NCHW from Flatten: one copy into our layout
-                g_copy = self.buffer("G", stored_out, grad_output.dtype)
-                np.copyto(g_copy, g)
-                g = g_copy
+            g = self.c_ordered("G", self._stored(grad_output, order))  # e.g. NCHW from Flatten: one copy
             won = self.buffer("won", stored_out, np.dtype(bool))
             for pos, index in offsets:
                 np.equal(self._argmax, pos, out=won)
