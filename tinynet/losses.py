@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from .layers.activations import stable_sigmoid
+from .layers.base import remember
 
 #: Probabilities are clipped to [EPSILON, 1 - EPSILON] before taking logs (as Keras).
 EPSILON = 1e-7
@@ -61,11 +62,12 @@ class Loss:
         self._probabilities: np.ndarray | None = None
 
     def _work(self, key: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-        """A reusable scratch array (contents undefined); kept while the batch shape repeats."""
-        buffers = self.__dict__.setdefault("_buffers", {})
-        buf = buffers.get(key)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = buffers[key] = np.empty(shape, dtype=dtype)
+        """A reusable scratch array (contents undefined), one per key and batch shape."""
+        scratch = self.__dict__.setdefault("_scratch", {})
+        buf = scratch.get((key, shape, dtype))
+        if buf is None:
+            buf = remember(scratch, (key, shape, dtype), np.empty(shape, dtype=dtype))
+        self.__dict__.setdefault("_buffers", {})[key] = buf  # the one of the last call, for backward
         return buf
 
     def _start_fast(

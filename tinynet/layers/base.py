@@ -142,7 +142,7 @@ class Layer:
         #: Generator for initial weights and random numbers (dropout); the model sets its own.
         self.rng: np.random.Generator | None = None
         self._buffers: dict[str, np.ndarray] = {}
-        self._views: dict[str, tuple] = {}  # the last view handed out per buffer key
+        self._views: dict[tuple, np.ndarray] = {}  # (key, shape, dtype, order) -> the view handed out
         self._zeroed_keys: set[str] = set()  # buffers whose zeros persist (see zeroed_buffer)
 
     # -- protocol ---------------------------------------------------------
@@ -283,7 +283,9 @@ class Layer:
 
         The array is kept between calls; a smaller batch gets a view of the
         first rows of the buffer allocated for the largest batch seen, so the
-        last, partial batch of an epoch allocates nothing.
+        last, partial batch of an epoch allocates nothing.  The view itself is
+        remembered per request (:func:`remember`), so a repeated request, the
+        full batches and the last one alike, costs one dictionary lookup.
 
         ``order`` (from :func:`memory_order`) asks for the memory layout of
         another array: axis ``order[0]`` outermost, ``order[-1]`` innermost.
@@ -291,9 +293,10 @@ class Layer:
         means C order.
         """
         dtype = self.dtype if dtype is None else dtype
-        last = self._views.get(key)
-        if last is not None and last[0] == shape and last[1] == dtype and last[2] == order:
-            return last[3]  # the same request as last time (every step but an epoch's last)
+        request = (key, shape, dtype, order)
+        view = self._views.get(request)
+        if view is not None:  # asked before: every step of an epoch, its last batch included
+            return view
         stored_shape = shape if order is None else tuple(shape[i] for i in order)
         buf = self._buffers.get(key)
         if (
@@ -306,8 +309,7 @@ class Layer:
         view = buf if buf.shape[0] == stored_shape[0] else buf[: stored_shape[0]]
         if order is not None:
             view = view.transpose(_inverse(order))
-        self._views[key] = (shape, dtype, order, view)
-        return view
+        return remember(self._views, request, view)
 
     def zeroed_buffer(
         self,
@@ -395,6 +397,25 @@ def _order_of_strides(strides: tuple[int, ...]) -> tuple[int, ...] | None:
     # stable sort: axes of equal stride (size-1 axes) keep their logical order
     order = tuple(sorted(range(len(strides)), key=lambda axis: -strides[axis]))
     return None if order == tuple(range(len(strides))) else order
+
+
+#: How many entries a per-shape cache keeps before it starts over (see :func:`remember`).
+CACHE_LIMIT = 64
+
+
+def remember(cache: dict, key: Any, value: Any) -> Any:
+    """Store ``value`` under ``key`` in a per-shape cache and return it.
+
+    Layers keep what depends only on the batch shape (buffer views, window
+    plans, geometry) in small dicts, because an epoch alternates between two
+    shapes: the full batches and the last, smaller one.  A cache that reaches
+    :data:`CACHE_LIMIT` entries (a loop with ever-changing batch sizes) is
+    emptied first, so memory stays bounded.
+    """
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _inverse(order: tuple[int, ...]) -> tuple[int, ...]:

@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .. import initializers, regularizers
 from ..regularizers import Regularizer
 from .activations import ActivatedLayer, ActivationLayer, get_activation
-from .base import Layer, register_layer
+from .base import Layer, register_layer, remember
 
 PaddingSpec = str | int
 
@@ -146,8 +146,8 @@ class Conv2D(ActivatedLayer):
         self.kernel_initializer = kernel_initializer
         initializers.get(kernel_initializer)  # fail at construction, not at build
         self.kernel_regularizer = self.add_regularizer("W", kernel_regularizer)
-        self._last_geometry: tuple = ((), None)  # (batch shape, its _geometry)
-        self._im2col_source: tuple = (None, None)  # (padding buffer, its im2col-ordered window view)
+        self._geometries: dict[tuple, tuple] = {}  # batch shape -> its _geometry (checked once)
+        self._im2col_views: dict[tuple, tuple] = {}  # padded shape -> (padding buffer, its im2col view)
 
     # ------------------------------------------------------------------ shapes
     def default_name(self) -> str:
@@ -184,23 +184,23 @@ class Conv2D(ActivatedLayer):
 
     # ------------------------------------------------------------------ passes
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        if self._last_geometry[0] != x.shape:  # a new batch shape: check it, then cache its geometry
+        geometry = self._geometries.get(x.shape)
+        if geometry is None:  # a new batch shape: check it, then remember its geometry
             _check_batch(x, self.params["W"].shape[1], self._describe())
-            self._last_geometry = (x.shape, self._geometry(x.shape[1:]))
+            geometry = remember(self._geometries, x.shape, self._geometry(x.shape[1:]))
         n, c = x.shape[:2]
-        (oh, top, bottom), (ow, left, right) = self._last_geometry[1]
+        (oh, top, bottom), (ow, left, right) = geometry
         kh, kw = self.kernel_size
         sh, sw = self.strides
         F = self.filters
         x_pad = pad_input(self, x, top, bottom, left, right, training)
-        if x_pad is self._im2col_source[0]:  # training with padding: the same buffer every step
-            windows = self._im2col_source[1]
-        else:
+        source, windows = self._im2col_views.get(x_pad.shape, (None, None))
+        if x_pad is not source:  # training with padding reuses the same buffer: its view is kept
             # (C, kh, kw, N, OH, OW) view of every receptive field, in X_col's order: no copy yet
             windows = sliding_window_view(x_pad, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
             windows = windows.transpose(1, 4, 5, 0, 2, 3)
             if training and x_pad is not x:  # our own padding buffer: keep its view for the next step
-                self._im2col_source = (x_pad, windows)
+                remember(self._im2col_views, x_pad.shape, (x_pad, windows))
         x_col = flat_work(self, "x_col", (c, kh, kw, n, oh, ow), training, x.dtype)
         np.copyto(x_col, windows)  # the single im2col copy
         self.x_col = x_col.reshape(c * kh * kw, n * oh * ow)

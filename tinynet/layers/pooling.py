@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Layer, _inverse, memory_order, register_layer
+from .base import Layer, _inverse, memory_order, register_layer, remember
 from .conv import pair
 
 
@@ -44,7 +44,7 @@ class _Pool2D(Layer):
         kind = type(self).__name__
         self.pool_size = pair(pool_size, "pool_size", kind)
         self.strides = self.pool_size if strides is None else pair(strides, "strides", kind)
-        self._last_plan: tuple = ((), None)  # (batch shape, _plan's result)
+        self._plans: dict[tuple, tuple] = {}  # (batch shape, memory order) -> _plan's result
 
     def default_name(self) -> str:
         return super().default_name().replace("2_d", "2d")  # max_pool2d, not max_pool2_d
@@ -69,7 +69,7 @@ class _Pool2D(Layer):
         return (c, (h - kh) // sh + 1, (w - kw) // sw + 1)
 
     def _plan(self, x_shape: tuple[int, ...], order: tuple[int, ...] | None) -> tuple:
-        r"""How to pool a batch of ``x_shape`` stored in memory ``order``; cached for the last one.
+        r"""How to pool a batch of ``x_shape`` stored in memory ``order``; remembered per shape.
 
         Returns ``(out_shape, stored_in, stored_out, offsets)``: the NCHW output
         shape; the input's and the output's shapes with their axes in memory
@@ -78,7 +78,8 @@ class _Pool2D(Layer):
         number :math:`i k_w + j` and the index of its pixels
         :math:`(p s_h + i,\ q s_w + j)` in every window, on the stored array.
         """
-        if self._last_plan[0] != (x_shape, order):
+        plan = self._plans.get((x_shape, order))
+        if plan is None:
             if len(x_shape) != 4:
                 raise ValueError(
                     f"{self._describe()} expects a batch of shape (batch, channels, height, width), "
@@ -97,8 +98,8 @@ class _Pool2D(Layer):
                     offsets.append((i * kw + j, tuple(index)))
             stored_in = tuple(x_shape[a] for a in axes)
             stored_out = tuple(out_shape[a] for a in axes)
-            self._last_plan = ((x_shape, order), (out_shape, stored_in, stored_out, offsets))
-        return self._last_plan[1]
+            plan = remember(self._plans, (x_shape, order), (out_shape, stored_in, stored_out, offsets))
+        return plan
 
     @staticmethod
     def _stored(a: np.ndarray, order: tuple[int, ...] | None) -> np.ndarray:
