@@ -181,6 +181,24 @@ def test_the_heads_log_normalizer_gives_the_same_loss_and_gradient(loss, head, d
             grad = plain.backward()
             value_fused = fused.forward(t, z, probabilities=p, log_normalizer=A)
             grad_fused = fused.backward()
+            if head == "softmax":  # one-hot rows: the promise that they sum to 1 changes no bit
+                assert (
+                    fused.forward(t, z, probabilities=p, log_normalizer=A, rows_sum_to_one=True)
+                    == value_fused
+                )
+                np.testing.assert_array_equal(fused.backward(), grad)
     assert np.isfinite(value_fused)
     assert value_fused == pytest.approx(value, rel=1e-5 if dtype == np.float32 else 1e-12, abs=1e-6)
     np.testing.assert_array_equal(grad_fused, grad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(seed=seeds)
+def test_sparse_labels_give_the_one_hot_losses_bits(dtype, seed):
+    # the sparse loss knows its one-hot rows sum to 1 and skips their row sums: same result
+    rng = np.random.default_rng(seed)
+    z = (rng.normal(size=(6, 4)) * 5).astype(dtype)
+    labels = rng.integers(0, 4, 6)
+    dense, sparse = losses.CategoricalCrossentropy(True), losses.SparseCategoricalCrossentropy(True)
+    assert sparse.forward(labels, z) == dense.forward(np.eye(4, dtype=dtype)[labels], z)
+    np.testing.assert_array_equal(sparse.backward(), dense.backward())

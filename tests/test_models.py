@@ -43,6 +43,30 @@ def test_fit_is_exactly_the_documented_loop_of_train_steps():
     assert a.optimizer.iterations == b.optimizer.iterations == 15
 
 
+def softmax_model(seed=0):
+    tn.set_seed(seed)
+    model = tn.Sequential([Dense(6, "relu", input_dim=4), Dense(3, "softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="adam")
+    return model
+
+
+@pytest.mark.parametrize("targets", ["one-hot", "smoothed", "unnormalized"])
+def test_fit_with_the_fused_softmax_head_is_exactly_the_loop_of_train_steps(targets):
+    # fit checks once whether every target row sums to 1 and then skips the row sums in the fused
+    # gradient: that must change no bit against the plain loop, and must not apply to other targets
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
+    y = {"one-hot": y, "smoothed": 0.9 * y + 0.1 / 3, "unnormalized": 2.0 * y}[targets].astype(np.float32)
+    a = softmax_model()
+    history = a.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    b = softmax_model()
+    losses = [b.train_step(x[lo : lo + 16], y[lo : lo + 16]) for _ in range(2) for lo in (0, 16, 32)]
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert history.history["loss"][1] == (losses[3] * 16 + losses[4] * 16 + losses[5] * 8) / 40
+
+
 def test_epoch_loss_is_the_batch_losses_mean_weighted_by_size():
     x, y = toy_data(70)
     a = seed_model()

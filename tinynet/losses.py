@@ -344,28 +344,43 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
     fusable_activation = "softmax"
 
+    #: Whether every target row is known to sum to 1, so that the fused gradient is
+    #: :math:`(p - t)/N` without the row sums :math:`T` (see :meth:`forward`).
+    rows_sum_to_one = False
+
     def forward(
-        self, y_true, y_pred, sample_weight=None, *, probabilities=None, log_normalizer=None
+        self,
+        y_true,
+        y_pred,
+        sample_weight=None,
+        *,
+        probabilities=None,
+        log_normalizer=None,
+        rows_sum_to_one: bool = False,
     ) -> float:
         """The mean loss; from logits, ``probabilities`` may pass :math:`\\mathrm{softmax}(z)` when
         the caller has it already (the model passes its softmax's output), for :meth:`backward`,
-        and with it ``log_normalizer`` :math:`A(z) = \\log\\sum_j e^{z_j}` per row, shape (..., 1)."""
+        and with it ``log_normalizer`` :math:`A(z) = \\log\\sum_j e^{z_j}` per row, shape (..., 1).
+        ``rows_sum_to_one=True`` promises that every row of ``y_true`` sums to exactly 1
+        (one-hot labels, smoothed labels): the fused gradient then skips :math:`T`
+        (``fit`` checks its targets once and passes it; it changes no bit of the result)."""
         checked = self._start_fast(y_true, y_pred, sample_weight, probabilities, log_normalizer)
         if checked is None or checked[1].ndim < 2:
             self._fast = False
             return super().forward(y_true, y_pred, sample_weight)
         t, z = checked
-        rows = z.shape[:-1]
+        self._unit_rows = rows_sum_to_one or self.rows_sum_to_one
         count = self.n * self._positions_per_sample(z)
-        T = self._work("T", rows, z.dtype)
-        np.add.reduce(t, axis=-1, out=T)  # T = sum_k t_k, kept for backward
         A = self._log_normalizer
-        if A is not None and A.shape == (*rows, 1):
-            # log p_k = z_k - A, so sum_k t_k log p_k = sum_k t_k z_k - T A
-            return (float(np.vdot(T, A)) - float(np.vdot(t, z))) / count
+        if A is not None and A.shape == (*z.shape[:-1], 1):
+            # -log p_k = A - z_k, element by element (each term >= 0, no difference of large sums)
+            neg_log_p = self._work("neg_log_p", z.shape, z.dtype)
+            np.subtract(A, z, out=neg_log_p)
+            return float(np.vdot(t, neg_log_p)) / count
         # With s = z - m (m the row max), E = exp(s) and S = sum_j E_j, A = m + log S and
-        #   sum_k t_k log p_k = sum_k t_k s_k - T log S,
+        #   sum_k t_k log p_k = sum_k t_k s_k - T log S,  T = sum_k t_k,
         # so the loss is (sum T log S - sum t s) / (N * positions); E and S are kept for backward.
+        rows = z.shape[:-1]
         m = self._work("m", rows, z.dtype)
         E = self._work("E", z.shape, z.dtype)
         S = self._work("S", rows, z.dtype)
@@ -376,20 +391,27 @@ class CategoricalCrossentropy(Loss):
         np.exp(E, out=E)
         np.add.reduce(E, axis=-1, out=S)
         np.log(S, out=log_s)
-        return (float(np.vdot(T, log_s)) - dot) / count
+        return (float(np.vdot(self._row_sums(t), log_s)) - dot) / count
+
+    def _row_sums(self, t: np.ndarray) -> np.ndarray:
+        """:math:`T = \\sum_k t_k` per row, into a work array."""
+        return np.add.reduce(t, axis=-1, out=self._work("T", t.shape[:-1], t.dtype))
 
     def backward(self) -> np.ndarray:
         if not getattr(self, "_fast", False):
             return super().backward()
-        # p * T - t, scaled: the same operations as softmax(z) in _grad, from the cached E and S
-        z, b = self.y_pred, self._buffers
+        # p * T - t, scaled: the same operations as softmax(z) in _grad, from the cached E and S;
+        # with rows summing to 1, p * T = p exactly, so the product is skipped, not approximated
+        z, t, b = self.y_pred, self.y_true, self._buffers
         grad = np.empty_like(z)
-        if self._probabilities is not None:  # softmax(z), computed by the model's softmax already
-            np.multiply(self._probabilities, b["T"][..., None], out=grad)
+        p = self._probabilities  # softmax(z), computed by the model's softmax already
+        if p is None:
+            p = np.divide(b["E"], b["S"][..., None], out=grad)
+        if self._unit_rows:
+            np.subtract(p, t, out=grad)
         else:
-            np.divide(b["E"], b["S"][..., None], out=grad)
-            grad *= b["T"][..., None]
-        grad -= self.y_true
+            np.multiply(p, self._row_sums(t)[..., None], out=grad)
+            grad -= t
         grad *= 1.0 / (self.n * self._positions_per_sample(z))
         return grad
 
@@ -428,6 +450,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     """
 
     name = "sparse_categorical_crossentropy"
+    rows_sum_to_one = True  # one-hot rows, built from the labels
 
     def _check(self, y_true, y_pred):
         y_pred = np.asarray(y_pred)

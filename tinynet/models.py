@@ -311,7 +311,13 @@ class Sequential:
         return None
 
     def compute_gradients(
-        self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None, backward: bool = True
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        backward: bool = True,
+        *,
+        rows_sum_to_one: bool = False,
     ) -> float:
         r"""Forward in training mode, loss, and (unless ``backward=False``) backward.
 
@@ -320,11 +326,17 @@ class Sequential:
         returned is :math:`J = L + \sum R(W)` and each penalised gradient gets
         :math:`\partial R/\partial W` added after the backward pass, in place on
         the flat-buffer views (the layers' ``backward`` overwrites ``grads`` first).
+
+        ``rows_sum_to_one=True`` promises that every row of ``y`` sums to exactly
+        1 (one-hot labels): a softmax head fused with the categorical
+        cross-entropy then computes :math:`(p - t)/N` without the row sums of
+        ``y``, which gives the same bits.  :meth:`fit` checks its targets once
+        and passes it.
         """
         self._require_compiled("computing gradients")
         y_pred = self.forward(x, training=True)
         self.last_output = y_pred
-        loss = self._loss_value(y, y_pred, sample_weight)
+        loss = self._loss_value(y, y_pred, sample_weight, rows_sum_to_one)
         if backward:
             grad = self._fused.backward() if self._fused is not None else self.loss.backward()
             # the gradients handed down the layers are temporaries: let them be overwritten in place
@@ -345,19 +357,28 @@ class Sequential:
                     reg.add_gradient(p, g)
         return loss
 
-    def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+    def train_step(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        *,
+        rows_sum_to_one: bool = False,
+    ) -> float:
         """One step of training: forward, loss, backward, optimizer update.
+
+        ``rows_sum_to_one`` is passed to :meth:`compute_gradients`.
 
         Returns
         -------
         float
             The batch loss before the update.
         """
-        loss = self.compute_gradients(x, y, sample_weight)
+        loss = self.compute_gradients(x, y, sample_weight, rows_sum_to_one=rows_sum_to_one)
         self.optimizer.step(self._params, self._grads)
         return loss
 
-    def _loss_value(self, y, y_pred, sample_weight) -> float:
+    def _loss_value(self, y, y_pred, sample_weight, rows_sum_to_one: bool = False) -> float:
         if self._fused is not None:
             head = self._fused_head
             # the fused gradient (p - t)/N then reuses p, which the head computed already, and the
@@ -365,6 +386,10 @@ class Sequential:
             lse = None
             if sample_weight is None and self._head_log_normalizer is not None:
                 lse = self._head_log_normalizer()
+            if rows_sum_to_one and isinstance(self._fused, losses_module.CategoricalCrossentropy):
+                return self._fused.forward(
+                    y, head.x, sample_weight, probabilities=head.y, log_normalizer=lse, rows_sum_to_one=True
+                )
             return self._fused.forward(y, head.x, sample_weight, probabilities=head.y, log_normalizer=lse)
         return self.loss.forward(y, y_pred, sample_weight)
 
@@ -465,6 +490,12 @@ class Sequential:
             _same_length(x_val, y_val, "validation x", "validation y")
             self.layers[0].check_input(x_val)
 
+        # one-hot targets (rows summing to exactly 1), checked once here rather than on every batch
+        unit_rows = (
+            isinstance(self._fused, losses_module.CategoricalCrossentropy)
+            and y.ndim >= 2
+            and bool(np.all(np.add.reduce(y, axis=-1) == 1))
+        )
         n = len(x)
         steps = -(-n // batch_size)
         history = History()
@@ -507,7 +538,7 @@ class Sequential:
                     wb = None if weights is None else np.take(weights, idx, out=wb_buf[: hi - lo])
                 if cbs.batch_begin:  # most fits have no per-batch callback: skip even the call
                     cbs.on_train_batch_begin(b)
-                loss = self.train_step(xb, yb, wb)
+                loss = self.train_step(xb, yb, wb, rows_sum_to_one=unit_rows)
                 total += loss * (hi - lo)
                 seen = hi
                 if y_pred_epoch is not None:

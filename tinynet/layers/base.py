@@ -418,6 +418,7 @@ def remember(cache: dict, key: Any, value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=256)
 def _inverse(order: tuple[int, ...]) -> tuple[int, ...]:
     """The permutation that undoes ``transpose(order)``."""
     inverse = [0] * len(order)
