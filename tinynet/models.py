@@ -263,6 +263,9 @@ class Sequential:
 
     def _setup_fusion(self) -> None:
         self._fused = None
+        # the backward pass of training, as the layers to call last to first: all of them unfused;
+        # fused, the head's activation is left out (its Jacobian is folded into (p - t)/N)
+        self._backward_order = tuple(reversed(self.layers))
         act, loss = self._head_activation(), self.loss
         if act is None or loss is None or loss.from_logits or loss.fusable_activation is None:
             return
@@ -270,6 +273,10 @@ class Sequential:
             self._fused = type(loss)(from_logits=True)
             self._fused_head = act  # whose input (the logits) and output the fused loss reads
             self._head_log_normalizer = getattr(act, "log_normalizer", None)
+            last = self.layers[-1]
+            # an Activation layer is skipped; a layer with activation= starts at backward_preactivation
+            self._fused_preactivation = None if isinstance(last, (Activation, ActivationLayer)) else last
+            self._fused_backward_order = self._backward_order[1:]
 
     def _require_compiled(self, what: str) -> None:
         if self.loss is None or self.optimizer is None:
@@ -338,16 +345,23 @@ class Sequential:
         self.last_output = y_pred
         loss = self._loss_value(y, y_pred, sample_weight, rows_sum_to_one)
         if backward:
-            grad = self._fused.backward() if self._fused is not None else self.loss.backward()
-            # the gradients handed down the layers are temporaries: let them be overwritten in place
+            # the gradients handed down the layers are temporaries: let them be overwritten in
+            # place; and nothing needs the gradient with respect to the data (need_input_grad)
+            first = self.layers[0]
             for layer in self.layers:
                 layer.reuse_grad_output = True
+            first.need_input_grad = False
             try:
                 if self._fused is not None:
-                    self._backward_fused(grad)
+                    grad, order = self._fused.backward(), self._fused_backward_order
+                    if self._fused_preactivation is not None:  # a layer with activation=: below it
+                        grad = self._fused_preactivation.backward_preactivation(grad)
                 else:
-                    self.backward(grad, input_grad=False)
+                    grad, order = self.loss.backward(), self._backward_order
+                for layer in order:
+                    grad = layer.backward(grad)
             finally:
+                first.need_input_grad = True
                 for layer in self.layers:
                     layer.reuse_grad_output = False
         if self._regularized:  # a precomputed list: models without penalties pay one truth test
@@ -392,20 +406,6 @@ class Sequential:
                 )
             return self._fused.forward(y, head.x, sample_weight, probabilities=head.y, log_normalizer=lse)
         return self.loss.forward(y, y_pred, sample_weight)
-
-    def _backward_fused(self, grad_logits: np.ndarray) -> None:
-        last = self.layers[-1]
-        if isinstance(last, (Activation, ActivationLayer)):
-            grad, below = grad_logits, self.layers[:-1]  # the activation layer is skipped entirely
-        elif len(self.layers) == 1:
-            self._first_backward(last.backward_preactivation, grad_logits, input_grad=False)
-            return
-        else:
-            grad, below = last.backward_preactivation(grad_logits), self.layers[:-1]
-        for layer in reversed(below[1:]):
-            grad = layer.backward(grad)
-        if below:
-            self._first_backward(below[0].backward, grad, input_grad=False)
 
     # ------------------------------------------------------------------- training
     def fit(
