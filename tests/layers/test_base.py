@@ -70,7 +70,7 @@ def test_an_epochs_last_batch_reuses_the_plans_of_conv_and_pooling():
     for n in (8, 5, 8, 5):
         y = pool.forward(conv.forward(x[:n], training=True), training=True)
         pool.backward(np.ones_like(y))
-    assert len(conv._im2col_views) == 2 and len(conv._geometries) == 2
+    assert len(conv._step_arrays) == 2 and len(conv._geometries) == 2
     assert len(pool._plans) == 2
     views = dict(conv._views)
     for n in (8, 5):

@@ -46,6 +46,9 @@ class ActivationLayer(Layer):
     #: Whether the derivative needs neither the input after forward nor ``grad_output``
     #: after the first write, so that both passes may run in place (see above).
     in_place = False
+    #: The last training input and the output buffer it got: in a model the input is the
+    #: same work array every step, so the buffer is looked up once, not every step.
+    _y_for: tuple = (None, None)
 
     def forward(self, x: np.ndarray, training: bool = False, *, in_place: bool = False) -> np.ndarray:
         """Return :math:`f(x)`; with ``in_place=True`` (``x`` is a work array nobody else
@@ -54,8 +57,12 @@ class ActivationLayer(Layer):
         self.training = training
         if in_place and self.in_place:
             self.y = x
+        elif training and self._y_for[0] is x:  # the same work array as last step: the same output buffer
+            self.y = self._y_for[1]
         else:  # the output keeps the input's memory layout (channels-last after a Conv2D)
             self.y = self.output_array("y", x.shape, training, x.dtype, memory_order(x))
+            if training:
+                self._y_for = (x, self.y)
         self._forward(x, self.y)
         return self.y
 
@@ -133,6 +140,11 @@ class ReLU(ActivationLayer):
     activation_name = "relu"
     in_place = True  # [x > 0] = [y > 0]: the input is not needed once y exists
 
+    #: The last step's input and its array of zeros, then the last gradient and its mask: in
+    #: training both are the same work arrays every step, so their companions are looked up once
+    _zeros_for: tuple = (None, None)
+    _mask_for: tuple = (None, None)
+
     def _forward(self, x, out):
         # max(x, 0) against an array of zeros: numpy's fastest loop for it (a scalar 0 is
         # broadcast through a slower path); in inference a scalar avoids keeping the array
@@ -140,10 +152,14 @@ class ReLU(ActivationLayer):
 
     def _zeros(self, x: np.ndarray) -> np.ndarray:
         """A cached array of zeros with the shape and memory layout of ``x``."""
-        return self.zeroed_buffer("zeros", x.shape, x.dtype, memory_order(x))
+        if self._zeros_for[0] is not x:
+            self._zeros_for = (x, self.zeroed_buffer("zeros", x.shape, x.dtype, memory_order(x)))
+        return self._zeros_for[1]
 
     def _backward(self, grad_output, out):
-        mask = self.buffer("mask", out.shape, np.dtype(bool), memory_order(out))
+        if self._mask_for[0] is not out:
+            self._mask_for = (out, self.buffer("mask", out.shape, np.dtype(bool), memory_order(out)))
+        mask = self._mask_for[1]
         np.greater(self.y, 0, out=mask)
         np.multiply(grad_output, mask, out=out)
 

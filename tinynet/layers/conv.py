@@ -147,7 +147,7 @@ class Conv2D(ActivatedLayer):
         initializers.get(kernel_initializer)  # fail at construction, not at build
         self.kernel_regularizer = self.add_regularizer("W", kernel_regularizer)
         self._geometries: dict[tuple, tuple] = {}  # batch shape -> its _geometry (checked once)
-        self._im2col_views: dict[tuple, tuple] = {}  # padded shape -> (padding buffer, its im2col view)
+        self._step_arrays: dict[tuple, tuple] = {}  # batch shape -> _arrays_for's views (training)
 
     # ------------------------------------------------------------------ shapes
     def default_name(self) -> str:
@@ -188,31 +188,43 @@ class Conv2D(ActivatedLayer):
         if geometry is None:  # a new batch shape: check it, then remember its geometry
             _check_batch(x, self.params["W"].shape[1], self._describe())
             geometry = remember(self._geometries, x.shape, self._geometry(x.shape[1:]))
-        n, c = x.shape[:2]
         (oh, top, bottom), (ow, left, right) = geometry
-        kh, kw = self.kernel_size
-        sh, sw = self.strides
-        F = self.filters
         x_pad = pad_input(self, x, top, bottom, left, right, training)
-        source, windows = self._im2col_views.get(x_pad.shape, (None, None))
-        if x_pad is not source:  # training with padding reuses the same buffer: its view is kept
-            # (C, kh, kw, N, OH, OW) view of every receptive field, in X_col's order: no copy yet
-            windows = sliding_window_view(x_pad, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-            windows = windows.transpose(1, 4, 5, 0, 2, 3)
-            if training and x_pad is not x:  # our own padding buffer: keep its view for the next step
-                remember(self._im2col_views, x_pad.shape, (x_pad, windows))
-        x_col = flat_work(self, "x_col", (c, kh, kw, n, oh, ow), training, x.dtype)
+        arrays = self._step_arrays.get(x.shape) if training else None
+        if arrays is None or arrays[0] is not x_pad:
+            arrays = self._arrays_for(x.shape, x_pad, oh, ow, training)
+            if training and x_pad is not x:  # our own padding buffer: the same views every step
+                remember(self._step_arrays, x.shape, arrays)
+        _, windows, x_col, self.x_col, z_mat, z_rows, z = arrays
         np.copyto(x_col, windows)  # the single im2col copy
-        self.x_col = x_col.reshape(c * kh * kw, n * oh * ow)
         self._cache_shapes = (x.shape, x_pad.shape, (top, left), (oh, ow))
 
         # Z_mat = X_col^T W_mat^T (+ b): one GEMM for the whole batch, channels-last (N, OH, OW, F)
-        z_mat = self.output_array("z", (n, oh, ow, F), training, x.dtype)
-        np.matmul(self.x_col.T, self.params["W"].reshape(F, -1).T, out=z_mat.reshape(-1, F))
+        np.matmul(self.x_col.T, self.params["W"].reshape(self.filters, -1).T, out=z_rows)
         if self.use_bias:
             z_mat += self.params["b"]
-        z = z_mat.transpose(0, 3, 1, 2)  # the NCHW view: no copy (see "Memory layout")
         return self.activate(z, training)
+
+    def _arrays_for(
+        self, x_shape: tuple[int, ...], x_pad: np.ndarray, oh: int, ow: int, training: bool
+    ) -> tuple:
+        """The arrays one forward pass works on, as views (remembered per batch shape in training).
+
+        ``(x_pad, windows, x_col, X_col, z_mat, Z_rows, z)``: the (C, kh, kw, N, OH, OW)
+        view of every receptive field of ``x_pad``, in X_col's order (no copy yet);
+        the im2col work array in that shape and as the (C kh kw, N OH OW) matrix
+        :math:`X_{col}`; the channels-last output (N, OH, OW, F), the same as
+        (N OH OW, F) rows for the GEMM, and its NCHW view ``z`` (no copy, see
+        "Memory layout").
+        """
+        n, c = x_shape[:2]
+        (kh, kw), (sh, sw), F = self.kernel_size, self.strides, self.filters
+        windows = sliding_window_view(x_pad, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+        windows = windows.transpose(1, 4, 5, 0, 2, 3)
+        x_col = flat_work(self, "x_col", (c, kh, kw, n, oh, ow), training, x_pad.dtype)
+        z_mat = self.output_array("z", (n, oh, ow, F), training, x_pad.dtype)
+        X_col = x_col.reshape(c * kh * kw, n * oh * ow)
+        return x_pad, windows, x_col, X_col, z_mat, z_mat.reshape(-1, F), z_mat.transpose(0, 3, 1, 2)
 
     def backward_preactivation(self, grad_z: np.ndarray) -> np.ndarray | None:
         """Backward pass from :math:`G = \\partial L/\\partial Z`, skipping the activation.

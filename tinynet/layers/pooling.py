@@ -45,6 +45,8 @@ class _Pool2D(Layer):
         self.pool_size = pair(pool_size, "pool_size", kind)
         self.strides = self.pool_size if strides is None else pair(strides, "strides", kind)
         self._plans: dict[tuple, tuple] = {}  # (batch shape, memory order) -> _plan's result
+        self._step_arrays: dict[tuple, tuple] = {}  # the same key -> MaxPool2D's forward views (training)
+        self._backward_arrays: dict[tuple, tuple] = {}  # (shape, order, dtype) -> its backward views
 
     def default_name(self) -> str:
         return super().default_name().replace("2_d", "2d")  # max_pool2d, not max_pool2_d
@@ -162,27 +164,45 @@ class MaxPool2D(_Pool2D):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        self._x_shape, self._order = x.shape, memory_order(x)
-        _, _, stored_out, offsets = self._plan(x.shape, self._order)
-        xs = self._stored(x, self._order)  # the same array, axes in memory order (module docstring)
-        y = self.output_array("y", stored_out, training, x.dtype)
-        # the window position i kw + j of each winner; int8 is enough for windows of up to 127 pixels
-        arg_dtype = np.dtype(np.int8) if len(offsets) <= 127 else np.dtype(np.intp)
-        argmax = self._argmax = self.output_array("argmax", stored_out, training, arg_dtype)
-        won = self.buffer("won", stored_out, np.dtype(bool))
-        candidate_pos = self.buffer("candidate_pos", stored_out, arg_dtype)
-        np.copyto(y, xs[offsets[0][1]])
+        order = memory_order(x)
+        self._x_shape, self._order = x.shape, order
+        arrays = self._step_arrays.get((x.shape, order)) if training else None
+        if arrays is None or arrays[0] is not x:  # in a model, x is the same work array every step
+            arrays = self._forward_arrays(x, order, training)
+            if training:
+                remember(self._step_arrays, (x.shape, order), arrays)
+        _, windows, y, argmax, won, candidate_pos, y_nchw = arrays
+        self._argmax = argmax
+        np.copyto(y, windows[0][1])
         argmax.fill(0)
         # scan the window offsets in raster order; a strict ">" keeps the first maximum on ties.
         # Positions only grow during the scan, so argmax = max(argmax, pos * won) records the last
         # strict improvement: the same as a masked copy, without its slow branchy loop.
-        for pos, index in offsets[1:]:
-            candidate = xs[index]
+        for pos, candidate in windows[1:]:
             np.greater(candidate, y, out=won)
             np.maximum(y, candidate, out=y)
             np.multiply(won, pos, out=candidate_pos)
             np.maximum(argmax, candidate_pos, out=argmax)
-        return self._logical(y, self._order)
+        return y_nchw
+
+    def _forward_arrays(self, x: np.ndarray, order: tuple[int, ...] | None, training: bool) -> tuple:
+        """``(x, windows, y, argmax, won, candidate_pos, y_nchw)`` for one forward pass.
+
+        ``windows`` pairs each offset's number :math:`i k_w + j` with its strided
+        view of ``x`` in memory order; the other arrays are stored in that order
+        too, ``y_nchw`` being the NCHW view of ``y``.  Remembered per batch shape
+        in training.
+        """
+        _, _, stored_out, offsets = self._plan(x.shape, order)
+        xs = self._stored(x, order)  # the same array, axes in memory order (module docstring)
+        y = self.output_array("y", stored_out, training, x.dtype)
+        # the window position i kw + j of each winner; int8 is enough for windows of up to 127 pixels
+        arg_dtype = np.dtype(np.int8) if len(offsets) <= 127 else np.dtype(np.intp)
+        argmax = self.output_array("argmax", stored_out, training, arg_dtype)
+        won = self.buffer("won", stored_out, np.dtype(bool))
+        candidate_pos = self.buffer("candidate_pos", stored_out, arg_dtype)
+        windows = [(pos, xs[index]) for pos, index in offsets]
+        return x, windows, y, argmax, won, candidate_pos, self._logical(y, order)
 
     @property
     def argmax(self) -> np.ndarray:
@@ -198,15 +218,23 @@ class MaxPool2D(_Pool2D):
         if sh >= kh and sw >= kw:
             # windows do not overlap: each pixel is in at most one window, so for every offset
             # the strided view of the pixels at that offset receives G where that offset won
-            grad_input = self.buffer("dx", stored_in, grad_output.dtype)
+            key = (self._x_shape, order, grad_output.dtype)
+            arrays = self._backward_arrays.get(key)
+            if arrays is None:
+                grad_input = self.buffer("dx", stored_in, grad_output.dtype)
+                targets = [(pos, grad_input[index]) for pos, index in offsets]
+                won = self.buffer("won", stored_out, np.dtype(bool))
+                arrays = remember(
+                    self._backward_arrays, key, (grad_input, targets, won, self._logical(grad_input, order))
+                )
+            grad_input, targets, won, grad_input_nchw = arrays
             if not (sh == kh and sw == kw and oh * kh == h and ow * kw == w):
                 grad_input.fill(0)  # some pixels are in no window (gaps, a leftover border): they get 0
             g = self.c_ordered("G", self._stored(grad_output, order))  # e.g. NCHW from Flatten: one copy
-            won = self.buffer("won", stored_out, np.dtype(bool))
-            for pos, index in offsets:
+            for pos, target in targets:
                 np.equal(self._argmax, pos, out=won)
-                np.multiply(g, won, out=grad_input[index])
-            return self._logical(grad_input, order)
+                np.multiply(g, won, out=target)
+            return grad_input_nchw
         # overlapping windows: flat index in x (C order) of each window's winner (window origin + i* W + j*,
         # where argmax = i* kw + j*), then an unbuffered scatter-add so a pixel that won several
         # windows gets their sum
