@@ -1,8 +1,9 @@
 """The layer protocol's work-array helpers: buffer, zeroed_buffer, c_ordered, memory_order, remember."""
 
 import numpy as np
+import pytest
 
-from tinynet.layers import Conv2D, MaxPool2D
+from tinynet.layers import Conv2D, Flatten, MaxPool2D, ReLU, Softmax
 from tinynet.layers.base import CACHE_LIMIT, Layer, memory_order, remember
 
 
@@ -77,3 +78,42 @@ def test_an_epochs_last_batch_reuses_the_plans_of_conv_and_pooling():
         pool.forward(conv.forward(x[:n], training=True), training=True)
     assert conv._views.keys() == views.keys()
     assert all(conv._views[k] is v for k, v in views.items())  # the same views, none rebuilt
+
+
+def _channels_last(rng, shape):
+    """A random NCHW array stored channels-last, as a Conv2D returns it."""
+    n, c, h, w = shape
+    return np.ascontiguousarray(rng.normal(size=(n, h, w, c))).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: MaxPool2D(2),
+        lambda: Flatten(),
+        lambda: ReLU(),
+        lambda: Softmax(),
+        lambda: Conv2D(3, 3, padding="same", activation="relu"),
+    ],
+    ids=["maxpool", "flatten", "relu", "softmax", "conv"],
+)
+def test_what_layers_remember_about_a_work_array_never_goes_stale(make, float64):
+    # in a model a layer sees the same work array every step and remembers what it derived from
+    # it (views, companion buffers): new contents, another array of the same shape and the first
+    # array again must all give what a fresh twin of the layer gives
+    rng = np.random.default_rng(0)
+    layer = make()
+    a, b = _channels_last(rng, (4, 2, 6, 6)), _channels_last(rng, (4, 2, 6, 6))
+    if isinstance(layer, Conv2D):
+        layer.build(a.shape[1:])
+    for x in (a, a, b, b, a):
+        x[...] = rng.normal(size=x.shape)  # new contents in the same array
+        twin = make()
+        if isinstance(layer, Conv2D):
+            twin.build(a.shape[1:])
+            twin.set_weights(layer.get_weights())
+        g = rng.normal(size=twin.forward(x.copy(order="K"), training=True).shape)
+        expected = twin.forward(x.copy(order="K"), training=True).copy()
+        expected_dx = twin.backward(g.copy()).copy()
+        np.testing.assert_array_equal(layer.forward(x, training=True), expected)
+        np.testing.assert_array_equal(layer.backward(g), expected_dx)

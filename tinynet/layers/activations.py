@@ -379,10 +379,15 @@ class Softmax(ActivationLayer):
 
     activation_name = "softmax"
 
+    _rows_for: tuple = (None, None, None)  # the last input and its m and S work arrays
+
     def _forward(self, x, out):
-        # m and S per row, kept for log_normalizer
-        self._m = m = self.buffer("m", (*x.shape[:-1], 1), x.dtype)
-        self._S = S = self.buffer("S", (*x.shape[:-1], 1), x.dtype)
+        # m and S per row, kept for log_normalizer (the same arrays while x is the same work array)
+        if self._rows_for[0] is not x:
+            rows = (*x.shape[:-1], 1)
+            self._rows_for = (x, self.buffer("m", rows, x.dtype), self.buffer("S", rows, x.dtype))
+        _, self._m, self._S = self._rows_for
+        m, S = self._m, self._S
         np.maximum.reduce(x, axis=-1, keepdims=True, out=m)
         np.subtract(x, m, out=out)
         np.exp(out, out=out)

@@ -46,6 +46,13 @@ and the layers after it keep that order (:meth:`Layer.buffer`'s ``order``
 argument), because element-wise work runs fastest when every operand has the
 same memory order.  Only speed depends on it: every layer accepts any layout.
 
+Work done once: in a model, the input a layer gets in training is the
+previous layer's work array, the same ndarray every step.  So a layer may
+remember what it derives from an array, views and companion buffers (never
+values), keyed by the batch shape (:func:`remember`) and checked by identity
+(``cached_input is x``); a training step then looks each of its arrays up
+once instead of rebuilding it.
+
 Memory contract: in training mode a layer writes its output and its input
 gradient into buffers it reuses on the next call of the same shape (this is
 what makes training allocation-free).  An array returned by

@@ -108,8 +108,9 @@ class Dense(ActivatedLayer):
 
         The model calls this directly when the activation is fused into the loss.
         """
-        x2 = self.x.reshape(-1, self.x.shape[-1])
-        g2 = grad_z.reshape(-1, self.units)
+        x2, g2 = self.x, grad_z
+        if x2.ndim > 2:  # extra leading axes act as batch axes: fold them into the rows
+            x2, g2 = x2.reshape(-1, x2.shape[-1]), g2.reshape(-1, self.units)
         np.matmul(x2.T, g2, out=self.grads["W"])
         if self.use_bias:
             # db = 1^T G_Z, as written above: one matrix-vector product, several times
