@@ -26,11 +26,25 @@ class FlatAdam:
     :class:`tinynet.optimizers.Adam`, in the same ufunc passes.
     """
 
+    #: elements per chunk of the update, as tinynet's (the passes then stay in the cache)
+    chunk = 65536
+
     def __init__(self, sizes: list[tuple[int, ...]], dtype, rng, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
         total = sum(math.prod(s) for s in sizes)
         self.P = np.empty(total, dtype)
         self.G = np.zeros(total, dtype)
-        self.m, self.v, self.tmp = np.zeros(total, dtype), np.zeros(total, dtype), np.empty(total, dtype)
+        self.m, self.v = np.zeros(total, dtype), np.zeros(total, dtype)
+        tmp, c = np.empty(min(total, self.chunk), dtype), self.chunk
+        self.chunks = [
+            (
+                self.P[i : i + c],
+                self.G[i : i + c],
+                self.m[i : i + c],
+                self.v[i : i + c],
+                tmp[: min(c, total - i)],
+            )
+            for i in range(0, total, c)
+        ]
         self.params, self.grads, offset = [], [], 0
         for shape in sizes:
             n = math.prod(shape)
@@ -43,8 +57,12 @@ class FlatAdam:
         self.lr, self.b1, self.b2, self.eps, self.t = lr, b1, b2, eps, 0
 
     def step(self) -> None:
-        g, m, v, tmp, b1, b2 = self.G, self.m, self.v, self.tmp, self.b1, self.b2
         self.t += 1
+        for chunk in self.chunks:
+            self._update(*chunk)
+
+    def _update(self, p, g, m, v, tmp) -> None:
+        b1, b2 = self.b1, self.b2
         m *= b1
         np.multiply(g, 1.0 - b1, out=tmp)
         m += tmp
@@ -57,7 +75,7 @@ class FlatAdam:
         tmp += self.eps
         np.divide(m, tmp, out=tmp)
         tmp *= self.lr / (1.0 - b1**self.t)
-        self.P -= tmp
+        p -= tmp
 
 
 class SoftmaxCE:

@@ -94,11 +94,16 @@ ALL = [
 ]
 
 
+SMALL = {"a/W": (3, 2), "a/b": (2,), "b/W": (2, 4)}
+#: more elements than one chunk of the flat update (optimizers.CHUNK): the update runs in pieces
+LARGE = {"a/W": (300, 250), "a/b": (250,), "b/W": (250, 30)}
+
+
+@pytest.mark.parametrize("shapes", [SMALL, LARGE], ids=["one-chunk", "three-chunks"])
 @pytest.mark.parametrize("make", ALL)
 @given(seed=seeds)
-def test_flat_buffer_path_equals_per_array_path(make, seed):
+def test_flat_buffer_path_equals_per_array_path(make, shapes, seed):
     rng = np.random.default_rng(seed)
-    shapes = {"a/W": (3, 2), "a/b": (2,), "b/W": (2, 4)}
     total = sum(math.prod(s) for s in shapes.values())
     flat_p, flat_g = rng.normal(size=total), np.zeros(total)
     views_p, views_g, offset = {}, {}, 0
@@ -119,11 +124,32 @@ def test_flat_buffer_path_equals_per_array_path(make, seed):
             offset += g.size
         flat_opt.step(views_p, views_g)
         sep_opt.step(separate_p, separate_g)
-    assert len(flat_opt._groups) == 1 and len(sep_opt._groups) == 3  # both paths really ran
+    chunks = -(-total // optimizers.CHUNK)
+    assert len(flat_opt._groups) == chunks and len(sep_opt._groups) == 3  # both paths really ran
     for key in shapes:
         np.testing.assert_allclose(views_p[key], separate_p[key], rtol=1e-12, atol=1e-15)
         for slot, value in flat_opt.state[key].items():
             np.testing.assert_allclose(value, sep_opt.state[key][slot], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("make", ALL)
+def test_the_chunked_update_gives_the_bits_of_the_whole_buffer_update(make, monkeypatch):
+    # every rule is element-wise, so updating the flat buffer in chunks changes no bit
+    def run():
+        rng = np.random.default_rng(0)
+        flat_p, flat_g = rng.normal(size=3000), np.zeros(3000)
+        params, grads = {"w": flat_p[:2000], "b": flat_p[2000:]}, {"w": flat_g[:2000], "b": flat_g[2000:]}
+        opt = make()
+        for _ in range(3):
+            flat_g[...] = rng.normal(size=3000) * 3
+            opt.step(params, grads)
+        return flat_p, len(opt._groups)
+
+    whole, one = run()
+    monkeypatch.setattr(optimizers, "CHUNK", 512)
+    chunked, many = run()
+    assert (one, many) == (1, 6)
+    np.testing.assert_array_equal(chunked, whole)
 
 
 @given(seed=seeds, c=st.floats(0.1, 2.0))
