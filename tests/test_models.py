@@ -432,3 +432,35 @@ def test_a_custom_activated_layer_gets_the_activation_and_the_fused_head(seed, a
     errors = check_model(model, rng.normal(size=(5, 2)), y)
     assert max(errors.values()) < 1e-6, errors
     assert (model._fused is not None) == (activation == "softmax")
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_copy_of_a_trained_model_trains_exactly_like_the_original(how):
+    # the copy must not keep the original's remembered views (they come back as independent
+    # arrays) nor lose the one flat buffer the optimizer updates: same losses, same weights
+    import copy
+    import pickle
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 1, 6, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
+    tn.set_seed(0)
+    model = tn.Sequential(
+        [
+            tn.layers.Conv2D(4, 3, padding="same", activation="relu", input_shape=(1, 6, 6)),
+            tn.layers.MaxPool2D(2),
+            tn.layers.Flatten(),
+            Dense(8, "relu", kernel_regularizer=tn.regularizers.l2(1e-3)),
+            Dense(3, "softmax"),
+        ]
+    )
+    model.compile(loss="categorical_crossentropy", optimizer="adam")
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)  # caches, moments and buffers in use
+    twin = copy.deepcopy(model) if how == "deepcopy" else pickle.loads(pickle.dumps(model))
+    assert twin.layers[0].params["W"].base is twin._flat_params  # one flat buffer again
+    history = model.fit(x, y, epochs=2, batch_size=16, verbose=0).history["loss"]
+    assert twin.fit(x, y, epochs=2, batch_size=16, verbose=0).history["loss"] == history
+    for a, b in zip(model.get_weights(), twin.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    model.train_step(x[:16], y[:16])  # and the two stay independent
+    assert not np.array_equal(model.layers[0].params["W"], twin.layers[0].params["W"])

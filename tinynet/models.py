@@ -146,6 +146,19 @@ class Sequential:
             self.build(first if first is not None else np.shape(x)[1:])
         self.layers[0].check_input(x)
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """After ``copy.deepcopy`` (or ``pickle``): gather the parameters into flat buffers again.
+
+        The copies of the parameter views are independent arrays, no longer
+        views of the copied flat buffer the optimizer updates; gathering them
+        again (values unchanged) restores the model's one-buffer layout, and the
+        optimizer re-plans on its next step, keeping its state.
+        """
+        self.__dict__.update(state)
+        if self.built:
+            self._gather_parameters()
+            self._gather_regularizers()
+
     def _gather_parameters(self) -> None:
         """Move every parameter and gradient into one flat buffer each (see the module docstring)."""
         entries = [(layer, key) for layer in self.layers for key in layer.params]

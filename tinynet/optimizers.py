@@ -114,6 +114,15 @@ class Optimizer:
         self._views: list[tuple[np.ndarray, ...]] = []
         self._grad_arrays: list[np.ndarray] = []
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """After ``copy.deepcopy`` (or ``pickle``): plan the flat update again on the next step.
+
+        The copied plan's chunks are independent arrays, no longer views of the
+        parameters; ``state`` (the moments, keyed by parameter name) carries over.
+        """
+        self.__dict__.update(state)
+        self._plan_key, self._groups, self._views, self._grad_arrays = None, [], [], []
+
     # -- public -----------------------------------------------------------
     def current_learning_rate(self) -> float:
         """The learning rate the next step will use."""

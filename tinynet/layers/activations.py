@@ -46,9 +46,12 @@ class ActivationLayer(Layer):
     #: Whether the derivative needs neither the input after forward nor ``grad_output``
     #: after the first write, so that both passes may run in place (see above).
     in_place = False
-    #: The last training input and the output buffer it got: in a model the input is the
-    #: same work array every step, so the buffer is looked up once, not every step.
-    _y_for: tuple = (None, None)
+
+    def _reset_work(self) -> None:
+        super()._reset_work()
+        # the last training input and the output buffer it got: in a model the input is the
+        # same work array every step, so the buffer is looked up once, not every step
+        self._y_for: tuple = (None, None)
 
     def forward(self, x: np.ndarray, training: bool = False, *, in_place: bool = False) -> np.ndarray:
         """Return :math:`f(x)`; with ``in_place=True`` (``x`` is a work array nobody else
@@ -140,10 +143,12 @@ class ReLU(ActivationLayer):
     activation_name = "relu"
     in_place = True  # [x > 0] = [y > 0]: the input is not needed once y exists
 
-    #: The last step's input and its array of zeros, then the last gradient and its mask: in
-    #: training both are the same work arrays every step, so their companions are looked up once
-    _zeros_for: tuple = (None, None)
-    _mask_for: tuple = (None, None)
+    def _reset_work(self) -> None:
+        super()._reset_work()
+        # the last step's input and its array of zeros, then the last gradient and its mask: in
+        # training both are the same work arrays every step, so their companions are looked up once
+        self._zeros_for: tuple = (None, None)
+        self._mask_for: tuple = (None, None)
 
     def _forward(self, x, out):
         # max(x, 0) against an array of zeros: numpy's fastest loop for it (a scalar 0 is
@@ -379,7 +384,9 @@ class Softmax(ActivationLayer):
 
     activation_name = "softmax"
 
-    _rows_for: tuple = (None, None, None)  # the last input and its m and S work arrays
+    def _reset_work(self) -> None:
+        super()._reset_work()
+        self._rows_for: tuple = (None, None, None)  # the last input and its m and S work arrays
 
     def _forward(self, x, out):
         # m and S per row, kept for log_normalizer (the same arrays while x is the same work array)

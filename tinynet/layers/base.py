@@ -148,9 +148,35 @@ class Layer:
         self.dtype: np.dtype = get_default_dtype()
         #: Generator for initial weights and random numbers (dropout); the model sets its own.
         self.rng: np.random.Generator | None = None
+        self._reset_work()
+
+    def _reset_work(self) -> None:
+        """Start with no work arrays, and nothing remembered about them.
+
+        A subclass that remembers views or arrays of its own (see "Work done
+        once" in the module docstring) resets them here too, after ``super()``.
+        """
         self._buffers: dict[str, np.ndarray] = {}
         self._views: dict[tuple, np.ndarray] = {}  # (key, shape, dtype, order) -> the view handed out
         self._zeroed_keys: set[str] = set()  # buffers whose zeros persist (see zeroed_buffer)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``copy.deepcopy`` and ``pickle`` copy: everything but the work arrays.
+
+        A copied view is an independent array, so remembered views (an im2col
+        window, a buffer's NCHW view) would silently go stale in the copy; it
+        starts with none and makes its own on its first call instead.
+        """
+        state = self.__dict__.copy()
+        fresh = object.__new__(type(self))
+        fresh._reset_work()
+        for name in fresh.__dict__:
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset_work()
 
     # -- protocol ---------------------------------------------------------
     def build(self, input_shape: tuple[int, ...]) -> None:

@@ -147,6 +147,9 @@ class Conv2D(ActivatedLayer):
         initializers.get(kernel_initializer)  # fail at construction, not at build
         self.kernel_regularizer = self.add_regularizer("W", kernel_regularizer)
         self._geometries: dict[tuple, tuple] = {}  # batch shape -> its _geometry (checked once)
+
+    def _reset_work(self) -> None:
+        super()._reset_work()
         self._step_arrays: dict[tuple, tuple] = {}  # batch shape -> _arrays_for's views (training)
 
     # ------------------------------------------------------------------ shapes

@@ -78,7 +78,9 @@ class Flatten(Layer):
     def compute_output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
 
-    _copy_for: tuple = (None, None, None)  # the last training input stored otherwise, and its copy
+    def _reset_work(self) -> None:
+        super()._reset_work()
+        self._copy_for: tuple = (None, None, None)  # the last training input stored otherwise, and its copy
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self._input_shape_batch = x.shape

@@ -45,7 +45,10 @@ class _Pool2D(Layer):
         self.pool_size = pair(pool_size, "pool_size", kind)
         self.strides = self.pool_size if strides is None else pair(strides, "strides", kind)
         self._plans: dict[tuple, tuple] = {}  # (batch shape, memory order) -> _plan's result
-        self._step_arrays: dict[tuple, tuple] = {}  # the same key -> MaxPool2D's forward views (training)
+
+    def _reset_work(self) -> None:
+        super()._reset_work()
+        self._step_arrays: dict[tuple, tuple] = {}  # (shape, order) -> MaxPool2D's forward views (training)
         self._backward_arrays: dict[tuple, tuple] = {}  # (shape, order, dtype) -> its backward views
 
     def default_name(self) -> str:
