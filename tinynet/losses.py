@@ -28,10 +28,11 @@ them automatically.
 
 Speed.  Without sample weights, the fused forms (``from_logits=True``) compute
 the same formulas with ``out=`` into work arrays kept between calls: the loss
-is three reductions over all elements, and :meth:`Loss.backward` reuses what
-``forward`` computed (:math:`e^{-|z|}`, or the exponentials and their sums),
-or the probabilities themselves when the caller passes them (the model passes
-its sigmoid's or softmax's output).  The gradients are bit-identical to the
+is at most three reductions over all elements (a subtraction and one dot
+product when the caller passes its head's log-normalizer), and
+:meth:`Loss.backward` reuses what ``forward`` computed (:math:`e^{-|z|}`, or
+the exponentials and their sums), or the probabilities themselves when the
+caller passes them (the model passes its sigmoid's or softmax's output).  The gradients are bit-identical to the
 general path's; the loss value may differ in the last bits (summation order).
 """
 

@@ -413,11 +413,12 @@ class Sequential:
             lse = None
             if sample_weight is None and self._head_log_normalizer is not None:
                 lse = self._head_log_normalizer()
+            promise = {}  # only the categorical cross-entropy takes rows_sum_to_one
             if rows_sum_to_one and isinstance(self._fused, losses_module.CategoricalCrossentropy):
-                return self._fused.forward(
-                    y, head.x, sample_weight, probabilities=head.y, log_normalizer=lse, rows_sum_to_one=True
-                )
-            return self._fused.forward(y, head.x, sample_weight, probabilities=head.y, log_normalizer=lse)
+                promise["rows_sum_to_one"] = True
+            return self._fused.forward(
+                y, head.x, sample_weight, probabilities=head.y, log_normalizer=lse, **promise
+            )
         return self.loss.forward(y, y_pred, sample_weight)
 
     # ------------------------------------------------------------------- training

@@ -357,9 +357,6 @@ class Layer:
         border, a constant operand of zeros): they are zeroed once, not on
         every call.
         """
-        view = self._views.get((key, shape, self.dtype if dtype is None else dtype, order))
-        if view is not None:  # handed out before, so zeroed when its buffer was allocated
-            return view
         self._zeroed_keys.add(key)
         before = self._buffers.get(key)
         buf = self.buffer(key, shape, dtype, order)
