@@ -202,3 +202,46 @@ def test_sparse_labels_give_the_one_hot_losses_bits(dtype, seed):
     dense, sparse = losses.CategoricalCrossentropy(True), losses.SparseCategoricalCrossentropy(True)
     assert sparse.forward(labels, z) == dense.forward(np.eye(4, dtype=dtype)[labels], z)
     np.testing.assert_array_equal(sparse.backward(), dense.backward())
+
+
+@pytest.mark.parametrize(
+    ("loss", "head"), [(losses.BinaryCrossentropy, "sigmoid"), (losses.CategoricalCrossentropy, "softmax")]
+)
+@given(seed=seeds)
+def test_fused_forward_is_forward_without_its_checks(loss, head, seed):
+    # the model's entry point computes forward's number and leaves backward the same gradient
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(5, 4)).astype(np.float32)
+    t = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 5)]
+    activation = tn.layers.get_activation(head)
+    p = activation.forward(z, training=True)
+    A = activation.log_normalizer()
+    checked, direct = loss(from_logits=True), loss(from_logits=True)
+    assert direct.fused_forward(t, z, p, A) == checked.forward(t, z, probabilities=p, log_normalizer=A)
+    np.testing.assert_array_equal(direct.backward(), checked.backward())
+    assert direct.fused_forward(t, z) == checked.forward(t, z)  # without the head's arrays
+    np.testing.assert_array_equal(direct.backward(), checked.backward())
+    with pytest.raises(NotImplementedError, match="MeanSquaredError has no fused form"):
+        losses.MeanSquaredError().fused_forward(t, z)
+
+
+@pytest.mark.parametrize("loss", [losses.BinaryCrossentropy, losses.CategoricalCrossentropy])
+def test_a_loss_returns_a_fresh_gradient_unless_told_it_may_reuse_one(loss):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(5, 4)).astype(np.float32)
+    t = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 5)]
+    fresh, reusing = loss(from_logits=True), loss(from_logits=True)
+    reusing.reuse_gradient = True  # what the model sets on its private fused loss
+    grads = []
+    for _ in range(2):
+        fresh.forward(t, z)
+        reusing.forward(t, z)
+        expected = fresh.backward()
+        grads.append((expected, reusing.backward()))
+        np.testing.assert_array_equal(grads[-1][1], expected)
+    assert grads[0][0] is not grads[1][0]  # a user's loss: a new array every call
+    assert grads[0][1] is grads[1][1]  # the model's: one work array, overwritten
+    other = z[::-1].copy()  # another logits array, new values: nothing stale
+    reusing.forward(t, other)
+    fresh.forward(t, other)
+    np.testing.assert_array_equal(reusing.backward(), fresh.backward())

@@ -34,6 +34,10 @@ product when the caller passes its head's log-normalizer), and
 the exponentials and their sums), or the probabilities themselves when the
 caller passes them (the model passes its sigmoid's or softmax's output).  The gradients are bit-identical to the
 general path's; the loss value may differ in the last bits (summation order).
+A model checks its training batch itself and calls :meth:`Loss.fused_forward`
+(the same computation without ``forward``'s argument checks), and it lets its
+private fused loss return its gradient in a work array
+(:attr:`Loss.reuse_gradient`), so a training step allocates nothing.
 """
 
 from __future__ import annotations
@@ -55,6 +59,10 @@ class Loss:
     name = ""
     #: The activation whose output this loss can consume through the fused form.
     fusable_activation: str | None = None
+    #: Whether the fused :meth:`backward` may return a work array that its next call
+    #: overwrites, instead of a fresh one.  The model sets it on its private fused loss,
+    #: which nobody else calls, so that a training step allocates nothing.
+    reuse_gradient = False
 
     def __init__(self, from_logits: bool = False) -> None:
         self.from_logits = bool(from_logits)
@@ -71,16 +79,26 @@ class Loss:
         self.__dict__.setdefault("_buffers", {})[key] = buf  # the one of the last call, for backward
         return buf
 
+    def _gradient_array(self, z: np.ndarray) -> np.ndarray:
+        """The array the fused :meth:`backward` writes into: fresh, or with :attr:`reuse_gradient`
+        a work array (the same one while ``z`` is the same work array, step after step)."""
+        if not self.reuse_gradient:
+            return np.empty_like(z)
+        last = self.__dict__.get("_grad_for")
+        if last is None or last[0] is not z:
+            last = self._grad_for = (z, self._work("grad", z.shape, z.dtype))
+        return last[1]
+
     def _start_fast(
         self, y_true, y_pred, sample_weight, probabilities=None, log_normalizer=None
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Checked ``(t, z)`` when the fused logits path applies (unweighted, floating, non-empty), else None.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None] | None:
+        """The checked arguments of :meth:`fused_forward` ``(t, z, probabilities, log_normalizer)``
+        when the fused logits path applies (unweighted, floating, non-empty), else None.
 
-        ``probabilities`` (the activation of ``z``, from the caller) is kept for backward when its
-        shape and dtype match; ``log_normalizer`` is kept with it when its dtype matches.
+        ``probabilities`` (the activation of ``z``, from the caller) is passed on when its
+        shape and dtype match; ``log_normalizer`` with it when its dtype matches.
         """
         self._fast = False
-        self._probabilities = self._log_normalizer = None
         if not self.from_logits or sample_weight is not None:
             return None
         if (
@@ -89,18 +107,42 @@ class Loss:
             and y_true.shape == y_pred.shape
             and y_true.dtype == y_pred.dtype
         ):
-            t, z = y_true, y_pred  # what _check would return, without its conversions (the training loop)
+            t, z = y_true, y_pred  # what _check would return, without its conversions
         else:
             t, z = self._check(y_true, y_pred)
         if z.size == 0 or z.ndim == 0 or z.dtype.kind != "f":
             return None
-        self.y_true, self.y_pred, self.n, self.sample_weight = t, z, z.shape[0], None
+        p = A = None
         if probabilities is not None and probabilities.shape == z.shape and probabilities.dtype == z.dtype:
-            self._probabilities = probabilities
+            p = probabilities
             if log_normalizer is not None and log_normalizer.dtype == z.dtype:
-                self._log_normalizer = log_normalizer
+                A = log_normalizer
+        return t, z, p, A
+
+    def fused_forward(
+        self,
+        y_true: np.ndarray,
+        logits: np.ndarray,
+        probabilities: np.ndarray | None = None,
+        log_normalizer: np.ndarray | None = None,
+        rows_sum_to_one: bool = False,
+    ) -> float:
+        """The fused loss from logits, without :meth:`forward`'s argument checks (no sample weights).
+
+        For a caller that has checked its arrays already: ``y_true`` and ``logits``
+        share one shape (with a batch axis) and one floating dtype and are not
+        empty; ``probabilities`` and ``log_normalizer``, when given, are the
+        head's own (see :meth:`forward`).  :class:`tinynet.Sequential` calls it on
+        every training step; :meth:`backward` then works as after :meth:`forward`.
+        Only the losses with a :attr:`fusable_activation` implement it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no fused form")
+
+    def _remember_fused(self, t: np.ndarray, z: np.ndarray, probabilities: np.ndarray | None) -> None:
+        """What the fused :meth:`backward` reads."""
+        self.y_true, self.y_pred, self.n, self.sample_weight = t, z, len(z), None
+        self._probabilities = probabilities
         self._fast = True
-        return t, z
 
     def forward(
         self,
@@ -251,11 +293,14 @@ class BinaryCrossentropy(Loss):
         checked = self._start_fast(y_true, y_pred, sample_weight, probabilities, log_normalizer)
         if checked is None:
             return super().forward(y_true, y_pred, sample_weight)
-        # The formula below, summed over every element in three reductions and with
-        # e = exp(-|z|) kept for backward; unweighted, the mean over the last axis then
-        # over the batch is the mean over all elements.
-        t, z = checked
-        A = self._log_normalizer
+        return self.fused_forward(*checked)
+
+    def fused_forward(self, y_true, logits, probabilities=None, log_normalizer=None, rows_sum_to_one=False):
+        # The formula of the class docstring, summed over every element in three reductions and
+        # with e = exp(-|z|) kept for backward; unweighted, the mean over the last axis then over
+        # the batch is the mean over all elements.  (rows_sum_to_one concerns softmax targets only.)
+        t, z, A = y_true, logits, log_normalizer
+        self._remember_fused(t, z, probabilities)
         if A is not None and A.shape == z.shape:
             # the model's sigmoid passed A(z) = max(z, 0) + log(1 + e^{-|z|}): the loss is sum(A - z t)
             return (float(np.add.reduce(A, axis=None)) - float(np.vdot(z, t))) / z.size
@@ -274,7 +319,7 @@ class BinaryCrossentropy(Loss):
         if not getattr(self, "_fast", False):
             return super().backward()
         z = self.y_pred
-        grad = np.empty_like(z)
+        grad = self._gradient_array(z)
         if self._probabilities is not None:  # sigma(z), computed by the model's sigmoid already
             np.subtract(self._probabilities, self.y_true, out=grad)
             grad *= 1.0 / z.size
@@ -367,15 +412,21 @@ class CategoricalCrossentropy(Loss):
         (``fit`` checks its targets once and passes it; it changes no bit of the result)."""
         checked = self._start_fast(y_true, y_pred, sample_weight, probabilities, log_normalizer)
         if checked is None or checked[1].ndim < 2:
-            self._fast = False
             return super().forward(y_true, y_pred, sample_weight)
-        t, z = checked
+        return self.fused_forward(*checked, rows_sum_to_one=rows_sum_to_one)
+
+    def fused_forward(self, y_true, logits, probabilities=None, log_normalizer=None, rows_sum_to_one=False):
+        t, z, A = y_true, logits, log_normalizer
+        self._remember_fused(t, z, probabilities)
         self._unit_rows = rows_sum_to_one or self.rows_sum_to_one
-        count = self.n * self._positions_per_sample(z)
-        A = self._log_normalizer
+        count = self._count = len(z) if z.ndim == 2 else len(z) * self._positions_per_sample(z)
         if A is not None and A.shape == (*z.shape[:-1], 1):
-            # -log p_k = A - z_k, element by element (each term >= 0, no difference of large sums)
-            neg_log_p = self._work("neg_log_p", z.shape, z.dtype)
+            # -log p_k = A - z_k, element by element (each term >= 0, no difference of large sums);
+            # with z the same work array as last step, so is this scratch array
+            last = self.__dict__.get("_neg_log_p_for")
+            if last is None or last[0] is not z:
+                last = self._neg_log_p_for = (z, self._work("neg_log_p", z.shape, z.dtype))
+            neg_log_p = last[1]
             np.subtract(A, z, out=neg_log_p)
             return float(np.vdot(t, neg_log_p)) / count
         # With s = z - m (m the row max), E = exp(s) and S = sum_j E_j, A = m + log S and
@@ -404,7 +455,7 @@ class CategoricalCrossentropy(Loss):
         # p * T - t, scaled: the same operations as softmax(z) in _grad, from the cached E and S;
         # with rows summing to 1, p * T = p exactly, so the product is skipped, not approximated
         z, t, b = self.y_pred, self.y_true, self._buffers
-        grad = np.empty_like(z)
+        grad = self._gradient_array(z)
         p = self._probabilities  # softmax(z), computed by the model's softmax already
         if p is None:
             p = np.divide(b["E"], b["S"][..., None], out=grad)
@@ -413,7 +464,7 @@ class CategoricalCrossentropy(Loss):
         else:
             np.multiply(p, self._row_sums(t)[..., None], out=grad)
             grad -= t
-        grad *= 1.0 / (self.n * self._positions_per_sample(z))
+        grad *= 1.0 / self._count
         return grad
 
     def per_sample(self, y_true, y_pred):

@@ -284,6 +284,8 @@ class Sequential:
             return
         if act.activation_name == loss.fusable_activation:
             self._fused = type(loss)(from_logits=True)
+            self._fused.reuse_gradient = True  # private to the model: its gradient is a work array
+            self._fused_takes_rows = isinstance(self._fused, losses_module.CategoricalCrossentropy)
             self._fused_head = act  # whose input (the logits) and output the fused loss reads
             self._head_log_normalizer = getattr(act, "log_normalizer", None)
             last = self.layers[-1]
@@ -406,20 +408,20 @@ class Sequential:
         return loss
 
     def _loss_value(self, y, y_pred, sample_weight, rows_sum_to_one: bool = False) -> float:
-        if self._fused is not None:
-            head = self._fused_head
-            # the fused gradient (p - t)/N then reuses p, which the head computed already, and the
-            # head's log-normalizer A(z) spares the loss a second pass over the logits
-            lse = None
-            if sample_weight is None and self._head_log_normalizer is not None:
+        fused = self._fused
+        if fused is None:
+            return self.loss.forward(y, y_pred, sample_weight)
+        # the fused gradient (p - t)/N then reuses p, which the head computed already, and the
+        # head's log-normalizer A(z) spares the loss a second pass over the logits
+        head, lse = self._fused_head, None
+        z = head.x
+        if sample_weight is None:
+            if self._head_log_normalizer is not None:
                 lse = self._head_log_normalizer()
-            promise = {}  # only the categorical cross-entropy takes rows_sum_to_one
-            if rows_sum_to_one and isinstance(self._fused, losses_module.CategoricalCrossentropy):
-                promise["rows_sum_to_one"] = True
-            return self._fused.forward(
-                y, head.x, sample_weight, probabilities=head.y, log_normalizer=lse, **promise
-            )
-        return self.loss.forward(y, y_pred, sample_weight)
+            if type(y) is np.ndarray and y.shape == z.shape and y.dtype == z.dtype and z.size:
+                # the training loop's batches: checked here, so the loss skips forward's own checks
+                return fused.fused_forward(y, z, head.y, lse, rows_sum_to_one)
+        return fused.forward(y, z, sample_weight, probabilities=head.y, log_normalizer=lse)
 
     # ------------------------------------------------------------------- training
     def fit(
@@ -506,7 +508,8 @@ class Sequential:
 
         # one-hot targets (rows summing to exactly 1), checked once here rather than on every batch
         unit_rows = (
-            isinstance(self._fused, losses_module.CategoricalCrossentropy)
+            self._fused is not None
+            and self._fused_takes_rows
             and y.ndim >= 2
             and bool(np.all(np.add.reduce(y, axis=-1) == 1))
         )
@@ -534,6 +537,7 @@ class Sequential:
             y_true_epoch = np.empty_like(y)
 
         self.stop_training = False
+        wb = None
         cbs.on_train_begin()
         for epoch in range(epochs):
             cbs.on_epoch_begin(epoch)
@@ -547,9 +551,13 @@ class Sequential:
                     wb = None if weights is None else weights[lo:hi]
                 else:
                     idx = order[lo:hi]
-                    xb = np.take(x, idx, axis=0, out=xb_buf[: hi - lo])
-                    yb = np.take(y, idx, axis=0, out=yb_buf[: hi - lo])
-                    wb = None if weights is None else np.take(weights, idx, out=wb_buf[: hi - lo])
+                    # a full batch fills the buffers themselves: the layers then see the same input
+                    # array every step (and look up what they derive from it once)
+                    full = hi - lo == len(xb_buf)
+                    xb = np.take(x, idx, axis=0, out=xb_buf if full else xb_buf[: hi - lo])
+                    yb = np.take(y, idx, axis=0, out=yb_buf if full else yb_buf[: hi - lo])
+                    if weights is not None:
+                        wb = np.take(weights, idx, out=wb_buf if full else wb_buf[: hi - lo])
                 if cbs.batch_begin:  # most fits have no per-batch callback: skip even the call
                     cbs.on_train_batch_begin(b)
                 loss = self.train_step(xb, yb, wb, rows_sum_to_one=unit_rows)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tinynet.layers import Conv2D, Flatten, MaxPool2D, ReLU, Softmax
+from tinynet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
 from tinynet.layers.base import CACHE_LIMIT, Layer, memory_order, remember
 
 
@@ -94,26 +94,36 @@ def _channels_last(rng, shape):
         lambda: ReLU(),
         lambda: Softmax(),
         lambda: Conv2D(3, 3, padding="same", activation="relu"),
+        lambda: Dense(3, "relu"),
     ],
-    ids=["maxpool", "flatten", "relu", "softmax", "conv"],
+    ids=["maxpool", "flatten", "relu", "softmax", "conv", "dense"],
 )
 def test_what_layers_remember_about_a_work_array_never_goes_stale(make, float64):
-    # in a model a layer sees the same work array every step and remembers what it derived from
-    # it (views, companion buffers): new contents, another array of the same shape and the first
-    # array again must all give what a fresh twin of the layer gives
+    # in a model a layer sees the same work arrays every step (its input, the gradient from above)
+    # and remembers what it derived from them (views, companion buffers): new contents, another
+    # array of the same shape and the first array again must all give what a fresh twin gives
     rng = np.random.default_rng(0)
     layer = make()
-    a, b = _channels_last(rng, (4, 2, 6, 6)), _channels_last(rng, (4, 2, 6, 6))
-    if isinstance(layer, Conv2D):
+    if isinstance(layer, Dense):
+        a, b = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    else:
+        a, b = _channels_last(rng, (4, 2, 6, 6)), _channels_last(rng, (4, 2, 6, 6))
+    if isinstance(layer, (Conv2D, Dense)):
         layer.build(a.shape[1:])
+    upstream = {}  # one gradient array per input array, refilled every time, as a model's
     for x in (a, a, b, b, a):
         x[...] = rng.normal(size=x.shape)  # new contents in the same array
         twin = make()
-        if isinstance(layer, Conv2D):
+        if isinstance(layer, (Conv2D, Dense)):
             twin.build(a.shape[1:])
             twin.set_weights(layer.get_weights())
-        g = rng.normal(size=twin.forward(x.copy(order="K"), training=True).shape)
+        out_shape = twin.forward(x.copy(order="K"), training=True).shape
+        g = upstream.setdefault(id(x), np.empty(out_shape))
+        g[...] = rng.normal(size=out_shape)
         expected = twin.forward(x.copy(order="K"), training=True).copy()
         expected_dx = twin.backward(g.copy()).copy()
+        expected_grads = {k: v.copy() for k, v in twin.grads.items()}
         np.testing.assert_array_equal(layer.forward(x, training=True), expected)
         np.testing.assert_array_equal(layer.backward(g), expected_dx)
+        for k, v in expected_grads.items():
+            np.testing.assert_array_equal(layer.grads[k], v)

@@ -94,11 +94,23 @@ class Dense(ActivatedLayer):
     def compute_output_shape(self, input_shape):
         return (*tuple(input_shape)[:-1], self.units)
 
+    def _reset_work(self) -> None:
+        super()._reset_work()
+        # the last training input and its z buffer, then the last G_Z and its ones vector and dX
+        # buffer: in a model both are the same work arrays every step, so their companions are
+        # looked up once ("Work done once" in tinynet.layers.base)
+        self._z_for: tuple = (None, None)
+        self._grad_for: tuple = (None, None, None)
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
-        W = self.params["W"]
-        z = self.output_array("z", (*x.shape[:-1], self.units), training)
-        np.matmul(x, W, out=z)
+        if training and self._z_for[0] is x:
+            z = self._z_for[1]
+        else:
+            z = self.output_array("z", (*x.shape[:-1], self.units), training)
+            if training:
+                self._z_for = (x, z)
+        np.matmul(x, self.params["W"], out=z)
         if self.use_bias:
             z += self.params["b"]
         return self.activate(z, training)
@@ -111,14 +123,17 @@ class Dense(ActivatedLayer):
         x2, g2 = self.x, grad_z
         if x2.ndim > 2:  # extra leading axes act as batch axes: fold them into the rows
             x2, g2 = x2.reshape(-1, x2.shape[-1]), g2.reshape(-1, self.units)
+        if self._grad_for[0] is not grad_z:
+            ones = self._ones(len(g2), g2.dtype) if self.use_bias else None
+            self._grad_for = (grad_z, ones, self.buffer("dx", self.x.shape, grad_z.dtype))
+        _, ones, grad_input = self._grad_for
         np.matmul(x2.T, g2, out=self.grads["W"])
-        if self.use_bias:
+        if ones is not None:
             # db = 1^T G_Z, as written above: one matrix-vector product, several times
             # faster than g2.sum(axis=0) (a strided reduction over the rows)
-            np.matmul(self._ones(len(g2), g2.dtype), g2, out=self.grads["b"])
+            np.matmul(ones, g2, out=self.grads["b"])
         if not self.need_input_grad:  # first layer of a model in training: dX is never used
             return None
-        grad_input = self.buffer("dx", self.x.shape, grad_z.dtype)
         np.matmul(grad_z, self.params["W"].T, out=grad_input)
         return grad_input
 
