@@ -147,8 +147,8 @@ class EpochLoop:
             for lo in range(0, n, bs):
                 idx = order[lo : lo + bs]
                 k = len(idx)
-                xb = np.take(x, idx, axis=0, out=self.xb[:k])
-                yb = np.take(y, idx, axis=0, out=self.yb[:k])
+                xb = x.take(idx, axis=0, out=self.xb[:k])
+                yb = y.take(idx, axis=0, out=self.yb[:k])
                 total += self.step(xb, yb) * k
         return total / n
 

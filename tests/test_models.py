@@ -464,3 +464,15 @@ def test_a_copy_of_a_trained_model_trains_exactly_like_the_original(how):
         np.testing.assert_array_equal(a, b)
     model.train_step(x[:16], y[:16])  # and the two stay independent
     assert not np.array_equal(model.layers[0].params["W"], twin.layers[0].params["W"])
+
+
+def test_a_layer_added_to_a_built_model_is_built_on_the_next_call():
+    # forward takes a batch as it is only while the model stays built for it
+    model = tn.Sequential([tn.layers.Dense(4, input_dim=3)])
+    x = np.ones((2, 3), np.float32)
+    assert model.forward(x).shape == (2, 4)
+    model.add(tn.layers.Dense(2))
+    assert model.forward(x).shape == (2, 2)
+    assert model.forward(x.astype(np.float64)).dtype == np.float32  # converted to the model's dtype
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, 3\) but received \(2, 5\)"):
+        model.forward(np.ones((2, 5), np.float32))

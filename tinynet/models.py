@@ -66,6 +66,11 @@ class Sequential:
         Set it from a callback to end :meth:`fit` after the current batch.
     """
 
+    #: The shape of one sample, once built.
+    input_shape: tuple[int, ...] | None = None
+    #: The dtype :meth:`forward` takes as it is (None until built: everything is converted).
+    _input_dtype: np.dtype | None = None
+
     def __init__(self, layers: Sequence[Layer] | None = None, name: str | None = None) -> None:
         self.name = name or "sequential"
         self.layers: list[Layer] = []
@@ -105,6 +110,7 @@ class Sequential:
         layer.rng = self.rng
         self.layers.append(layer)
         self.built = False
+        self._input_dtype = None
 
     def build(self, input_shape: Sequence[int] | None = None) -> None:
         """Build every layer for samples of ``input_shape`` and gather the parameters.
@@ -137,6 +143,7 @@ class Sequential:
         self._gather_parameters()
         self._gather_regularizers()
         self.built = True
+        self._input_dtype = self._dtype()  # what forward takes without converting
         self._setup_fusion()
 
     def build_for(self, x: np.ndarray) -> None:
@@ -302,8 +309,10 @@ class Sequential:
     # ------------------------------------------------------------ the explicit loop
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Run every layer's forward pass in order and return the output."""
-        x = self._as_input(x)
-        self.build_for(x)
+        if not (type(x) is np.ndarray and x.dtype == self._input_dtype and x.shape[1:] == self.input_shape):
+            # anything but a batch the built model takes as it is: convert, build, check
+            x = self._as_input(x)
+            self.build_for(x)
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
@@ -355,7 +364,8 @@ class Sequential:
         ``y``, which gives the same bits.  :meth:`fit` checks its targets once
         and passes it.
         """
-        self._require_compiled("computing gradients")
+        if self.loss is None or self.optimizer is None:
+            self._require_compiled("computing gradients")
         y_pred = self.forward(x, training=True)
         self.last_output = y_pred
         loss = self._loss_value(y, y_pred, sample_weight, rows_sum_to_one)
@@ -554,10 +564,10 @@ class Sequential:
                     # a full batch fills the buffers themselves: the layers then see the same input
                     # array every step (and look up what they derive from it once)
                     full = hi - lo == len(xb_buf)
-                    xb = np.take(x, idx, axis=0, out=xb_buf if full else xb_buf[: hi - lo])
-                    yb = np.take(y, idx, axis=0, out=yb_buf if full else yb_buf[: hi - lo])
+                    xb = x.take(idx, axis=0, out=xb_buf if full else xb_buf[: hi - lo])
+                    yb = y.take(idx, axis=0, out=yb_buf if full else yb_buf[: hi - lo])
                     if weights is not None:
-                        wb = np.take(weights, idx, out=wb_buf if full else wb_buf[: hi - lo])
+                        wb = weights.take(idx, out=wb_buf if full else wb_buf[: hi - lo])
                 if cbs.batch_begin:  # most fits have no per-batch callback: skip even the call
                     cbs.on_train_batch_begin(b)
                 loss = self.train_step(xb, yb, wb, rows_sum_to_one=unit_rows)

@@ -131,13 +131,15 @@ class Optimizer:
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         """Update ``params`` in place from ``grads`` (two dicts with the same keys)."""
-        if self._plan_key is None or self._plan_key[0] is not params or self._plan_key[1] is not grads:
+        plan = self._plan_key
+        if plan is None or plan[0] is not params or plan[1] is not grads:
             self._plan(params, grads)
         lr = self.current_learning_rate()
-        self._clip()
-        self.iterations += 1
+        if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm is not None:
+            self._clip()
+        self.iterations = t = self.iterations + 1
         for group in self._groups:
-            self._update(group, lr, self.iterations)
+            self._update(group, lr, t)
 
     def get_config(self) -> dict[str, Any]:
         """Hyper-parameters as a JSON-able dict (schedules as ``{"class_name", "config"}``)."""

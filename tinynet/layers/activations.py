@@ -153,13 +153,12 @@ class ReLU(ActivationLayer):
     def _forward(self, x, out):
         # max(x, 0) against an array of zeros: numpy's fastest loop for it (a scalar 0 is
         # broadcast through a slower path); in inference a scalar avoids keeping the array
-        np.maximum(x, self._zeros(x) if self.training and x.ndim else 0, out=out)
-
-    def _zeros(self, x: np.ndarray) -> np.ndarray:
-        """A cached array of zeros with the shape and memory layout of ``x``."""
-        if self._zeros_for[0] is not x:
+        if not (self.training and x.ndim):
+            np.maximum(x, 0, out=out)
+            return
+        if self._zeros_for[0] is not x:  # zeros with the shape and memory layout of x
             self._zeros_for = (x, self.zeroed_buffer("zeros", x.shape, x.dtype, memory_order(x)))
-        return self._zeros_for[1]
+        np.maximum(x, self._zeros_for[1], out=out)
 
     def _backward(self, grad_output, out):
         if self._mask_for[0] is not out:
@@ -387,6 +386,7 @@ class Softmax(ActivationLayer):
     def _reset_work(self) -> None:
         super()._reset_work()
         self._rows_for: tuple = (None, None, None)  # the last input and its m and S work arrays
+        self._A_for: tuple = (None, None)  # the last m and log_normalizer's work array
 
     def _forward(self, x, out):
         # m and S per row, kept for log_normalizer (the same arrays while x is the same work array)
@@ -409,7 +409,9 @@ class Softmax(ActivationLayer):
         fused cross-entropy reads it instead of recomputing the row maximum and sum.
         It is a work array, valid until the next call.
         """
-        A = self.buffer("A", self._m.shape, self._m.dtype)
+        if self._A_for[0] is not self._m:
+            self._A_for = (self._m, self.buffer("A", self._m.shape, self._m.dtype))
+        A = self._A_for[1]
         np.log(self._S, out=A)
         A += self._m
         return A
