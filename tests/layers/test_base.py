@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tinynet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
+from tinynet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sigmoid, Softmax
 from tinynet.layers.base import CACHE_LIMIT, Layer, memory_order, remember
 
 
@@ -93,10 +93,11 @@ def _channels_last(rng, shape):
         lambda: Flatten(),
         lambda: ReLU(),
         lambda: Softmax(),
+        lambda: Sigmoid(),
         lambda: Conv2D(3, 3, padding="same", activation="relu"),
         lambda: Dense(3, "relu"),
     ],
-    ids=["maxpool", "flatten", "relu", "softmax", "conv", "dense"],
+    ids=["maxpool", "flatten", "relu", "softmax", "sigmoid", "conv", "dense"],
 )
 def test_what_layers_remember_about_a_work_array_never_goes_stale(make, float64):
     # in a model a layer sees the same work arrays every step (its input, the gradient from above)
@@ -105,13 +106,14 @@ def test_what_layers_remember_about_a_work_array_never_goes_stale(make, float64)
     rng = np.random.default_rng(0)
     layer = make()
     if isinstance(layer, Dense):
-        a, b = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+        a, b, c = rng.normal(size=(4, 5)), rng.normal(size=(4, 5)), rng.normal(size=(2, 5))
     else:
         a, b = _channels_last(rng, (4, 2, 6, 6)), _channels_last(rng, (4, 2, 6, 6))
+        c = _channels_last(rng, (2, 2, 6, 6))  # an epoch's last, smaller batch
     if isinstance(layer, (Conv2D, Dense)):
         layer.build(a.shape[1:])
     upstream = {}  # one gradient array per input array, refilled every time, as a model's
-    for x in (a, a, b, b, a):
+    for x in (a, a, b, b, c, a, c):
         x[...] = rng.normal(size=x.shape)  # new contents in the same array
         twin = make()
         if isinstance(layer, (Conv2D, Dense)):
@@ -121,9 +123,13 @@ def test_what_layers_remember_about_a_work_array_never_goes_stale(make, float64)
         g = upstream.setdefault(id(x), np.empty(out_shape))
         g[...] = rng.normal(size=out_shape)
         expected = twin.forward(x.copy(order="K"), training=True).copy()
+        has_a = hasattr(twin, "log_normalizer")  # the softmax's and sigmoid's A(x), from forward's arrays
+        expected_a = twin.log_normalizer().copy() if has_a else None
         expected_dx = twin.backward(g.copy()).copy()
         expected_grads = {k: v.copy() for k, v in twin.grads.items()}
         np.testing.assert_array_equal(layer.forward(x, training=True), expected)
+        if has_a:
+            np.testing.assert_array_equal(layer.log_normalizer(), expected_a)
         np.testing.assert_array_equal(layer.backward(g), expected_dx)
         for k, v in expected_grads.items():
             np.testing.assert_array_equal(layer.grads[k], v)

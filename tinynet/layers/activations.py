@@ -230,28 +230,34 @@ def stable_sigmoid(
     *,
     e: np.ndarray | None = None,
     den: np.ndarray | None = None,
+    nonneg: np.ndarray | None = None,
 ) -> np.ndarray:
     r"""Logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})` without overflow.
 
     With :math:`e = e^{-|x|} \in (0, 1]`: :math:`\sigma(x) = 1/(1+e)` for
     :math:`x \ge 0` and :math:`e/(1+e)` for :math:`x < 0`; no exponential of a
     positive number is ever taken.  With ``out``, the optional work arrays ``e``
-    and ``den`` (shaped like ``x``) receive :math:`e` and :math:`1 + e`, so that
-    the call allocates almost nothing and the caller may keep :math:`e`.
+    and ``den`` (shaped like ``x``) receive :math:`e` and :math:`1 + e`, and the
+    boolean ``nonneg`` receives :math:`[x \ge 0]`, so that the call allocates
+    nothing and the caller may keep :math:`e`.
     """
     if out is None or out.shape != np.shape(x) or np.may_share_memory(out, x):
         e = np.exp(-np.abs(x))
         num = np.where(x >= 0, 1.0, e)
         return np.divide(num, 1.0 + e, out=out)
-    # the same operations, with ``out`` (or ``e``) as the work array for e
-    e = out if e is None else e
+    return _sigmoid_into(x, out, out if e is None else e, den, nonneg)
+
+
+def _sigmoid_into(x, out, e, den=None, nonneg=None) -> np.ndarray:
+    """:func:`stable_sigmoid`'s operations into ``out``, ``e`` (which may be ``out``) and the
+    optional ``den`` and ``nonneg``; ``out`` must not overlap ``x``."""
     np.abs(x, out=e)
     np.negative(e, out=e)
     np.exp(e, out=e)
     den = np.add(e, 1.0, out=den)
     if e is not out:
         np.copyto(out, e)
-    np.copyto(out, 1.0, where=x >= 0)
+    np.copyto(out, 1.0, where=np.greater_equal(x, 0, out=nonneg))
     return np.divide(out, den, out=out)
 
 
@@ -267,10 +273,22 @@ class Sigmoid(ActivationLayer):
 
     activation_name = "sigmoid"
 
+    def _reset_work(self) -> None:
+        super()._reset_work()
+        self._arrays_for: tuple = (None, None)  # the last input and its work arrays
+
+    def _work_arrays(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        """e^{-|x|} (kept for log_normalizer), 1 + e, [x >= 0] and A, in the memory order of
+        ``x``: the same arrays while ``x`` is the same work array, step after step."""
+        if self._arrays_for[0] is not x:
+            order, float_, bool_ = memory_order(x), x.dtype, np.dtype(bool)
+            kinds = (("e", float_), ("den", float_), ("nonneg", bool_), ("A", float_))
+            self._arrays_for = (x, tuple(self.buffer(key, x.shape, dt, order) for key, dt in kinds))
+        return self._arrays_for[1]
+
     def _forward(self, x, out):
-        order = memory_order(x)
-        self._e = self.buffer("e", x.shape, x.dtype, order)  # e^{-|x|}, kept for log_normalizer
-        stable_sigmoid(x, out=out, e=self._e, den=self.buffer("den", x.shape, x.dtype, order))
+        self._e, den, nonneg, _ = self._work_arrays(x)
+        _sigmoid_into(x, out, self._e, den, nonneg)
 
     def log_normalizer(self) -> np.ndarray:
         r"""The log-partition :math:`A(x) = \log(1 + e^x) = \max(x, 0) + \log(1 + e^{-|x|})` (softplus).
@@ -281,9 +299,8 @@ class Sigmoid(ActivationLayer):
         binary cross-entropy :math:`A(z) - t z` reads it.  A work array, valid
         until the next call.
         """
-        A = self.buffer("A", self._e.shape, self._e.dtype, memory_order(self._e))
-        np.log1p(self._e, out=A)
-        relu = self.buffer("den", self.x.shape, self.x.dtype, memory_order(self.x))  # free after forward
+        e, relu, _, A = self._work_arrays(self.x)  # (1 + e is free after forward: it takes max(x, 0))
+        np.log1p(e, out=A)
         np.maximum(self.x, 0, out=relu)
         A += relu
         return A
