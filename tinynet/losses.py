@@ -419,7 +419,7 @@ class CategoricalCrossentropy(Loss):
         t, z, A = y_true, logits, log_normalizer
         self._remember_fused(t, z, probabilities)
         self._unit_rows = rows_sum_to_one or self.rows_sum_to_one
-        count = self._count = len(z) if z.ndim == 2 else len(z) * self._positions_per_sample(z)
+        count = self._count = len(z) * self._positions_per_sample(z)
         if A is not None and A.shape == (*z.shape[:-1], 1):
             # -log p_k = A - z_k, element by element (each term >= 0, no difference of large sums);
             # with z the same work array as last step, so is this scratch array

@@ -55,3 +55,15 @@ def test_flatten_of_a_channels_last_view_keeps_the_logical_order(seed):
     g = np.random.default_rng(seed + 1).normal(size=(2, 60))
     np.testing.assert_array_equal(layer.backward(g), g.reshape(x.shape))
     assert check_layer(Flatten(), in_layout(x, "channels_last"), seed=seed)["input"] < 1e-6
+
+
+def test_flatten_backward_of_a_gradient_changed_in_place_is_never_stale():
+    # a model hands Flatten the same gradient array every step, and Flatten hands back the same
+    # view of it: new values show through, and another array (C-ordered or not) gets its own view
+    layer = Flatten()
+    layer.forward(np.zeros((2, 3, 4)), training=True)
+    for g in (np.ones((2, 12)), np.full((12, 2), 2.0).T):
+        first = layer.backward(g).copy()
+        np.testing.assert_array_equal(first, g.reshape(2, 3, 4))
+        g *= 5.0
+        np.testing.assert_array_equal(layer.backward(g), 5.0 * first)

@@ -275,19 +275,18 @@ class Sigmoid(ActivationLayer):
 
     def _reset_work(self) -> None:
         super()._reset_work()
-        self._arrays_for: tuple = (None, None)  # the last input and its work arrays
-
-    def _work_arrays(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
-        """e^{-|x|} (kept for log_normalizer), 1 + e, [x >= 0] and A, in the memory order of
-        ``x``: the same arrays while ``x`` is the same work array, step after step."""
-        if self._arrays_for[0] is not x:
-            order, float_, bool_ = memory_order(x), x.dtype, np.dtype(bool)
-            kinds = (("e", float_), ("den", float_), ("nonneg", bool_), ("A", float_))
-            self._arrays_for = (x, tuple(self.buffer(key, x.shape, dt, order) for key, dt in kinds))
-        return self._arrays_for[1]
+        # the last input and its work arrays e^{-|x|}, 1 + e and [x >= 0], in its memory order
+        # (the same arrays while x is the same work array, step after step); then the last e
+        # and log_normalizer's work array
+        self._arrays_for: tuple = (None, None, None, None)
+        self._A_for: tuple = (None, None)
 
     def _forward(self, x, out):
-        self._e, den, nonneg, _ = self._work_arrays(x)
+        if self._arrays_for[0] is not x:
+            order, shape = memory_order(x), x.shape
+            e, den = self.buffer("e", shape, x.dtype, order), self.buffer("den", shape, x.dtype, order)
+            self._arrays_for = (x, e, den, self.buffer("nonneg", shape, np.dtype(bool), order))
+        _, self._e, den, nonneg = self._arrays_for  # e is kept for log_normalizer
         _sigmoid_into(x, out, self._e, den, nonneg)
 
     def log_normalizer(self) -> np.ndarray:
@@ -299,7 +298,10 @@ class Sigmoid(ActivationLayer):
         binary cross-entropy :math:`A(z) - t z` reads it.  A work array, valid
         until the next call.
         """
-        e, relu, _, A = self._work_arrays(self.x)  # (1 + e is free after forward: it takes max(x, 0))
+        e = self._e
+        if self._A_for[0] is not e:
+            self._A_for = (e, self.buffer("A", e.shape, e.dtype, memory_order(e)))
+        A, relu = self._A_for[1], self._arrays_for[2]  # 1 + e is free after forward: it takes max(x, 0)
         np.log1p(e, out=A)
         np.maximum(self.x, 0, out=relu)
         A += relu

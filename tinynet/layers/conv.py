@@ -151,6 +151,11 @@ class Conv2D(ActivatedLayer):
     def _reset_work(self) -> None:
         super()._reset_work()
         self._step_arrays: dict[tuple, tuple] = {}  # batch shape -> _arrays_for's views (training)
+        # the last training input and everything its step uses (the padding buffer's interior,
+        # _arrays_for's views, the backward's shapes), then the last G_Z and its companions: in a
+        # model both are the same work arrays every step, so each step looks them up once
+        self._forward_for: tuple = (None,)
+        self._grad_for: tuple = (None,)
 
     # ------------------------------------------------------------------ shapes
     def default_name(self) -> str:
@@ -187,20 +192,29 @@ class Conv2D(ActivatedLayer):
 
     # ------------------------------------------------------------------ passes
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        geometry = self._geometries.get(x.shape)
-        if geometry is None:  # a new batch shape: check it, then remember its geometry
-            _check_batch(x, self.params["W"].shape[1], self._describe())
-            geometry = remember(self._geometries, x.shape, self._geometry(x.shape[1:]))
-        (oh, top, bottom), (ow, left, right) = geometry
-        x_pad = pad_input(self, x, top, bottom, left, right, training)
-        arrays = self._step_arrays.get(x.shape) if training else None
-        if arrays is None or arrays[0] is not x_pad:
-            arrays = self._arrays_for(x.shape, x_pad, oh, ow, training)
-            if training and x_pad is not x:  # our own padding buffer: the same views every step
-                remember(self._step_arrays, x.shape, arrays)
+        if training and self._forward_for[0] is x:  # the same work array as last step
+            _, interior, arrays, self._cache_shapes = self._forward_for
+            if interior is not None:
+                np.copyto(interior, x)  # pad_input's copy, into the remembered view
+        else:
+            geometry = self._geometries.get(x.shape)
+            if geometry is None:  # a new batch shape: check it, then remember its geometry
+                _check_batch(x, self.params["W"].shape[1], self._describe())
+                geometry = remember(self._geometries, x.shape, self._geometry(x.shape[1:]))
+            (oh, top, bottom), (ow, left, right) = geometry
+            x_pad = pad_input(self, x, top, bottom, left, right, training)
+            arrays = self._step_arrays.get(x.shape) if training else None
+            if arrays is None or arrays[0] is not x_pad:
+                arrays = self._arrays_for(x.shape, x_pad, oh, ow, training)
+                if training and x_pad is not x:  # our own padding buffer: the same views every step
+                    remember(self._step_arrays, x.shape, arrays)
+            self._cache_shapes = (x.shape, x_pad.shape, (top, left), (oh, ow))
+            if training:
+                h, w = x.shape[2:]
+                interior = None if x_pad is x else x_pad[:, :, top : top + h, left : left + w]
+                self._forward_for = (x, interior, arrays, self._cache_shapes)
         _, windows, x_col, self.x_col, z_mat, z_rows, z = arrays
         np.copyto(x_col, windows)  # the single im2col copy
-        self._cache_shapes = (x.shape, x_pad.shape, (top, left), (oh, ow))
 
         # Z_mat = X_col^T W_mat^T (+ b): one GEMM for the whole batch, channels-last (N, OH, OW, F)
         np.matmul(self.x_col.T, self.params["W"].reshape(self.filters, -1).T, out=z_rows)
@@ -235,20 +249,29 @@ class Conv2D(ActivatedLayer):
         The model calls this directly when the activation is fused into the loss.
         """
         x_shape, pad_shape, (top, left), (oh, ow) = self._cache_shapes
-        n, c, h, w = x_shape
-        kh, kw = self.kernel_size
-        sh, sw = self.strides
         F = self.filters
         # (N, OH, OW, F): a view when grad_z is channels-last, one copy when it is laid out otherwise
-        G = self.c_ordered("G", grad_z.transpose(0, 2, 3, 1)).reshape(n * oh * ow, F)
+        # (into a work array, the same while grad_z is the same work array: then only the copy repeats)
+        if self._grad_for[0] is grad_z and self._grad_for[1] is self._cache_shapes:
+            _, _, G_src, G_copy, G, ones = self._grad_for
+        else:
+            G_src = grad_z.transpose(0, 2, 3, 1)
+            G_copy = None if G_src.flags.c_contiguous else self.buffer("G", G_src.shape, G_src.dtype)
+            G = (G_src if G_copy is None else G_copy).reshape(-1, F)
+            ones = self._ones(len(G), G.dtype) if self.use_bias else None
+            self._grad_for = (grad_z, self._cache_shapes, G_src, G_copy, G, ones)
+        if G_copy is not None:
+            np.copyto(G_copy, G_src)
 
         # grads["W"] is contiguous (own array or a slice of the model's flat buffer): reshape is a view
         np.matmul(G.T, self.x_col.T, out=self.grads["W"].reshape(F, -1))  # dW = G_mat^T X_col^T
-        if self.use_bias:
-            np.matmul(self._ones(len(G), G.dtype), G, out=self.grads["b"])  # db = G_mat^T 1
+        if ones is not None:
+            np.matmul(ones, G, out=self.grads["b"])  # db = G_mat^T 1
 
         if not self.need_input_grad:  # first layer of a model in training: skip dX_col and col2im
             return None
+        n, c, h, w = x_shape
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
         dx_col = self.buffer("dx_col_flat", (self.x_col.size,), grad_z.dtype).reshape(self.x_col.shape)
         np.matmul(self.params["W"].reshape(F, -1).T, G.T, out=dx_col)  # dX_col = W_mat^T G_mat^T
 

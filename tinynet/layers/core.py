@@ -81,6 +81,7 @@ class Flatten(Layer):
     def _reset_work(self) -> None:
         super()._reset_work()
         self._copy_for: tuple = (None, None, None)  # the last training input stored otherwise, and its copy
+        self._grad_for: tuple = (None, None)  # the last gradient and its view in the input's shape
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self._input_shape_batch = x.shape
@@ -97,4 +98,10 @@ class Flatten(Layer):
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        return grad_output.reshape(self._input_shape_batch)
+        # the same view for the same gradient array (a model's step): the layer below then
+        # recognises its input gradient too (see "Work done once" in tinynet.layers.base)
+        # (splitting the feature axis of an (N, D) array is always a view, never a copy)
+        last = self._grad_for
+        if last[0] is not grad_output or last[1].shape != self._input_shape_batch:
+            last = self._grad_for = (grad_output, grad_output.reshape(self._input_shape_batch))
+        return last[1]

@@ -50,6 +50,10 @@ class _Pool2D(Layer):
         super()._reset_work()
         self._step_arrays: dict[tuple, tuple] = {}  # (shape, order) -> MaxPool2D's forward views (training)
         self._backward_arrays: dict[tuple, tuple] = {}  # (shape, order, dtype) -> its backward views
+        # the last training input's forward arrays, and the last gradient's backward plan: in a
+        # model both are the same work arrays every step, so a step looks them up once
+        self._forward_for: tuple = (None,)
+        self._backward_for: tuple = (None, None, None)
 
     def default_name(self) -> str:
         return super().default_name().replace("2_d", "2d")  # max_pool2d, not max_pool2_d
@@ -167,15 +171,18 @@ class MaxPool2D(_Pool2D):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        order = memory_order(x)
-        self._x_shape, self._order = x.shape, order
-        arrays = self._step_arrays.get((x.shape, order)) if training else None
-        if arrays is None or arrays[0] is not x:  # in a model, x is the same work array every step
-            arrays = self._forward_arrays(x, order, training)
+        arrays = self._forward_for
+        if not (training and arrays[0] is x):  # in a model, x is the same work array every step
+            order = memory_order(x)
+            arrays = self._step_arrays.get((x.shape, order)) if training else None
+            if arrays is None or arrays[0] is not x:  # per shape: the epoch's last batch too
+                arrays = self._forward_arrays(x, order, training)
+                if training:
+                    remember(self._step_arrays, (x.shape, order), arrays)
             if training:
-                remember(self._step_arrays, (x.shape, order), arrays)
-        _, windows, y, argmax, won, candidate_pos, y_nchw = arrays
-        self._argmax = argmax
+                self._forward_for = arrays
+        _, windows, y, argmax, won, candidate_pos, y_nchw, self._x_shape, self._order = arrays
+        self._argmax, self._arrays = argmax, arrays  # (the backward plan follows the arrays)
         np.copyto(y, windows[0][1])
         argmax.fill(0)
         # scan the window offsets in raster order; a strict ">" keeps the first maximum on ties.
@@ -189,7 +196,7 @@ class MaxPool2D(_Pool2D):
         return y_nchw
 
     def _forward_arrays(self, x: np.ndarray, order: tuple[int, ...] | None, training: bool) -> tuple:
-        """``(x, windows, y, argmax, won, candidate_pos, y_nchw)`` for one forward pass.
+        """``(x, windows, y, argmax, won, candidate_pos, y_nchw, x.shape, order)`` for one forward pass.
 
         ``windows`` pairs each offset's number :math:`i k_w + j` with its strided
         view of ``x`` in memory order; the other arrays are stored in that order
@@ -205,7 +212,7 @@ class MaxPool2D(_Pool2D):
         won = self.buffer("won", stored_out, np.dtype(bool))
         candidate_pos = self.buffer("candidate_pos", stored_out, arg_dtype)
         windows = [(pos, xs[index]) for pos, index in offsets]
-        return x, windows, y, argmax, won, candidate_pos, self._logical(y, order)
+        return x, windows, y, argmax, won, candidate_pos, self._logical(y, order), x.shape, order
 
     @property
     def argmax(self) -> np.ndarray:
@@ -213,31 +220,62 @@ class MaxPool2D(_Pool2D):
         return self._logical(self._argmax, self._order)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        last = self._backward_for
+        if last[0] is grad_output and last[1] is self._arrays:  # a model's step: the same arrays
+            plan = last[2]
+        else:
+            plan = self._tiling_plan(grad_output)
+            self._backward_for = (grad_output, self._arrays, plan)
+        if plan is None:
+            return self._overlapping_backward(grad_output)
+        # windows do not overlap: each pixel is in at most one window, so for every offset
+        # the strided view of the pixels at that offset receives G where that offset won
+        G_src, G_copy, targets, won, grad_input, fill, grad_input_nchw = plan
+        if fill:
+            grad_input.fill(0)  # some pixels are in no window (gaps, a leftover border): they get 0
+        if G_copy is not None:  # G stored otherwise (e.g. NCHW from Flatten): one copy
+            np.copyto(G_copy, G_src)
+        G = G_src if G_copy is None else G_copy
+        for pos, target in targets:
+            np.equal(self._argmax, pos, out=won)
+            np.multiply(G, won, out=target)
+        return grad_input_nchw
+
+    def _tiling_plan(self, grad_output: np.ndarray) -> tuple | None:
+        """What :meth:`backward` needs when windows do not overlap, else None.
+
+        ``(G_src, G_copy, targets, won, grad_input, fill, grad_input_nchw)``:
+        ``grad_output`` in the input's memory order, and a work array to copy it
+        into when that view is not C-ordered (else None); each offset's number
+        and strided view of the input gradient; the mask; the input gradient,
+        whether it needs zeroing (pixels in no window), and its NCHW view.
+        """
         h, w = self._x_shape[2:]
         (kh, kw), (sh, sw) = self.pool_size, self.strides
         order = self._order
         out_shape, stored_in, stored_out, offsets = self._plan(self._x_shape, order)
+        if sh < kh or sw < kw:
+            return None
         oh, ow = out_shape[2:]
-        if sh >= kh and sw >= kw:
-            # windows do not overlap: each pixel is in at most one window, so for every offset
-            # the strided view of the pixels at that offset receives G where that offset won
-            key = (self._x_shape, order, grad_output.dtype)
-            arrays = self._backward_arrays.get(key)
-            if arrays is None:
-                grad_input = self.buffer("dx", stored_in, grad_output.dtype)
-                targets = [(pos, grad_input[index]) for pos, index in offsets]
-                won = self.buffer("won", stored_out, np.dtype(bool))
-                arrays = remember(
-                    self._backward_arrays, key, (grad_input, targets, won, self._logical(grad_input, order))
-                )
-            grad_input, targets, won, grad_input_nchw = arrays
-            if not (sh == kh and sw == kw and oh * kh == h and ow * kw == w):
-                grad_input.fill(0)  # some pixels are in no window (gaps, a leftover border): they get 0
-            g = self.c_ordered("G", self._stored(grad_output, order))  # e.g. NCHW from Flatten: one copy
-            for pos, target in targets:
-                np.equal(self._argmax, pos, out=won)
-                np.multiply(g, won, out=target)
-            return grad_input_nchw
+        key = (self._x_shape, order, grad_output.dtype)
+        arrays = self._backward_arrays.get(key)
+        if arrays is None:
+            grad_input = self.buffer("dx", stored_in, grad_output.dtype)
+            targets = [(pos, grad_input[index]) for pos, index in offsets]
+            won = self.buffer("won", stored_out, np.dtype(bool))
+            arrays = remember(
+                self._backward_arrays, key, (grad_input, targets, won, self._logical(grad_input, order))
+            )
+        grad_input, targets, won, grad_input_nchw = arrays
+        fill = not (sh == kh and sw == kw and oh * kh == h and ow * kw == w)
+        G_src = self._stored(grad_output, order)
+        G_copy = None if G_src.flags.c_contiguous else self.buffer("G", G_src.shape, G_src.dtype)
+        return G_src, G_copy, targets, won, grad_input, fill, grad_input_nchw
+
+    def _overlapping_backward(self, grad_output: np.ndarray) -> np.ndarray:
+        h, w = self._x_shape[2:]
+        kw = self.pool_size[1]
+        out_shape = self._plan(self._x_shape, self._order)[0]
         # overlapping windows: flat index in x (C order) of each window's winner (window origin + i* W + j*,
         # where argmax = i* kw + j*), then an unbuffered scatter-add so a pixel that won several
         # windows gets their sum
