@@ -7,6 +7,10 @@ contenders one after the other inside each round (A B C, then B C A, ...) makes
 noise hit every side alike, and the ratio of two timings taken in the same
 round (the *paired* ratio) cancels most of what remains.
 
+Why fresh builds (:func:`rebuilt`).  See its docstring: memory placement is
+luck that lasts as long as the arrays, so the training and inference
+workloads build their contenders anew every few rounds.
+
 Why a pause after PyTorch.  PyTorch's CPU build runs its threads under Intel
 OpenMP, whose idle threads keep spinning for up to 200 ms after a parallel
 region (``KMP_BLOCKTIME``).  On a 2-core machine they would take the cores from
@@ -83,6 +87,35 @@ def interleaved(
                 fn()
             result.times[who].append((time.perf_counter() - t0) / repeat)
             time.sleep(PAUSE_AFTER.get(who, 0.0))  # untimed: let spinning threads go idle
+    return result
+
+
+def rebuilt(
+    name: str,
+    make: Callable[[], dict[str, Callable[[], object]]],
+    rounds: int,
+    per_build: int = 3,
+    repeat: int = 1,
+    warmup: int = 1,
+) -> Result:
+    """:func:`interleaved` over contenders built afresh (``make()``) every ``per_build`` rounds.
+
+    Why.  Where a process's arrays land in memory (which of them share cache
+    sets, how they align) changes a step's time by several percent, on either
+    side, and stays fixed for as long as the arrays live: timing one build of
+    each contender 21 times measures that build's luck very precisely (paired
+    ratios of W1 at batch 32 from 0.97 to 1.18 between builds, each within 0.01
+    over 27 rounds).  Pooling the rounds of several builds measures the
+    implementations instead.
+    """
+    result = Result(name, {})
+    done = 0
+    while done < rounds:
+        k = min(per_build, rounds - done)
+        part = interleaved(name, make(), k, repeat=repeat, warmup=warmup)
+        for who, times in part.times.items():
+            result.times.setdefault(who, []).extend(times)
+        done += k
     return result
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import tinynet as tn
 
 from . import bench_serialization, minimal_numpy, torch_impl
-from .harness import Result, blas_threads, environment, format_seconds, interleaved
+from .harness import Result, blas_threads, environment, format_seconds, interleaved, rebuilt
 
 GOALS = {"W1": 1.10, "W2": 1.5, "W3": 1.25, "W4 (1 sample)": 1.5, "W4 (1,000)": 1.15, "W5": 1.5}
 
@@ -102,16 +102,20 @@ def mlp_workload(
     name: str, sizes: list[int], head: str, n: int, batch: int, epochs: int, rounds: int
 ) -> Result:
     """W1 and W2: ``fit`` for ``epochs`` epochs of an MLP with a fused head."""
-    model, x, y = mlp_model_and_data(sizes, head, n)
-    ref = minimal_numpy.MinimalMLP(sizes, head, batch)
-    contenders: dict[str, Callable[[], object]] = {
-        "tinynet": lambda: model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0),
-        "numpy": lambda: [ref.fit_epoch(x, y) for _ in range(epochs)],
-    }
-    if torch_impl.available():
-        trainer = torch_impl.mlp_trainer(sizes, head, x, y, batch)
-        contenders["torch"] = lambda: [trainer.fit_epoch() for _ in range(epochs)]
-    return interleaved(name, contenders, rounds)
+
+    def make() -> dict[str, Callable[[], object]]:
+        model, x, y = mlp_model_and_data(sizes, head, n)
+        ref = minimal_numpy.MinimalMLP(sizes, head, batch)
+        contenders: dict[str, Callable[[], object]] = {
+            "tinynet": lambda: model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0),
+            "numpy": lambda: [ref.fit_epoch(x, y) for _ in range(epochs)],
+        }
+        if torch_impl.available():
+            trainer = torch_impl.mlp_trainer(sizes, head, x, y, batch)
+            contenders["torch"] = lambda: [trainer.fit_epoch() for _ in range(epochs)]
+        return contenders
+
+    return rebuilt(name, make, rounds)
 
 
 def cnn_model_and_data(scale: int = 1, filters: int = 16, batch: int = 64):
@@ -139,36 +143,44 @@ def cnn_model_and_data(scale: int = 1, filters: int = 16, batch: int = 64):
 
 def cnn_workload(name: str, rounds: int, scale: int = 1, filters: int = 16, batch: int = 64) -> Result:
     """W3: one epoch of a small CNN on the digits (``scale`` > 1 for other image sizes)."""
-    model, x, y, batch, _ = cnn_model_and_data(scale, filters, batch)
-    image = x.shape[1:]
-    ref = minimal_numpy.MinimalCNN(image, filters, 3, 10, batch)
-    contenders: dict[str, Callable[[], object]] = {
-        "tinynet": lambda: model.fit(x, y, epochs=1, batch_size=batch, verbose=0),
-        "numpy": lambda: ref.fit_epoch(x, y),
-    }
-    if torch_impl.available():
-        trainer = torch_impl.cnn_trainer(image, filters, 3, 10, x, y, batch)
-        contenders["torch"] = trainer.fit_epoch
-    return interleaved(name, contenders, rounds)
+
+    def make() -> dict[str, Callable[[], object]]:
+        model, x, y, _, _ = cnn_model_and_data(scale, filters, batch)
+        image = x.shape[1:]
+        ref = minimal_numpy.MinimalCNN(image, filters, 3, 10, batch)
+        contenders: dict[str, Callable[[], object]] = {
+            "tinynet": lambda: model.fit(x, y, epochs=1, batch_size=batch, verbose=0),
+            "numpy": lambda: ref.fit_epoch(x, y),
+        }
+        if torch_impl.available():
+            trainer = torch_impl.cnn_trainer(image, filters, 3, 10, x, y, batch)
+            contenders["torch"] = trainer.fit_epoch
+        return contenders
+
+    return rebuilt(name, make, rounds)
 
 
 def predict_workload(name: str, sizes: list[int], n: int, rounds: int) -> Result:
     """W4: inference with the W1 model on ``n`` samples (repeated calls when they are short)."""
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((n, sizes[0])).astype(np.float32)
-    tn.set_seed(0)
-    model = _tinynet_mlp(sizes, "softmax")
-    model.build()
-    ref = minimal_numpy.MinimalMLP(sizes, "softmax", 128)
-    contenders: dict[str, Callable[[], object]] = {
-        "tinynet": lambda: model.predict(x),
-        "numpy": lambda: ref.predict(x),
-    }
-    if torch_impl.available():
-        torch_predict = torch_impl.mlp_predictor(sizes)
-        contenders["torch"] = lambda: torch_predict(x)
+
+    def make() -> dict[str, Callable[[], object]]:
+        rng = np.random.default_rng(1)
+        x = rng.standard_normal((n, sizes[0])).astype(np.float32)
+        tn.set_seed(0)
+        model = _tinynet_mlp(sizes, "softmax")
+        model.build()
+        ref = minimal_numpy.MinimalMLP(sizes, "softmax", 128)
+        contenders: dict[str, Callable[[], object]] = {
+            "tinynet": lambda: model.predict(x),
+            "numpy": lambda: ref.predict(x),
+        }
+        if torch_impl.available():
+            torch_predict = torch_impl.mlp_predictor(sizes)
+            contenders["torch"] = lambda: torch_predict(x)
+        return contenders
+
     repeat = 2000 if n == 1 else 20
-    return interleaved(name, contenders, rounds, repeat=repeat, warmup=repeat)
+    return rebuilt(name, make, rounds, repeat=repeat, warmup=repeat)
 
 
 def serialization_workload(name: str, rounds: int) -> Result:

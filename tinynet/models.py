@@ -366,7 +366,7 @@ class Sequential:
         """
         if self.loss is None or self.optimizer is None:
             self._require_compiled("computing gradients")
-        y_pred = self.forward(x, training=True)
+        y_pred = self.forward(x, True)  # training=True
         self.last_output = y_pred
         loss = self._loss_value(y, y_pred, sample_weight, rows_sum_to_one)
         if backward:

@@ -47,11 +47,14 @@ argument), because element-wise work runs fastest when every operand has the
 same memory order.  Only speed depends on it: every layer accepts any layout.
 
 Work done once: in a model, the input a layer gets in training is the
-previous layer's work array, the same ndarray every step.  So a layer may
-remember what it derives from an array, views and companion buffers (never
-values), keyed by the batch shape (:func:`remember`) and checked by identity
-(``cached_input is x``); a training step then looks each of its arrays up
-once instead of rebuilding it.
+previous layer's work array, the same ndarray every step (``fit`` fills the
+same batch buffer every step too), and so is the gradient it gets in
+backward.  So a layer may remember what it derives from an array, views and
+companion buffers (never values), keyed by the batch shape (:func:`remember`)
+and checked by identity (``cached_input is x``); a training step then looks
+each of its arrays up once instead of rebuilding it.  A layer that hands back
+a view of its gradient (Flatten) hands back the same view for the same array,
+so that the layer below recognises it in turn.
 
 Memory contract: in training mode a layer writes its output and its input
 gradient into buffers it reuses on the next call of the same shape (this is
