@@ -79,15 +79,18 @@ class Loss:
         self.__dict__.setdefault("_buffers", {})[key] = buf  # the one of the last call, for backward
         return buf
 
+    def _work_like(self, key: str, z: np.ndarray) -> np.ndarray:
+        """:meth:`_work` shaped like ``z``, looked up once while ``z`` is the same work array
+        (the model's logits, step after step)."""
+        last = self.__dict__.setdefault("_work_for", {}).get(key)
+        if last is None or last[0] is not z:
+            last = self._work_for[key] = (z, self._work(key, z.shape, z.dtype))
+        return last[1]
+
     def _gradient_array(self, z: np.ndarray) -> np.ndarray:
         """The array the fused :meth:`backward` writes into: fresh, or with :attr:`reuse_gradient`
-        a work array (the same one while ``z`` is the same work array, step after step)."""
-        if not self.reuse_gradient:
-            return np.empty_like(z)
-        last = self.__dict__.get("_grad_for")
-        if last is None or last[0] is not z:
-            last = self._grad_for = (z, self._work("grad", z.shape, z.dtype))
-        return last[1]
+        a work array."""
+        return self._work_like("grad", z) if self.reuse_gradient else np.empty_like(z)
 
     def _start_fast(
         self, y_true, y_pred, sample_weight, probabilities=None, log_normalizer=None
@@ -421,12 +424,8 @@ class CategoricalCrossentropy(Loss):
         self._unit_rows = rows_sum_to_one or self.rows_sum_to_one
         count = self._count = len(z) * self._positions_per_sample(z)
         if A is not None and A.shape == (*z.shape[:-1], 1):
-            # -log p_k = A - z_k, element by element (each term >= 0, no difference of large sums);
-            # with z the same work array as last step, so is this scratch array
-            last = self.__dict__.get("_neg_log_p_for")
-            if last is None or last[0] is not z:
-                last = self._neg_log_p_for = (z, self._work("neg_log_p", z.shape, z.dtype))
-            neg_log_p = last[1]
+            # -log p_k = A - z_k, element by element (each term >= 0, no difference of large sums)
+            neg_log_p = self._work_like("neg_log_p", z)
             np.subtract(A, z, out=neg_log_p)
             return float(np.vdot(t, neg_log_p)) / count
         # With s = z - m (m the row max), E = exp(s) and S = sum_j E_j, A = m + log S and

@@ -292,7 +292,6 @@ class Sequential:
         if act.activation_name == loss.fusable_activation:
             self._fused = type(loss)(from_logits=True)
             self._fused.reuse_gradient = True  # private to the model: its gradient is a work array
-            self._fused_takes_rows = isinstance(self._fused, losses_module.CategoricalCrossentropy)
             self._fused_head = act  # whose input (the logits) and output the fused loss reads
             self._head_log_normalizer = getattr(act, "log_normalizer", None)
             last = self.layers[-1]
@@ -364,8 +363,7 @@ class Sequential:
         ``y``, which gives the same bits.  :meth:`fit` checks its targets once
         and passes it.
         """
-        if self.loss is None or self.optimizer is None:
-            self._require_compiled("computing gradients")
+        self._require_compiled("computing gradients")
         y_pred = self.forward(x, True)  # training=True
         self.last_output = y_pred
         loss = self._loss_value(y, y_pred, sample_weight, rows_sum_to_one)
@@ -518,8 +516,7 @@ class Sequential:
 
         # one-hot targets (rows summing to exactly 1), checked once here rather than on every batch
         unit_rows = (
-            self._fused is not None
-            and self._fused_takes_rows
+            isinstance(self._fused, losses_module.CategoricalCrossentropy)
             and y.ndim >= 2
             and bool(np.all(np.add.reduce(y, axis=-1) == 1))
         )

@@ -135,8 +135,7 @@ class Optimizer:
         if plan is None or plan[0] is not params or plan[1] is not grads:
             self._plan(params, grads)
         lr = self.current_learning_rate()
-        if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm is not None:
-            self._clip()
+        self._clip()
         self.iterations = t = self.iterations + 1
         for group in self._groups:
             self._update(group, lr, t)

@@ -1,4 +1,4 @@
-"""The layer protocol's work-array helpers: buffer, zeroed_buffer, c_ordered, memory_order, remember."""
+"""The layer protocol's work-array helpers: buffer, zeroed_buffer, c_ordered, c_order_buffer, memory_order, remember."""
 
 import numpy as np
 import pytest
@@ -62,6 +62,9 @@ def test_c_ordered_copies_only_what_is_not_c_contiguous():
     copy = layer.c_ordered("k", t)
     assert copy.flags.c_contiguous and not np.shares_memory(copy, a)
     np.testing.assert_array_equal(copy, t)
+    # the decision alone, for layers that make it once and repeat only the copy
+    assert layer.c_order_buffer("k", a) is None
+    assert layer.c_order_buffer("k", t) is copy
 
 
 def test_an_epochs_last_batch_reuses_the_plans_of_conv_and_pooling():

@@ -374,11 +374,19 @@ class Layer:
         GEMM on a flattened gradient) from an array that may arrive in another
         memory layout.
         """
-        if a.flags.c_contiguous:
+        copy = self.c_order_buffer(key, a)
+        if copy is None:
             return a
-        copy = self.buffer(key, a.shape, a.dtype)
         np.copyto(copy, a)
         return copy
+
+    def c_order_buffer(self, key: str, a: np.ndarray) -> np.ndarray | None:
+        """The buffer :meth:`c_ordered` would copy ``a`` into, or None when ``a`` is C-contiguous.
+
+        For a layer that decides once, for a work array it will see every step,
+        and then only repeats the copy.
+        """
+        return None if a.flags.c_contiguous else self.buffer(key, a.shape, a.dtype)
 
     def output_array(
         self,

@@ -256,7 +256,7 @@ class Conv2D(ActivatedLayer):
             _, _, G_src, G_copy, G, ones = self._grad_for
         else:
             G_src = grad_z.transpose(0, 2, 3, 1)
-            G_copy = None if G_src.flags.c_contiguous else self.buffer("G", G_src.shape, G_src.dtype)
+            G_copy = self.c_order_buffer("G", G_src)
             G = (G_src if G_copy is None else G_copy).reshape(-1, F)
             ones = self._ones(len(G), G.dtype) if self.use_bias else None
             self._grad_for = (grad_z, self._cache_shapes, G_src, G_copy, G, ones)

@@ -269,7 +269,7 @@ class MaxPool2D(_Pool2D):
         grad_input, targets, won, grad_input_nchw = arrays
         fill = not (sh == kh and sw == kw and oh * kh == h and ow * kw == w)
         G_src = self._stored(grad_output, order)
-        G_copy = None if G_src.flags.c_contiguous else self.buffer("G", G_src.shape, G_src.dtype)
+        G_copy = self.c_order_buffer("G", G_src)
         return G_src, G_copy, targets, won, grad_input, fill, grad_input_nchw
 
     def _overlapping_backward(self, grad_output: np.ndarray) -> np.ndarray:
