@@ -50,14 +50,21 @@ def softmax_model(seed=0):
     return model
 
 
-@pytest.mark.parametrize("targets", ["one-hot", "smoothed", "unnormalized"])
+@pytest.mark.parametrize("targets", ["one-hot", "smoothed", "unnormalized", "multi-hot", "a zero row"])
 def test_fit_with_the_fused_softmax_head_is_exactly_the_loop_of_train_steps(targets):
     # fit checks once whether every target row sums to 1 and then skips the row sums in the fused
     # gradient: that must change no bit against the plain loop, and must not apply to other targets
+    # (0/1 targets take a faster check: multi-hot rows and a zero row must fail it)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 4)).astype(np.float32)
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
-    y = {"one-hot": y, "smoothed": 0.9 * y + 0.1 / 3, "unnormalized": 2.0 * y}[targets].astype(np.float32)
+    y = {
+        "one-hot": y,
+        "smoothed": 0.9 * y + 0.1 / 3,
+        "unnormalized": 2.0 * y,
+        "multi-hot": np.maximum(y, np.eye(3, dtype=np.float32)[np.arange(40) % 3]),
+        "a zero row": np.where(np.arange(40)[:, None] == 37, 0.0, y),
+    }[targets].astype(np.float32)
     a = softmax_model()
     history = a.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
     b = softmax_model()

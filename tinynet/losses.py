@@ -66,23 +66,24 @@ class Loss:
 
     def __init__(self, from_logits: bool = False) -> None:
         self.from_logits = bool(from_logits)
-        self._buffers: dict[str, np.ndarray] = {}
+        self._buffers: dict[str, np.ndarray] = {}  # key -> the work array of the last call
+        self._scratch: dict[tuple, np.ndarray] = {}  # (key, shape, dtype) -> work array
+        self._work_for: dict[str, tuple] = {}  # key -> (the last z, its work array)
         self._fast = False  # whether the last forward took the allocation-free logits path
         self._probabilities: np.ndarray | None = None
 
     def _work(self, key: str, shape: tuple[int, ...], dtype) -> np.ndarray:
         """A reusable scratch array (contents undefined), one per key and batch shape."""
-        scratch = self.__dict__.setdefault("_scratch", {})
-        buf = scratch.get((key, shape, dtype))
+        buf = self._scratch.get((key, shape, dtype))
         if buf is None:
-            buf = remember(scratch, (key, shape, dtype), np.empty(shape, dtype=dtype))
-        self.__dict__.setdefault("_buffers", {})[key] = buf  # the one of the last call, for backward
+            buf = remember(self._scratch, (key, shape, dtype), np.empty(shape, dtype=dtype))
+        self._buffers[key] = buf  # the one of the last call, for backward
         return buf
 
     def _work_like(self, key: str, z: np.ndarray) -> np.ndarray:
         """:meth:`_work` shaped like ``z``, looked up once while ``z`` is the same work array
         (the model's logits, step after step)."""
-        last = self.__dict__.setdefault("_work_for", {}).get(key)
+        last = self._work_for.get(key)
         if last is None or last[0] is not z:
             last = self._work_for[key] = (z, self._work(key, z.shape, z.dtype))
         return last[1]
@@ -422,7 +423,7 @@ class CategoricalCrossentropy(Loss):
         t, z, A = y_true, logits, log_normalizer
         self._remember_fused(t, z, probabilities)
         self._unit_rows = rows_sum_to_one or self.rows_sum_to_one
-        count = self._count = len(z) * self._positions_per_sample(z)
+        count = self._count = z.size // z.shape[-1]  # rows: N times the positions per sample
         if A is not None and A.shape == (*z.shape[:-1], 1):
             # -log p_k = A - z_k, element by element (each term >= 0, no difference of large sums)
             neg_log_p = self._work_like("neg_log_p", z)

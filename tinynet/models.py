@@ -515,11 +515,7 @@ class Sequential:
             self.layers[0].check_input(x_val)
 
         # one-hot targets (rows summing to exactly 1), checked once here rather than on every batch
-        unit_rows = (
-            isinstance(self._fused, losses_module.CategoricalCrossentropy)
-            and y.ndim >= 2
-            and bool(np.all(np.add.reduce(y, axis=-1) == 1))
-        )
+        unit_rows = isinstance(self._fused, losses_module.CategoricalCrossentropy) and _rows_sum_to_one(y)
         n = len(x)
         steps = -(-n // batch_size)
         history = History()
@@ -784,6 +780,22 @@ class Sequential:
 
     def __repr__(self) -> str:
         return f"Sequential(name={self.name!r}, layers={[type(layer).__name__ for layer in self.layers]})"
+
+
+def _rows_sum_to_one(y: np.ndarray) -> bool:
+    """Whether every row of ``y`` (along its last axis) sums to exactly 1 as the loss sums it
+    (``np.add.reduce(t, axis=-1)``), so that the fused gradient may skip the row sums.
+
+    Targets of 0s and 1s (one-hot labels, the usual case) are decided by a matrix-vector
+    product, several times faster than a reduction along short rows: their sums are whole
+    numbers, exact in any order of summation.  Other targets (smoothed labels) are summed
+    as the loss sums them.
+    """
+    if y.ndim < 2:
+        return False
+    if not np.any((y != 0) & (y != 1)):
+        return bool(np.all(y @ np.ones(y.shape[-1], y.dtype) == 1))
+    return bool(np.all(np.add.reduce(y, axis=-1) == 1))
 
 
 def _same_length(a, b, name_a: str, name_b: str) -> None:
