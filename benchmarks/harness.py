@@ -57,7 +57,12 @@ PAUSE_AFTER = {"torch": 0.25}
 
 
 def interleaved(
-    name: str, contenders: dict[str, Callable[[], object]], rounds: int, repeat: int = 1, warmup: int = 1
+    name: str,
+    contenders: dict[str, Callable[[], object]],
+    rounds: int,
+    repeat: int = 1,
+    warmup: int = 1,
+    first_round: int = 0,
 ) -> Result:
     """Time every contender ``rounds`` times, rotating the order each round.
 
@@ -75,6 +80,10 @@ def interleaved(
     warmup : int
         Untimed calls first: buffers get allocated, the optimizer plans its
         flat groups, BLAS starts its threads.
+    first_round : int
+        The number of rounds already run by earlier calls whose results will be
+        pooled with these (:func:`rebuilt`): the rotation continues from there,
+        so that over all of them each contender leads equally often.
     """
     result = Result(name, {who: [] for who in contenders})
     for who, fn in contenders.items():
@@ -85,7 +94,7 @@ def interleaved(
     # of those is the first to run after a pause equally often (see the module docstring)
     paused = [who for who in contenders if PAUSE_AFTER.get(who)]
     order = [who for who in contenders if who not in paused]
-    for r in range(rounds):
+    for r in range(first_round, first_round + rounds):
         k = r % len(order)
         for who in order[k:] + order[:k] + paused:
             fn = contenders[who]
@@ -119,7 +128,9 @@ def rebuilt(
     done = 0
     while done < rounds:
         k = min(per_build, rounds - done)
-        part = interleaved(name, make(), k, repeat=repeat, warmup=warmup)
+        # the rotation runs on across builds: restarted in every build of 3 rounds, it would
+        # put the first contender in front in 2 rounds of 3
+        part = interleaved(name, make(), k, repeat=repeat, warmup=warmup, first_round=done)
         for who, times in part.times.items():
             result.times.setdefault(who, []).extend(times)
         done += k

@@ -541,6 +541,9 @@ class Sequential:
 
         self.stop_training = False
         wb = None
+        full = len(xb_buf)  # rows of a full batch
+        # most fits have no per-batch callback: then the loop skips even the calls
+        batch_begin, batch_end, isfinite = bool(cbs.batch_begin), bool(cbs.batch_end), math.isfinite
         cbs.on_train_begin()
         for epoch in range(epochs):
             cbs.on_epoch_begin(epoch)
@@ -548,7 +551,9 @@ class Sequential:
             order = self.rng.permutation(n) if shuffle else None
             total, seen = 0.0, 0
             for b in range(steps):
-                lo, hi = b * batch_size, min(n, (b + 1) * batch_size)
+                lo = b * batch_size
+                hi = min(n, lo + batch_size)
+                k = hi - lo
                 if order is None:
                     xb, yb = x[lo:hi], y[lo:hi]
                     wb = None if weights is None else weights[lo:hi]
@@ -556,22 +561,21 @@ class Sequential:
                     idx = order[lo:hi]
                     # a full batch fills the buffers themselves: the layers then see the same input
                     # array every step (and look up what they derive from it once)
-                    full = hi - lo == len(xb_buf)
-                    xb = x.take(idx, axis=0, out=xb_buf if full else xb_buf[: hi - lo])
-                    yb = y.take(idx, axis=0, out=yb_buf if full else yb_buf[: hi - lo])
+                    xb = x.take(idx, axis=0, out=xb_buf if k == full else xb_buf[:k])
+                    yb = y.take(idx, axis=0, out=yb_buf if k == full else yb_buf[:k])
                     if weights is not None:
-                        wb = weights.take(idx, out=wb_buf if full else wb_buf[: hi - lo])
-                if cbs.batch_begin:  # most fits have no per-batch callback: skip even the call
+                        wb = weights.take(idx, out=wb_buf if k == full else wb_buf[:k])
+                if batch_begin:
                     cbs.on_train_batch_begin(b)
                 loss = self.train_step(xb, yb, wb, rows_sum_to_one=unit_rows)
-                total += loss * (hi - lo)
+                total += loss * k
                 seen = hi
                 if y_pred_epoch is not None:
                     y_pred_epoch[lo:hi] = self.last_output
                     y_true_epoch[lo:hi] = yb
-                if cbs.batch_end:
-                    cbs.on_train_batch_end(b, {"loss": loss, "size": hi - lo})
-                if not math.isfinite(loss) and not self.stop_training:
+                if batch_end:
+                    cbs.on_train_batch_end(b, {"loss": loss, "size": k})
+                if not isfinite(loss) and not self.stop_training:
                     raise FloatingPointError(
                         f"the loss became {loss} at epoch {epoch + 1}, batch {b + 1}: lower the learning rate, "
                         "standardize the inputs, or check the data for NaN or infinite values"
