@@ -19,9 +19,13 @@ PyTorch timing (:data:`PAUSE_AFTER`), leaving PyTorch's own timing untouched.
 A run that starts right after the pause starts on an idle machine, and with
 all three contenders rotated A B C, B C A, C A B tinynet would start there
 twice as often as NumPy; so PyTorch runs last in every round and tinynet and
-NumPy alternate in front, each the first after the pause every other round.
-(Measured on the 100-64-10 MLP, the two orders gave the same paired ratio
-within the run-to-run spread; this one is simply symmetric.)
+NumPy alternate in front, each the first after the pause every other round
+(and on across :func:`rebuilt`'s builds: restarted in every build of three
+rounds, the alternation put tinynet in front twice as often).
+The lead matters: on the 100-64-10 MLP over 105 rounds, the paired ratio
+was 1.12 to 1.13 in the rounds tinynet led and 1.06 to 1.10 in those NumPy
+led (the first after the pause starts with cold caches, and tinynet has more
+to bring back).
 """
 
 from __future__ import annotations
