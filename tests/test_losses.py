@@ -181,14 +181,28 @@ def test_the_heads_log_normalizer_gives_the_same_loss_and_gradient(loss, head, d
             grad = plain.backward()
             value_fused = fused.forward(t, z, probabilities=p, log_normalizer=A)
             grad_fused = fused.backward()
+            # what the model passes: loss_logits, for softmax the shifted logits z - m and log S
+            logits, A_logits = activation.loss_logits()
+            if head == "softmax":
+                np.testing.assert_array_equal(logits, z - z.max(axis=-1, keepdims=True))
+                np.testing.assert_allclose(
+                    A_logits + z.max(axis=-1, keepdims=True), lse, rtol=10 * np.finfo(dtype).eps
+                )
+            else:
+                assert logits is z
+                np.testing.assert_array_equal(A_logits, A)
+            via_logits = loss(from_logits=True)
+            value_logits = via_logits.forward(t, logits, probabilities=p, log_normalizer=A_logits)
+            np.testing.assert_array_equal(via_logits.backward(), grad)
             if head == "softmax":  # one-hot rows: the promise that they sum to 1 changes no bit
                 assert (
                     fused.forward(t, z, probabilities=p, log_normalizer=A, rows_sum_to_one=True)
                     == value_fused
                 )
                 np.testing.assert_array_equal(fused.backward(), grad)
-    assert np.isfinite(value_fused)
+    assert np.isfinite(value_fused) and np.isfinite(value_logits)
     assert value_fused == pytest.approx(value, rel=1e-5 if dtype == np.float32 else 1e-12, abs=1e-6)
+    assert value_logits == pytest.approx(value, rel=1e-5 if dtype == np.float32 else 1e-12, abs=1e-6)
     np.testing.assert_array_equal(grad_fused, grad)
 
 

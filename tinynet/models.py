@@ -292,8 +292,7 @@ class Sequential:
         if act.activation_name == loss.fusable_activation:
             self._fused = type(loss)(from_logits=True)
             self._fused.reuse_gradient = True  # private to the model: its gradient is a work array
-            self._fused_head = act  # whose input (the logits) and output the fused loss reads
-            self._head_log_normalizer = getattr(act, "log_normalizer", None)
+            self._fused_head = act  # whose logits (loss_logits) and output the fused loss reads
             last = self.layers[-1]
             # an Activation layer is skipped; a layer with activation= starts at backward_preactivation
             self._fused_preactivation = None if isinstance(last, (Activation, ActivationLayer)) else last
@@ -420,16 +419,15 @@ class Sequential:
         if fused is None:
             return self.loss.forward(y, y_pred, sample_weight)
         # the fused gradient (p - t)/N then reuses p, which the head computed already, and the
-        # head's log-normalizer A(z) spares the loss a second pass over the logits
-        head, lse = self._fused_head, None
-        z = head.x
-        if sample_weight is None:
-            if self._head_log_normalizer is not None:
-                lse = self._head_log_normalizer()
-            if type(y) is np.ndarray and y.shape == z.shape and y.dtype == z.dtype and z.size:
-                # the training loop's batches: checked here, so the loss skips forward's own checks
-                return fused.fused_forward(y, z, head.y, lse, rows_sum_to_one)
-        return fused.forward(y, z, sample_weight, probabilities=head.y, log_normalizer=lse)
+        # head's logits with their log-normalizer A spare the loss a second pass over them
+        head = self._fused_head
+        if sample_weight is not None:
+            return fused.forward(y, head.x, sample_weight, probabilities=head.y)
+        z, lse = head.loss_logits()
+        if type(y) is np.ndarray and y.shape == z.shape and y.dtype == z.dtype and z.size:
+            # the training loop's batches: checked here, so the loss skips forward's own checks
+            return fused.fused_forward(y, z, head.y, lse, rows_sum_to_one)
+        return fused.forward(y, z, probabilities=head.y, log_normalizer=lse)
 
     # ------------------------------------------------------------------- training
     def fit(

@@ -69,6 +69,15 @@ class ActivationLayer(Layer):
         self._forward(x, self.y)
         return self.y
 
+    def loss_logits(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The logits a fused loss reads for the last forward, and their log-normalizer.
+
+        Here the input itself and ``None`` (the loss computes what it needs); the heads
+        the model fuses with a loss (:class:`Sigmoid`, :class:`Softmax`) return arrays
+        their forward pass computed already.
+        """
+        return self.x, None
+
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         if self.in_place and self.reuse_grad_output:
             grad_input = grad_output
@@ -307,6 +316,11 @@ class Sigmoid(ActivationLayer):
         A += relu
         return A
 
+    def loss_logits(self) -> tuple[np.ndarray, np.ndarray]:
+        """The input and its :meth:`log_normalizer`: the fused binary cross-entropy is
+        :math:`A(x) - t x`."""
+        return self.x, self.log_normalizer()
+
     def _backward(self, grad_output, out):
         # G * y * (1 - y), written without a temporary for (1 - y)
         np.subtract(self.y, np.square(self.y), out=out)
@@ -404,36 +418,52 @@ class Softmax(ActivationLayer):
 
     def _reset_work(self) -> None:
         super()._reset_work()
-        self._rows_for: tuple = (None, None, None)  # the last input and its m and S work arrays
-        self._A_for: tuple = (None, None)  # the last m and log_normalizer's work array
+        # the last input and its work arrays m, S (per row) and x - m; then the last S and the
+        # work array of log S
+        self._rows_for: tuple = (None, None, None, None)
+        self._log_S_for: tuple = (None, None)
 
     def _forward(self, x, out):
-        # m and S per row, kept for log_normalizer (the same arrays while x is the same work array)
+        # m, S and the shifted logits x - m are kept for loss_logits (the same arrays while x is
+        # the same work array)
         if self._rows_for[0] is not x:
             rows = (*x.shape[:-1], 1)
-            self._rows_for = (x, self.buffer("m", rows, x.dtype), self.buffer("S", rows, x.dtype))
-        _, self._m, self._S = self._rows_for
-        m, S = self._m, self._S
+            shifted = self.buffer("shifted", x.shape, x.dtype, memory_order(x))
+            self._rows_for = (x, self.buffer("m", rows, x.dtype), self.buffer("S", rows, x.dtype), shifted)
+        _, m, S, shifted = self._rows_for
+        self._m, self._S, self._shifted = m, S, shifted
         np.maximum.reduce(x, axis=-1, keepdims=True, out=m)
-        np.subtract(x, m, out=out)
-        np.exp(out, out=out)
+        np.subtract(x, m, out=shifted)
+        np.exp(shifted, out=out)
         np.add.reduce(out, axis=-1, keepdims=True, out=S)
         out /= S
+
+    def loss_logits(self) -> tuple[np.ndarray, np.ndarray]:
+        r"""The last forward's shifted logits :math:`s = x - m` and their log-partition :math:`\log S`.
+
+        Cross-entropy from logits does not change when a constant is subtracted from a
+        row: :math:`A(x - c) = A(x) - c`, so :math:`A(x) - x_k = A(s) - s_k`.  The
+        fused loss may therefore read :math:`s`, which forward computed anyway, and
+        its log-partition is a single logarithm, :math:`A(s) = \log \sum_j e^{s_j} = \log S`,
+        where :math:`A(x)` needs the row maximum added back.  Shapes: :math:`s` like
+        ``x``, :math:`\log S` (..., 1).  Work arrays, valid until the next call.
+        """
+        S = self._S
+        if self._log_S_for[0] is not S:
+            self._log_S_for = (S, self.buffer("log_S", S.shape, S.dtype))
+        log_S = self._log_S_for[1]
+        np.log(S, out=log_S)
+        return self._shifted, log_S
 
     def log_normalizer(self) -> np.ndarray:
         r"""The log-partition :math:`A(x) = \log \sum_j e^{x_j} = m + \log S` of the last forward's rows.
 
         Shape (..., 1).  With it :math:`y = e^{x - A(x)}` and :math:`\log y = x - A(x)`
-        exactly, without the log of a probability that may have rounded to 0; the
-        fused cross-entropy reads it instead of recomputing the row maximum and sum.
-        It is a work array, valid until the next call.
+        exactly, without the log of a probability that may have rounded to 0.  The
+        model's fused cross-entropy reads the same quantity one step cheaper, on
+        the shifted logits (:meth:`loss_logits`).  A new array.
         """
-        if self._A_for[0] is not self._m:
-            self._A_for = (self._m, self.buffer("A", self._m.shape, self._m.dtype))
-        A = self._A_for[1]
-        np.log(self._S, out=A)
-        A += self._m
-        return A
+        return self.loss_logits()[1] + self._m
 
     def _backward(self, grad_output, out):
         dot = np.einsum("...i,...i->...", grad_output, self.y)[..., None]
