@@ -232,7 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 rounds instead of 11 (a smoke run)")
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds per workload")
-    parser.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W4")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated workloads, e.g. W1,W4; with --extra a part of a variant's name selects it "
+        "too (--only 100-64-10; --only W1 then also runs W1's variants; X: every variant)",
+    )
     parser.add_argument("--extra", action="store_true", help="also run other layer, batch and image sizes")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
     parser.add_argument("--threads", type=int, default=None, help="limit numpy's BLAS (and torch) threads")
@@ -261,19 +266,19 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("\n".join(lines), flush=True)
 
-    jobs: list[tuple[str, Callable[[], Result]]] = [
-        ("W1", lambda: mlp_workload("W1", [784, 256, 128, 10], "softmax", 10_000, 128, 1, rounds)),
-        ("W2", lambda: mlp_workload("W2", [8, 10, 1], "sigmoid", 768, 32, 10, rounds)),
-        ("W3", lambda: cnn_workload("W3", rounds)),
-        ("W4", lambda: predict_workload("W4 (1 sample)", [784, 256, 128, 10], 1, rounds)),
-        ("W4", lambda: predict_workload("W4 (1,000)", [784, 256, 128, 10], 1000, rounds)),
-        ("W5", lambda: serialization_workload("W5", rounds)),
+    jobs: list[tuple[str, str, Callable[[], Result]]] = [
+        ("W1", "W1", lambda: mlp_workload("W1", [784, 256, 128, 10], "softmax", 10_000, 128, 1, rounds)),
+        ("W2", "W2", lambda: mlp_workload("W2", [8, 10, 1], "sigmoid", 768, 32, 10, rounds)),
+        ("W3", "W3", lambda: cnn_workload("W3", rounds)),
+        ("W4", "W4 (1 sample)", lambda: predict_workload("W4 (1 sample)", [784, 256, 128, 10], 1, rounds)),
+        ("W4", "W4 (1,000)", lambda: predict_workload("W4 (1,000)", [784, 256, 128, 10], 1000, rounds)),
+        ("W5", "W5", lambda: serialization_workload("W5", rounds)),
     ]
     if args.extra:
-        jobs += [("X", lambda name=name, run=run: run(name, rounds)) for name, run in VARIANTS]
+        jobs += [("X", name, lambda name=name, run=run: run(name, rounds)) for name, run in VARIANTS]
     results = []
-    for key, job in jobs:
-        if only and key not in only:
+    for key, name, job in jobs:
+        if only and key not in only and not any(part in name.upper() for part in only):
             continue
         result = job()
         results.append(result)

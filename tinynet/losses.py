@@ -137,7 +137,9 @@ class Loss:
         share one shape (with a batch axis) and one floating dtype and are not
         empty; ``probabilities`` and ``log_normalizer``, when given, are the
         head's own (see :meth:`forward`).  :class:`tinynet.Sequential` calls it on
-        every training step; :meth:`backward` then works as after :meth:`forward`.
+        every training step with its head's ``loss_logits()`` (for a softmax, the
+        logits shifted by their row maxima, which leaves the loss unchanged, and
+        their log-normalizer); :meth:`backward` then works as after :meth:`forward`.
         Only the losses with a :attr:`fusable_activation` implement it.
         """
         raise NotImplementedError(f"{type(self).__name__} has no fused form")
