@@ -126,13 +126,17 @@ def test_what_layers_remember_about_a_work_array_never_goes_stale(make, float64)
         g = upstream.setdefault(id(x), np.empty(out_shape))
         g[...] = rng.normal(size=out_shape)
         expected = twin.forward(x.copy(order="K"), training=True).copy()
-        has_a = hasattr(twin, "log_normalizer")  # the softmax's and sigmoid's A(x), from forward's arrays
+        # the softmax's and sigmoid's A(x) and the logits they hand a fused loss, from forward's arrays
+        has_a = hasattr(twin, "log_normalizer")
         expected_a = twin.log_normalizer().copy() if has_a else None
+        expected_logits = [v.copy() for v in twin.loss_logits()] if has_a else None
         expected_dx = twin.backward(g.copy()).copy()
         expected_grads = {k: v.copy() for k, v in twin.grads.items()}
         np.testing.assert_array_equal(layer.forward(x, training=True), expected)
         if has_a:
             np.testing.assert_array_equal(layer.log_normalizer(), expected_a)
+            for got, want in zip(layer.loss_logits(), expected_logits, strict=True):
+                np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(layer.backward(g), expected_dx)
         for k, v in expected_grads.items():
             np.testing.assert_array_equal(layer.grads[k], v)
