@@ -22,10 +22,10 @@ twice as often as NumPy; so PyTorch runs last in every round and tinynet and
 NumPy alternate in front, each the first after the pause every other round
 (and on across :func:`rebuilt`'s builds: restarted in every build of three
 rounds, the alternation put tinynet in front twice as often).
-The lead matters: on the 100-64-10 MLP over 105 rounds, the paired ratio
-was 1.12 to 1.13 in the rounds tinynet led and 1.06 to 1.10 in those NumPy
-led (the first after the pause starts with cold caches, and tinynet has more
-to bring back).
+The lead matters: on the 100-64-10 MLP, over nine runs of 105 rounds, the
+paired ratio was 1.08 to 1.14 in the rounds tinynet led and 1.04 to 1.10 in
+those NumPy led, higher in the first in every run (the first after the pause
+starts with cold caches, and tinynet has more to bring back).
 """
 
 from __future__ import annotations
