@@ -169,7 +169,7 @@ np.save("p_fresh.npy", p)
 model.summary()
 print("first three probabilities:", p[:3, 0])
 """
-result = subprocess.run([sys.executable, "-c", script.replace("\n        ", "\n")], capture_output=True, text=True, check=True)
+result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
 print(result.stdout)
 p_fresh = np.load("p_fresh.npy")
 print("identical to the notebook's predictions, bit for bit:", np.array_equal(p_fresh, p_here))

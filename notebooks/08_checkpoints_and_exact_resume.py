@@ -98,7 +98,7 @@ history = model.fit(np.load("x_train.npy"), np.load("y_train.npy"), epochs=10, b
 np.save("resumed_losses.npy", history.history["loss"])
 model.save("resumed.npz")
 """
-out = subprocess.run([sys.executable, "-c", script.replace("\n        ", "\n")], capture_output=True, text=True, check=True)
+out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
 print(out.stdout)
 
 resumed = tn.load_model("resumed.npz")
