@@ -46,7 +46,7 @@ LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
 
 def sources() -> list[Path]:
     """The notebooks' Jupytext sources, ``notebooks/NN_name.py``, in order."""
-    return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.py"))
+    return sorted(NOTEBOOK_DIR.glob("*.py"))
 
 
 def cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
@@ -129,11 +129,24 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
 
-    chosen = [s for s in sources() if not args.prefixes or any(s.name.startswith(p) for p in args.prefixes)]
-    if not chosen:
+    def wanted(path: Path) -> bool:
+        return not args.prefixes or path.name.startswith(tuple(args.prefixes))
+
+    chosen = [source for source in sources() if wanted(source)]
+    orphans = [
+        nb for nb in sorted(NOTEBOOK_DIR.glob("*.ipynb")) if wanted(nb) and not nb.with_suffix(".py").exists()
+    ]
+    if not chosen and not orphans:
         print(f"no notebook source in {NOTEBOOK_DIR} matches {args.prefixes}", file=sys.stderr)
         return 1
     status = 0
+    for orphan in orphans:  # an .ipynb edited or added without Jupytext
+        print(
+            f"OUT OF SYNC: {orphan.name} has no Jupytext source; write it with"
+            f" jupytext --set-formats ipynb,py:percent notebooks/{orphan.name}",
+            file=sys.stderr,
+        )
+        status = 1
     for source in chosen:
         if args.check:
             problem = check(source)
@@ -157,7 +170,11 @@ def main(argv=None) -> int:
         nbformat.write(nb, out)
         print(f"{out.name}: {took:5.1f} s, {out.stat().st_size / 1024:6.0f} KiB")
     if args.check and status:
-        print("rebuild the .ipynb from the .py with: python tools/make_notebooks.py NN", file=sys.stderr)
+        print(
+            "rebuild an .ipynb from its .py with: python tools/make_notebooks.py NN; write the .py of an .ipynb"
+            " edited without Jupytext with: jupytext --to py:percent notebooks/NN_name.ipynb",
+            file=sys.stderr,
+        )
     return status
 
 
