@@ -12,12 +12,13 @@ global epoch numbers, the stopping epoch and the checkpoint files, byte for byte
 """
 
 import hashlib
-
 import json
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -134,3 +135,204 @@ def test_without_the_generator_state_resuming_would_differ(resumed):
     assert not all(
         np.array_equal(a, b) for a, b in zip(model.get_weights(), straight.get_weights(), strict=True)
     )
+
+
+# ------------------------------------------------------------------ callback states in model files
+def _trained_with(callbacks, epochs=3):
+    model = resume_worker.make_callback_model()
+    x, y, x_val, y_val = resume_worker.make_data()
+    model.fit(
+        x[:30],
+        y[:30],
+        epochs=epochs,
+        batch_size=8,
+        validation_data=(x_val, y_val),
+        verbose=0,
+        callbacks=callbacks,
+    )
+    return model
+
+
+def test_a_checkpoint_written_during_fit_resumes_exactly(tmp_path):
+    """A crash after epoch k: the ModelCheckpoint file (listed last) holds every callback's state."""
+    from tinynet.callbacks import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
+    from tinynet.serialization import load_model
+
+    def callbacks(folder):
+        return [
+            EarlyStopping(patience=4, restore_best_weights=True),
+            ReduceLROnPlateau(factor=0.5, patience=1),
+            ModelCheckpoint(folder / "ckpt-{epoch}.npz"),
+        ]
+
+    x, y, x_val, y_val = resume_worker.make_data()
+    straight = resume_worker.make_callback_model()
+    history = straight.fit(
+        x[:30],
+        y[:30],
+        epochs=6,
+        batch_size=8,
+        validation_data=(x_val, y_val),
+        verbose=0,
+        callbacks=callbacks(tmp_path / "straight"),
+    )
+    assert len(history.epoch) == 6
+    for k in (2, 4):
+        model = load_model(tmp_path / "straight" / f"ckpt-{k}.npz")
+        rest = model.fit(
+            x[:30],
+            y[:30],
+            epochs=6 - k,
+            batch_size=8,
+            validation_data=(x_val, y_val),
+            verbose=0,
+            callbacks=callbacks(tmp_path / f"resumed_{k}"),
+        )
+        assert rest.epoch == history.epoch[k:]
+        for key, values in history.history.items():
+            assert rest.history[key] == values[k:], (k, key)
+        for got, want in zip(model.get_weights(), straight.get_weights(), strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_a_file_without_callback_states_is_version_1_and_one_with_them_version_2():
+    from tests.serialization.helpers import manifest_of, to_bytes
+    from tinynet.callbacks import EarlyStopping, LearningRateScheduler
+
+    plain = manifest_of(to_bytes(_trained_with([LearningRateScheduler(lambda epoch: 0.01)])))
+    assert plain["format_version"] == 1 and "callbacks" not in plain["training"]
+    stateful = manifest_of(to_bytes(_trained_with([EarlyStopping(patience=9)])))
+    assert stateful["format_version"] == 2
+    (entry,) = stateful["training"]["callbacks"]
+    assert entry["class_name"] == "EarlyStopping" and entry["key"] == 0
+    assert set(entry["state"]) == {"best", "wait", "best_epoch", "best_weights", "resume_weights"}
+
+
+def test_user_callback_states_round_trip_with_non_finite_floats():
+    from tests.serialization.helpers import load_bytes, to_bytes
+    from tinynet.callbacks import Callback
+
+    class Keeper(Callback):
+        state: ClassVar[dict] = {
+            "n": 3,
+            "big": -(2**63),
+            "x": 0.1,
+            "up": math.inf,
+            "down": -math.inf,
+            "nan": math.nan,
+            "on": True,
+            "none": None,
+        }
+
+        def get_state(self):
+            return dict(self.state)
+
+        def set_state(self, state):
+            self.got = state
+
+    model = _trained_with([Keeper()], epochs=1)
+    loaded = load_bytes(to_bytes(model))
+    (entry,) = loaded.callback_states
+    state = entry["state"]
+    assert entry["class_name"] == "Keeper" and math.isnan(state.pop("nan"))
+    assert state == {k: v for k, v in Keeper.state.items() if k != "nan"}
+    assert [type(v) for v in state.values()] == [int, int, float, float, float, bool, type(None)]
+    keeper = Keeper()
+    loaded.fit(*resume_worker.make_data()[:2], epochs=1, verbose=0, callbacks=[keeper])
+    assert keeper.got["x"] == 0.1
+    Keeper.state = {"name": "text"}
+    with pytest.raises(ValueError, match="Keeper .* its 'name' is 'text'"):
+        to_bytes(_trained_with([Keeper()], epochs=1))
+    Keeper.state = {"w": [np.zeros(3)]}
+    with pytest.raises(ValueError, match="its 'w' is a list but not of arrays shaped as the model's weights"):
+        to_bytes(_trained_with([Keeper()], epochs=1))
+
+
+@pytest.fixture(scope="module")
+def with_states() -> bytes:
+    from tests.serialization.helpers import to_bytes
+    from tinynet.callbacks import EarlyStopping, ReduceLROnPlateau
+
+    model = _trained_with(
+        [EarlyStopping(patience=9, restore_best_weights=True), ReduceLROnPlateau(patience=1)]
+    )
+    return to_bytes(model)
+
+
+def _state(index):
+    return lambda m: m["training"]["callbacks"][index]["state"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (
+            lambda m: _state(0)(m).__setitem__("wait", "2"),
+            "'training.callbacks'[0].state['wait'] must be an integer >= 0",
+        ),
+        (lambda m: _state(0)(m).__setitem__("wait", 2.0), "state['wait'] must be an integer >= 0"),
+        (lambda m: _state(0)(m).__setitem__("wait", -1), "state['wait'] must be an integer >= 0"),
+        (
+            lambda m: _state(1)(m).__setitem__("cooldown_counter", True),
+            "state['cooldown_counter'] must be an integer",
+        ),
+        (lambda m: _state(0)(m).__setitem__("best", "0.5"), "state['best'] must be a number or 'inf'"),
+        (lambda m: _state(0)(m).__setitem__("best", False), "state['best'] must be a number"),
+        (lambda m: _state(0)(m).__setitem__("resume_weights", 0), "state['resume_weights'] must be null or"),
+        (
+            lambda m: _state(0)(m).__setitem__("patience", 3),
+            "state has the wrong keys (unexpected 'patience')",
+        ),
+        (lambda m: _state(1)(m).pop("wait"), "state has the wrong keys (missing wait)"),
+        (
+            lambda m: m["training"]["callbacks"][0].__setitem__("key", -1),
+            "'training.callbacks'[0].key must be",
+        ),
+        (
+            lambda m: m["training"]["callbacks"][1].update(class_name="EarlyStopping", key=1),
+            "'training.callbacks'[1].state has the wrong keys",
+        ),
+        (
+            lambda m: m["training"]["callbacks"].append(m["training"]["callbacks"][1]),
+            "repeats the state of the callback",
+        ),
+        (
+            lambda m: m["training"]["callbacks"][0].__setitem__("extra", 1),
+            "'training.callbacks'[0] has the wrong keys",
+        ),
+        (lambda m: m["training"].__setitem__("callbacks", {}), "'training.callbacks' must be a list"),
+        (
+            lambda m: m.__setitem__("format_version", 1),
+            "'training' has the wrong keys (unexpected 'callbacks')",
+        ),
+        (lambda m: _state(0)(m)["best_weights"]["weights"].pop(), "is not used by any layer"),
+        (
+            lambda m: _state(0)(m)["best_weights"]["weights"].__setitem__(0, m["layers"][0]["params"]["W"]),
+            "is used twice",
+        ),
+    ],
+)
+def test_bad_callback_states_are_refused_naming_the_key(with_states, edit, pattern):
+    from tests.serialization.helpers import edit_manifest, load_bytes
+    from tinynet.serialization import ModelFileError
+
+    with pytest.raises(ModelFileError) as info:
+        load_bytes(edit_manifest(with_states, edit))
+    assert pattern.lower() in str(info.value).lower(), str(info.value)
+
+
+def test_callback_weights_must_fit_the_model(with_states):
+    from tests.serialization.helpers import edit_manifest, load_bytes
+    from tinynet.serialization import ModelFileError
+
+    def swap(m):  # two arrays of different shapes trade places in the best weights
+        names = m["training"]["callbacks"][0]["state"]["best_weights"]["weights"]
+        names[0], names[1] = names[1], names[0]
+
+    with pytest.raises(
+        ModelFileError, match=r"state\['best_weights'\] is float32 \(32,\) but the model's weight"
+    ):
+        load_bytes(edit_manifest(with_states, swap))
+    loaded = load_bytes(with_states)
+    assert [s["class_name"] for s in loaded.callback_states] == ["EarlyStopping", "ReduceLROnPlateau"]
+    assert load_bytes(with_states, compile=False).callback_states == []  # training state is skipped
