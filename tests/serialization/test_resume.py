@@ -336,3 +336,27 @@ def test_callback_weights_must_fit_the_model(with_states):
     loaded = load_bytes(with_states)
     assert [s["class_name"] for s in loaded.callback_states] == ["EarlyStopping", "ReduceLROnPlateau"]
     assert load_bytes(with_states, compile=False).callback_states == []  # training state is skipped
+
+
+def test_the_spec_documents_the_callback_states_and_its_reader_reads_them(with_states, tmp_path):
+    import re
+
+    from tests.serialization.helpers import manifest_of
+
+    from .test_spec import SPEC, _keys
+
+    text = SPEC.read_text(encoding="utf-8")
+    manifest = manifest_of(with_states)
+    training = dict(manifest["training"], optimizer_state=[])  # the slots belong to the optimizers
+    undocumented = sorted(key for key in _keys(training, set()) if f"`{key}`" not in text)
+    assert not undocumented, f"fields missing from docs/file-format.md: {undocumented}"
+    namespace: dict = {}
+    for block in re.findall(r"```python\n(.*?)```", text[text.index("## 11. A reader") :], re.S):
+        exec(compile(block, str(SPEC), "exec"), namespace)
+    (tmp_path / "m.npz").write_bytes(with_states)
+    read, arrays = namespace["read_model_file"](tmp_path / "m.npz")
+    assert read == manifest and read["format_version"] == 2
+    best = read["training"]["callbacks"][0]["state"]["best_weights"]["weights"]
+    assert [arrays[name].shape for name in best] == [
+        arrays[name].shape for name in read["layers"][0]["params"].values()
+    ] + [arrays[name].shape for name in read["layers"][2]["params"].values()]
