@@ -63,11 +63,6 @@ class Sequential:
     epochs_done : int
         Epochs trained so far (saved in model files).  ``fit`` numbers the
         epochs it shows callbacks from here (as Keras' ``initial_epoch``).
-    callback_states : list of dict
-        The states of the last ``fit``'s callbacks (``{"class_name", "key",
-        "state"}``, see :meth:`tinynet.callbacks.Callback.get_state`), saved in
-        model files and given back to the matching callbacks of the next ``fit``;
-        set it to ``[]`` to start them afresh.
     stop_training : bool
         Set it from a callback to end :meth:`fit` after the current batch.
     """
@@ -87,8 +82,8 @@ class Sequential:
         self.metrics: list[Callable] = []
         self.metric_names: list[str] = []
         self.epochs_done = 0
-        self.callback_states: list[dict[str, Any]] = []
-        # the CallbackList of a fit in progress, whose live states a save during fit records
+        self._callback_states: list[dict[str, Any]] = []
+        # the CallbackList of a fit in progress (or interrupted), whose live states callback_states gives
         self._live_callbacks: CallbackList | None = None
         self.stop_training = False
         self.history: History | None = None
@@ -559,7 +554,7 @@ class Sequential:
         # most fits have no per-batch callback: then the loop skips even the calls
         batch_begin, batch_end, isfinite = bool(cbs.batch_begin), bool(cbs.batch_end), math.isfinite
         cbs.on_train_begin()
-        cbs.set_states(self.get_callback_states())
+        cbs.set_states(self.callback_states)
         self._live_callbacks = cbs
         for epoch in range(initial_epoch, initial_epoch + epochs):
             cbs.on_epoch_begin(epoch)
@@ -610,16 +605,26 @@ class Sequential:
             if self.stop_training:
                 break
         cbs.on_train_end()
-        self.callback_states, self._live_callbacks = cbs.get_states(), None
+        self.callback_states = cbs.get_states()
         return history
 
-    def get_callback_states(self) -> list[dict[str, Any]]:
-        """The callback states a save records now: those of the running ``fit``'s callbacks
-        during training (e.g. from :class:`~tinynet.callbacks.ModelCheckpoint`), else
-        :attr:`callback_states`."""
-        if self._live_callbacks is not None:
-            return self._live_callbacks.get_states()
-        return self.callback_states
+    @property
+    def callback_states(self) -> list[dict[str, Any]]:
+        """The states of the last ``fit``'s callbacks, ``{"class_name", "key", "state"}`` each.
+
+        See :meth:`tinynet.callbacks.Callback.get_state`.  Model files save them,
+        and the next ``fit`` gives them back to its matching callbacks.  During a
+        ``fit`` (e.g. for :class:`~tinynet.callbacks.ModelCheckpoint`), or after one
+        was interrupted by an exception, they are the running callbacks' states
+        of the moment.  Set ``model.callback_states = []`` to start the callbacks
+        of the next ``fit`` afresh.
+        """
+        live = self._live_callbacks
+        return live.get_states() if live is not None else self._callback_states
+
+    @callback_states.setter
+    def callback_states(self, states: list[dict[str, Any]]) -> None:
+        self._callback_states, self._live_callbacks = list(states), None
 
     # ----------------------------------------------------------------- inference
     def predict(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:

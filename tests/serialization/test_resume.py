@@ -360,3 +360,41 @@ def test_the_spec_documents_the_callback_states_and_its_reader_reads_them(with_s
     assert [arrays[name].shape for name in best] == [
         arrays[name].shape for name in read["layers"][0]["params"].values()
     ] + [arrays[name].shape for name in read["layers"][2]["params"].values()]
+
+
+def test_saving_refuses_callback_states_that_loading_would_refuse():
+    from tests.serialization.helpers import to_bytes
+    from tinynet import callbacks
+
+    class EarlyStopping(callbacks.EarlyStopping):  # a user's subclass under the built-in's name
+        def get_state(self):
+            return {**super().get_state(), "extra": 1}
+
+    with pytest.raises(
+        ValueError, match=r"loading would refuse them: .*state has the wrong keys \(unexpected 'extra'\)"
+    ):
+        to_bytes(_trained_with([EarlyStopping(patience=9)], epochs=1))
+    checkpoint = callbacks.ModelCheckpoint("unused.npz", save_best_only=True, monitor="val_loss")
+    checkpoint.state_key = "k" * 201
+    checkpoint.on_epoch_end = lambda epoch, logs=None: None  # writes nothing
+    with pytest.raises(ValueError, match=r"'training.callbacks'\[0\].key must be a non-empty string"):
+        to_bytes(_trained_with([checkpoint], epochs=1))
+
+
+def test_after_an_interrupted_fit_the_states_are_those_of_its_last_epoch():
+    from tinynet.callbacks import Callback, EarlyStopping
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    model = resume_worker.make_callback_model()
+    x, y, x_val, y_val = resume_worker.make_data()
+    stopper = EarlyStopping(patience=9)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, epochs=4, validation_data=(x_val, y_val), verbose=0, callbacks=[stopper, Interrupt()])
+    (entry,) = model.callback_states
+    assert entry["state"]["best"] == stopper.best and entry["state"]["best_epoch"] == stopper.best_epoch
+    model.callback_states = []  # a fresh start is still possible
+    assert model.callback_states == []

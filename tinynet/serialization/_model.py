@@ -706,7 +706,7 @@ def callbacks_to_manifest(model, add: Callable[[str, np.ndarray], str]) -> list[
     """The manifest entries of ``model.get_callback_states()``; ``add(name, array)`` stores an array."""
     entries = []
     shapes = None
-    for k, entry in enumerate(model.get_callback_states()):
+    for k, entry in enumerate(model.callback_states):
         owner = f"the state of the callback {entry['class_name']} (key {entry['key']!r})"
         state = {}
         for key, value in entry["state"].items():
@@ -723,6 +723,11 @@ def callbacks_to_manifest(model, add: Callable[[str, np.ndarray], str]) -> list[
             else:
                 state[key] = _state_value(value, f"{owner} cannot be saved: its {key!r}")
         entries.append({"class_name": entry["class_name"], "key": entry["key"], "state": state})
+
+    def refuse(message: str) -> ValueError:
+        return ValueError(f"the callback states cannot be saved, loading would refuse them: {message}")
+
+    validate_callbacks(entries, refuse, lambda name, where: None)  # what loading accepts, nothing else
     return entries
 
 
