@@ -402,7 +402,7 @@ def validate(archive: Archive) -> dict[str, Any]:
             validate_callbacks(training["callbacks"], fail, refer)
     unused = [name for name in archive.members if name not in references]
     if unused:
-        raise fail(f"the array {unused[0]!r} is not used by any layer or optimizer state")
+        raise fail(f"the array {unused[0]!r} is not used by any layer, optimizer or callback state")
     return manifest
 
 
@@ -703,7 +703,7 @@ _MAX_STATE_KEYS = 1000
 
 
 def callbacks_to_manifest(model, add: Callable[[str, np.ndarray], str]) -> list[dict[str, Any]]:
-    """The manifest entries of ``model.get_callback_states()``; ``add(name, array)`` stores an array."""
+    """The manifest entries of ``model.callback_states``; ``add(name, array)`` stores an array."""
     entries = []
     shapes = None
     for k, entry in enumerate(model.callback_states):
