@@ -516,3 +516,11 @@ def test_restore_best_weights_resumes_from_the_last_epoch_unless_the_weights_wer
     model.weights = [np.array([7.0])]  # the user changed the weights between the fits: keep them
     again.set_state(state)
     assert model.weights[0][0] == 7.0
+
+
+def test_only_a_best_only_checkpoint_has_a_state(tmp_path):
+    every = ModelCheckpoint(tmp_path / "a.npz")
+    best = ModelCheckpoint(tmp_path / "b.npz", save_best_only=True)
+    assert every.get_state() is None and best.get_state() == {"best": math.inf}
+    best.set_state({"best": 0.25})
+    assert best.best == 0.25

@@ -499,9 +499,9 @@ class ModelCheckpoint(Callback):
     Attributes
     ----------
     best : float
-        The best monitored value so far; carried to the next ``fit`` and saved
-        in model files (:meth:`get_state`), so ``save_best_only`` goes on
-        comparing with the best of earlier ``fit`` calls.
+        The best monitored value so far; with ``save_best_only`` it is carried
+        to the next ``fit`` and saved in model files (:meth:`get_state`), so that
+        it goes on comparing with the best of earlier ``fit`` calls.
     last_path : str or None
         The file written last.
 
@@ -544,9 +544,9 @@ class ModelCheckpoint(Callback):
     def on_train_begin(self, logs=None):
         self._reset()
 
-    def get_state(self) -> State:
-        """``best``."""
-        return {"best": float(self.best)}
+    def get_state(self) -> State | None:
+        """``best``, with ``save_best_only`` (without it there is nothing to carry over)."""
+        return {"best": float(self.best)} if self.save_best_only else None
 
     def set_state(self, state: State) -> None:
         self.best = float(state["best"])
