@@ -61,7 +61,8 @@ class Sequential:
         The model's own generator (shuffling, dropout), seeded from
         :func:`tinynet.set_seed`'s generator when the model is created.
     epochs_done : int
-        Epochs trained so far (saved in model files).
+        Epochs trained so far (saved in model files).  ``fit`` numbers the
+        epochs it shows callbacks from here (as Keras' ``initial_epoch``).
     stop_training : bool
         Set it from a callback to end :meth:`fit` after the current batch.
     """
@@ -81,6 +82,9 @@ class Sequential:
         self.metrics: list[Callable] = []
         self.metric_names: list[str] = []
         self.epochs_done = 0
+        self._callback_states: list[dict[str, Any]] = []
+        # the CallbackList of a fit in progress (or interrupted), whose live states callback_states gives
+        self._live_callbacks: CallbackList | None = None
         self.stop_training = False
         self.history: History | None = None
         self._params: dict[str, np.ndarray] = {}
@@ -457,6 +461,11 @@ class Sequential:
         x, y : ndarray
             Inputs (N, ...) and targets (N, ...) or integer labels (N,).
         epochs, batch_size : int
+            ``epochs`` is how many epochs this call trains (in Keras it is the
+            index of the last epoch).  Callbacks see global epoch numbers, from
+            ``epochs_done`` on, and get back the states the last ``fit``'s
+            callbacks left (see :attr:`callback_states`), so that two calls of
+            ``k`` and ``n - k`` epochs train as one call of ``n`` epochs.
         validation_data : (x_val, y_val), optional
         validation_split : float
             Fraction of the data, taken from the end before shuffling, held out
@@ -518,8 +527,10 @@ class Sequential:
         steps = -(-n // batch_size)
         history = History()
         self.history = history
+        initial_epoch = self.epochs_done  # callbacks number epochs over the model's life
         params = {
-            "epochs": epochs,
+            "epochs": initial_epoch + epochs,
+            "initial_epoch": initial_epoch,
             "steps": steps,
             "batch_size": batch_size,
             "samples": n,
@@ -543,7 +554,9 @@ class Sequential:
         # most fits have no per-batch callback: then the loop skips even the calls
         batch_begin, batch_end, isfinite = bool(cbs.batch_begin), bool(cbs.batch_end), math.isfinite
         cbs.on_train_begin()
-        for epoch in range(epochs):
+        cbs.set_states(self.callback_states)
+        self._live_callbacks = cbs
+        for epoch in range(initial_epoch, initial_epoch + epochs):
             cbs.on_epoch_begin(epoch)
             lr = self.optimizer.current_learning_rate()
             order = self.rng.permutation(n) if shuffle else None
@@ -592,7 +605,26 @@ class Sequential:
             if self.stop_training:
                 break
         cbs.on_train_end()
+        self.callback_states = cbs.get_states()
         return history
+
+    @property
+    def callback_states(self) -> list[dict[str, Any]]:
+        """The states of the last ``fit``'s callbacks, ``{"class_name", "key", "state"}`` each.
+
+        See :meth:`tinynet.callbacks.Callback.get_state`.  Model files save them,
+        and the next ``fit`` gives them back to its matching callbacks.  During a
+        ``fit`` (e.g. for :class:`~tinynet.callbacks.ModelCheckpoint`), or after one
+        was interrupted by an exception, they are the running callbacks' states
+        of the moment.  Set ``model.callback_states = []`` to start the callbacks
+        of the next ``fit`` afresh.
+        """
+        live = self._live_callbacks
+        return live.get_states() if live is not None else self._callback_states
+
+    @callback_states.setter
+    def callback_states(self, states: list[dict[str, Any]]) -> None:
+        self._callback_states, self._live_callbacks = list(states), None
 
     # ----------------------------------------------------------------- inference
     def predict(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:

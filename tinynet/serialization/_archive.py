@@ -48,8 +48,9 @@ from ._errors import ModelFileError
 
 #: The ``format`` field of every tinynet model file's manifest.
 FORMAT_NAME = "tinynet-model"
-#: The format version this tinynet writes (and the newest it reads).
-FORMAT_VERSION = 1
+#: The newest format version this tinynet writes and reads (it writes version 1 for a file
+#: without callback states, which version 2 added).
+FORMAT_VERSION = 2
 #: The zip member that holds the manifest (a 1-D uint8 ``.npy`` of UTF-8 JSON).
 MANIFEST_MEMBER = "manifest.npy"
 
