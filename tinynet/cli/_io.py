@@ -144,6 +144,8 @@ def check_output_path(path: str) -> str:
         return target
     except OSError as exc:
         raise InputError(f"cannot write {name}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"cannot write {name}: it is a folder; name a file (.csv or .npy) inside it")
     if not stat.S_ISREG(mode):
         raise InputError(
             f"cannot write {name}: it is {kind_of(mode)}, not a regular file; "
@@ -166,7 +168,7 @@ def parse_npy(data: bytes, name: str) -> np.ndarray:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
         else:
             raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
-    except (ValueError, SyntaxError, EOFError) as exc:  # numpy reports a bad header as ValueError
+    except Exception as exc:  # numpy raises ValueError, SyntaxError, tokenize.TokenError, ...
         raise InputError(f"{name} is not a valid .npy file: {escape(str(exc))}") from None
     if dtype.hasobject or dtype.names is not None or dtype.subdtype is not None or dtype.kind not in "biuf":
         raise InputError(
@@ -219,7 +221,7 @@ def is_name(field: str) -> bool:
     return False  # "inf", "infinity", "nan": numbers to float(), never names
 
 
-def parse_csv(data: bytes, name: str, header: bool | None, note: TextIO | None = sys.stderr) -> CsvTable:
+def parse_csv(data: bytes, name: str, header: bool | None, note: TextIO | None = None) -> CsvTable:
     """Read the rows of a CSV file: one sample per row, every field a plain decimal number.
 
     Parameters
@@ -232,7 +234,7 @@ def parse_csv(data: bytes, name: str, header: bool | None, note: TextIO | None =
     header : bool or None
         True: the first line is a header (skipped); False: every line is data;
         None: the first line is a header when every field of it is a name
-        (:func:`is_name`), which is then said on ``note``.
+        (:func:`is_name`), which is then said on ``note`` (default: standard error).
 
     Raises
     ------
@@ -277,10 +279,10 @@ def parse_csv(data: bytes, name: str, header: bool | None, note: TextIO | None =
     first_line, first = records[0]
     if header is None:
         header = all(is_name(field) for field in first)
-        if header and note is not None:
+        if header:
             shown = ", ".join(escape(field.strip()) for field in first)
             write_text(
-                note,
+                note or sys.stderr,
                 f"tinynet predict: {name}: line {first_line} ({shown}) is read as a header of column names, "
                 "not as data (pass --header or --no-header to say which)\n",
             )
