@@ -444,7 +444,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tinynet`` command; returns the exit status."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit:  # --help, --version, a usage error: flush here, where a closed pipe is handled
+            sys.stdout.flush()
+            raise
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_BAD_INPUT
