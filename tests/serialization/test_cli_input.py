@@ -3,9 +3,11 @@
 Run in-process through :func:`tinynet.cli.main`; ``test_cli_process.py`` runs the real command.
 """
 
+import contextlib
 import inspect
 import os
 import struct
+import threading
 
 import numpy as np
 import pytest
@@ -232,8 +234,19 @@ def test_formats_can_be_named_explicitly(model_path, model, tmp_path, capsys):
 # ----------------------------------------------------------------------- files and output
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
 def test_a_fifo_or_device_as_input_is_refused_without_opening_it(model_path, tmp_path, capsys):
-    os.mkfifo(tmp_path / "x.csv")  # opening it for reading would block for ever
-    status, _, err = run(capsys, model_path, "--input", tmp_path / "x.csv")
+    fifo = tmp_path / "x.csv"
+    os.mkfifo(fifo)  # opening it for reading blocks until a writer comes
+
+    def release():  # a watchdog, so that a reader that does open it fails this test instead of hanging
+        with contextlib.suppress(OSError):  # ENXIO: nobody is reading, nothing to release
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    watchdog = threading.Timer(10, release)
+    watchdog.start()
+    try:
+        status, _, err = run(capsys, model_path, "--input", fifo)
+    finally:
+        watchdog.cancel()
     assert status == 2 and "it is a FIFO (named pipe), not a regular file" in err and "--input -" in err
     if os.path.exists("/dev/zero"):
         status, _, err = run(capsys, model_path, "--input", "/dev/zero", "--input-format", "npy")
