@@ -368,3 +368,22 @@ def test_control_characters_in_names_are_printed_escaped(tmp_path, capsys):
     assert sum(line.startswith("Checksums") for line in out.splitlines()) == 1  # no forged line
     status, _, err = run(capsys, tmp_path / "weird.npz", "-i", tmp_path / "x\x1b[31m.csv")
     assert status == 2 and r"x\x1b[31m.csv" in err and "\x1b" not in err
+
+
+def test_ctrl_c_exits_130_without_a_traceback(model_path, tmp_path, capsys, monkeypatch):
+    import tinynet.cli._io as cli_io
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_io, "parse_csv", interrupted)
+    status, out, err = run(capsys, model_path, "-i", write(tmp_path / "x.csv", "1,2,3\n"))
+    assert status == 130 and out == "" and err == "tinynet: interrupted\n"
+
+
+def test_a_long_header_is_shortened_in_the_note(model_path, tmp_path, capsys):
+    names = ",".join(f"c{i}" for i in range(12))
+    status, _, err = run(
+        capsys, model_path, "-i", write(tmp_path / "x.csv", f"{names}\n" + ",".join(["1"] * 12))
+    )
+    assert status == 2 and "(c0, c1, c2, c3, c4, c5, c6, c7, ...) is read as a header" in err

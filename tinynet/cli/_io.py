@@ -280,7 +280,7 @@ def parse_csv(data: bytes, name: str, header: bool | None, note: TextIO | None =
     if header is None:
         header = all(is_name(field) for field in first)
         if header:
-            shown = ", ".join(escape(field.strip()) for field in first)
+            shown = ", ".join(escape(field.strip()) for field in first[:8]) + (", ..." if width > 8 else "")
             write_text(
                 note or sys.stderr,
                 f"tinynet predict: {name}: line {first_line} ({shown}) is read as a header of column names, "
