@@ -24,6 +24,7 @@ format itself is specified in ``docs/file-format.md``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -248,7 +249,29 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     :func:`os.replace` puts it in place; then the folder itself is fsynced, so
     that the rename survives a power cut.  If anything fails, the temporary
     file is removed and ``path`` is untouched.
+
+    A symbolic link is written *through*: the file it points to is replaced
+    (the temporary file goes next to that file) and the link stays a link, as
+    with ``open(path, "wb")``.  An :class:`OSError` names ``path`` as given,
+    never the hidden temporary file.
     """
+    shown = path
+    try:
+        path = Path(os.path.realpath(path))  # through every symlink: replace the file, keep the link
+        _atomic_write(path, write)
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise _naming(exc, shown) from exc
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """The same kind of error (same class and errno) about ``path``: the temporary file means nothing
+    to the caller, and the file being replaced is ``path`` itself."""
+    return type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
+
+
+def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     path = path.absolute()
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
@@ -259,7 +282,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
         except FileExistsError:
             continue
     else:  # pragma: no cover - 100 collisions of 32 random bits
-        raise FileExistsError(f"could not create a temporary file next to {path}")
+        raise FileExistsError(errno.EEXIST, "could not create a temporary file next to it", str(path))
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
