@@ -7,11 +7,15 @@ path-like members, and files that try to switch safety off.
 
 import io
 import json
+import os
+import re
 import struct
+import subprocess
 import sys
 import time
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -596,3 +600,61 @@ def test_shape_bombs_through_layer_configs_allocate_nothing(first, edit, pattern
     finally:
         tracemalloc.stop()
     assert peak < 2**20
+
+
+# ------------------------------------------------------ FIFOs, devices, folders
+_READERS = {
+    "load_model": "tn.load_model(path)",
+    "load_weights": "tn.load_weights(tn.Sequential([tn.layers.Dense(2, input_dim=3)]), path)",
+    "inspect_model_file": "tn.inspect_model_file(path)",
+    "open_regular_file": "from tinynet.serialization._archive import open_regular_file; open_regular_file(path)",
+}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (POSIX)")
+@pytest.mark.parametrize("reader", sorted(_READERS))
+def test_a_fifo_is_refused_without_blocking(tmp_path, reader):
+    """Opening a FIFO that no one writes to blocks forever: it must be refused before it is opened."""
+    path = tmp_path / "model.npz"
+    os.mkfifo(path)
+    script = (
+        "import sys\nimport tinynet as tn\n"
+        f"path = sys.argv[1]\ntry:\n    {_READERS[reader]}\n"
+        "except ValueError as exc:\n    print(exc)\n    sys.exit(3)\n"
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=30
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{reader} blocked on a FIFO")
+    assert result.returncode == 3, result.stderr
+    assert f"{path}: is a FIFO (named pipe), not a regular file" in result.stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_device_is_refused_unopened():
+    with pytest.raises(ModelFileError, match="/dev/zero: is a character device, not a regular file"):
+        load_model("/dev/zero")
+    with pytest.raises(ModelFileError, match="character device"):
+        tn.inspect_model_file(Path("/dev/null"))
+
+
+def test_a_folder_is_still_an_os_error(tmp_path):
+    with pytest.raises(IsADirectoryError, match=re.escape(str(tmp_path))):
+        load_model(tmp_path)
+
+
+def test_each_input_is_opened_once(tmp_path, monkeypatch, good):
+    """One open per read: the file checked is the file read (no second open a swap could redirect)."""
+    from tinynet.serialization import _archive
+
+    path = tmp_path / "model.npz"
+    path.write_bytes(good)
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(_archive.os, "open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    tn.load_model(path)
+    tn.inspect_model_file(path)
+    tn.load_weights(tn.load_model(io.BytesIO(good)), path)
+    assert opened == [path, path, path]

@@ -339,6 +339,73 @@ def describe_source(source: Any) -> str:
     return f"<{type(source).__name__}>"
 
 
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+class NotRegularFileError(ValueError):
+    """A path names a FIFO, a device or a socket, which :func:`open_regular_file` will not read.
+
+    A :class:`ValueError` (bad input, not a failed system call); ``reason`` is the
+    message without the path.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+def _not_regular(path: str, mode: int) -> NotRegularFileError:
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+    return NotRegularFileError(
+        path, f"is {kind}, not a regular file; reading it could block forever or never end, so pass a file"
+    )
+
+
+def open_regular_file(path: str | os.PathLike) -> BinaryIO:
+    """Open ``path`` for reading in binary mode, once, refusing anything but a regular file.
+
+    A FIFO, a device or a socket would make a reader block forever (a FIFO with no
+    writer) or read without end (``/dev/zero``), so the path is checked with
+    :func:`os.stat` *before* it is opened (a device is never opened at all), then
+    opened without blocking, and the open file checked again with
+    :func:`os.fstat` (the same file, still regular: no race with a swap in between).
+
+    Raises
+    ------
+    NotRegularFileError
+        A :class:`ValueError` naming the path and what it is.
+    IsADirectoryError, FileNotFoundError, PermissionError, ...
+        As :func:`open` would.
+    """
+    name = describe_source(path)
+    before = os.stat(path)
+    if stat.S_ISDIR(before.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), name)
+    if not stat.S_ISREG(before.st_mode):
+        raise _not_regular(name, before.st_mode)
+    flags = (
+        os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    )
+    fd = os.open(path, flags)
+    try:
+        after = os.fstat(fd)
+        if not stat.S_ISREG(after.st_mode):
+            raise _not_regular(name, after.st_mode)
+        if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+            raise NotRegularFileError(name, "was replaced by another file while it was opened; try again")
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _open_source(source: Any, max_bytes: int) -> tuple[BinaryIO, bool]:
     """Return a seekable binary file for ``source`` and whether we opened it (and must close it)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -346,7 +413,10 @@ def _open_source(source: Any, max_bytes: int) -> tuple[BinaryIO, bool]:
             "pass a path or a binary file object; for bytes received over a network use io.BytesIO(data)"
         )
     if isinstance(source, (str, os.PathLike)):
-        return open(source, "rb"), True  # closed by Archive.close
+        try:
+            return open_regular_file(source), True  # closed by Archive.close
+        except NotRegularFileError as exc:
+            raise ModelFileError(describe_source(source), exc.reason) from None
     if not hasattr(source, "read") or isinstance(source, io.TextIOBase):
         raise TypeError(
             f"cannot read a model from {source!r}: pass a path or a file object opened in binary mode ('rb')"
