@@ -658,3 +658,59 @@ def test_each_input_is_opened_once(tmp_path, monkeypatch, good):
     tn.inspect_model_file(path)
     tn.load_weights(tn.load_model(io.BytesIO(good)), path)
     assert opened == [path, path, path]
+
+
+# ------------------------------------------------ section 2: nothing but the zip
+def _insert(data: bytes, at: int, junk: bytes) -> bytes:
+    """``data`` with ``junk`` inserted at offset ``at``, every zip offset after it shifted to match.
+
+    The result is a zip every zip reader accepts (as ``zip -A`` makes of a self-extracting archive).
+    """
+    end = len(data) - 22
+    directory_offset = struct.unpack_from("<L", data, end + 16)[0]
+    out = bytearray(data[:at] + junk + data[at:])
+    shift = len(junk)
+    end += shift
+    directory = directory_offset + (shift if directory_offset >= at else 0)
+    struct.pack_into("<L", out, end + 16, directory)
+    pos = directory
+    while out[pos : pos + 4] == b"PK\x01\x02":
+        n, extra, comment = struct.unpack_from("<3H", out, pos + 28)
+        offset = struct.unpack_from("<L", out, pos + 42)[0]
+        if offset >= at:
+            struct.pack_into("<L", out, pos + 42, offset + shift)
+        pos += 46 + n + extra + comment
+    return bytes(out)
+
+
+def test_the_offset_fixing_helper_makes_zips_other_readers_accept(good):
+    for data in (
+        _insert(good, 0, b"#!/bin/sh\nexit 0\n"),
+        _insert(good, good.index(b"PK\x03\x04", 1), b"x" * 9),
+    ):
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            assert zf.testzip() is None
+            assert [i.filename for i in zf.infolist()] == [n for n, _, _ in members(good)]
+
+
+def test_a_shell_script_polyglot_is_refused(good, tmp_path):
+    """A file that is both a shell script and a zip: bytes before the first member (spec section 2)."""
+    polyglot = _insert(good, 0, b"#!/bin/sh\necho pwned\nexit 0\n")
+    refused(
+        polyglot,
+        "17 bytes before its first member".replace("17", str(len(b"#!/bin/sh\necho pwned\nexit 0\n"))),
+    )
+    path = tmp_path / "model.npz"
+    path.write_bytes(polyglot)
+    with pytest.raises(ModelFileError, match="before its first member"):
+        tn.inspect_model_file(path)
+
+
+def test_a_gap_between_members_is_refused(good):
+    second = good.index(b"PK\x03\x04", 1)
+    refused(_insert(good, second, b"\x00" * 7), "7 bytes", "gap")
+
+
+def test_bytes_between_the_last_member_and_the_directory_are_refused(good):
+    directory = struct.unpack_from("<L", good, len(good) - 22 + 16)[0]
+    refused(_insert(good, directory, b"hidden payload"), "14 bytes", "gap")

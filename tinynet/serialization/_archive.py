@@ -623,14 +623,32 @@ class Archive:
                     "if the file is trusted and that large"
                 )
             members[name] = Member(stem, info, self._local_header(info, directory_offset))
-        # Members may not overlap (the "overlapping files" zip bomb) nor reach into the directory.
+        # The members tile the file from byte 0 to the directory (spec section 2): no overlap (the
+        # "overlapping files" zip bomb), no bytes before the first member (a shell script or another
+        # format's header: a polyglot), no gap between members, nothing between them and the directory.
         end = 0
         for member in sorted(members.values(), key=lambda m: m.info.header_offset):
-            if member.info.header_offset < end:
+            start = member.info.header_offset
+            if start < end:
                 raise self.error(f"member {member.info.filename!r} overlaps the previous member: damaged")
+            if start > end:
+                where = (
+                    "before its first member"
+                    if end == 0
+                    else f"in a gap before member {member.info.filename!r}"
+                )
+                raise self.error(
+                    f"holds {start - end:,} bytes {where}, which a model file never has (another file glued "
+                    "to the archive, or a damaged one)"
+                )
             end = member.data_offset + member.info.compress_size
             if end > directory_offset:
                 raise self.error(f"member {member.info.filename!r} runs into the zip directory: truncated")
+        if end != directory_offset:
+            raise self.error(
+                f"holds {directory_offset - end:,} bytes in a gap between its last member and the zip "
+                "directory, which a model file never has"
+            )
         return members
 
     def _local_header(self, info: zipfile.ZipInfo, directory_offset: int) -> int:
