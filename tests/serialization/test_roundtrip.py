@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -327,11 +328,59 @@ def test_nonfinite_weights_are_refused_unless_allowed(tmp_path):
     model = small_model()
     model.layers[2].params["b"][0] = np.nan
     model.layers[0].params["W"][1, 1] = np.inf
-    model.save(tmp_path / "nan.npz")
+    model.save(tmp_path / "nan.npz", allow_nonfinite=True)
     with pytest.raises(ModelFileError, match=r"layers/00_dense/W.*NaN or infinite.*allow_nonfinite"):
         load_model(tmp_path / "nan.npz")
     loaded = load_model(tmp_path / "nan.npz", allow_nonfinite=True)
     assert np.isnan(loaded.layers[2].params["b"][0]) and np.isinf(loaded.layers[0].params["W"][1, 1])
+    twin = small_model(epochs=0)
+    twin.load_weights(tmp_path / "nan.npz", allow_nonfinite=True)
+    assert np.isnan(twin.layers[2].params["b"][0])
+
+
+@pytest.mark.parametrize(
+    ("where", "save"),
+    [
+        ("params", "save_model"),
+        ("params", "model.save"),
+        ("params", "save_weights"),
+        ("params", "model.save_weights"),
+        ("state", "save_model"),
+        ("optimizer", "save_model"),
+    ],
+)
+def test_saving_nonfinite_values_is_refused_as_loading_them_is(tmp_path, where, save):
+    """A save that succeeds writes a file that loads: NaN or infinity is refused at both ends."""
+    from tinynet.layers.normalization import BatchNormalization
+
+    tn.set_seed(0)
+    model = tn.Sequential([tn.layers.Dense(4, input_dim=3), BatchNormalization(), tn.layers.Dense(2)])
+    model.compile(loss="mse", optimizer="adam")
+    x, _ = data()
+    model.fit(x, np.zeros((len(x), 2), np.float32), epochs=1, batch_size=8, verbose=0)
+    if where == "params":
+        model.layers[2].params["W"][0, 1] = -np.inf
+        name = "layer 2 (dense_1)'s parameter 'W'"
+    elif where == "state":
+        model.layers[1].state["moving_variance"][0] = np.nan
+        name = "layer 1 (batch_normalization)'s state 'moving_variance'"
+    else:
+        model.optimizer.state["dense/W"]["v"][0, 0] = np.nan
+        name = "the optimizer's 'v' of dense/W"
+    path = tmp_path / "m.npz"
+    calls = {
+        "save_model": lambda **kw: save_model(model, path, **kw),
+        "model.save": lambda **kw: model.save(path, **kw),
+        "save_weights": lambda **kw: save_weights(model, path, **kw),
+        "model.save_weights": lambda **kw: model.save_weights(path, **kw),
+    }
+    with pytest.raises(ValueError, match=re.escape(name) + ".*NaN or infinit.*allow_nonfinite=True"):
+        calls[save]()
+    assert not path.exists() and not list(tmp_path.iterdir())
+    calls[save](allow_nonfinite=True)
+    with pytest.raises(ModelFileError, match="NaN or infinite"):
+        load_model(path)
+    assert load_model(path, allow_nonfinite=True).count_params() == model.count_params()
 
 
 def test_large_finite_weights_are_not_mistaken_for_infinite(tmp_path):
@@ -483,7 +532,9 @@ def test_large_arrays_take_the_pipelined_path(tmp_path):
 
     weights = model.layers[0].params["W"]
     weights[-1, -1] = np.nan  # in the last chunk
-    model.save(path)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        model.save(path)
+    model.save(path, allow_nonfinite=True)
     with pytest.raises(ModelFileError, match="NaN or infinite"):
         load_model(path)
     weights[...] = 3e38  # every chunk's sum overflows, every value is finite

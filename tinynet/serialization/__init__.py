@@ -84,7 +84,12 @@ PathOrFile = str | os.PathLike | BinaryIO
 
 
 def save_model(
-    model: Sequential, path: PathOrFile, *, compress: bool = False, include_compile: bool = True
+    model: Sequential,
+    path: PathOrFile,
+    *,
+    compress: bool = False,
+    include_compile: bool = True,
+    allow_nonfinite: bool = False,
 ) -> None:
     """Write ``model`` to a model file: architecture, weights, compile settings, training progress.
 
@@ -102,24 +107,37 @@ def save_model(
     include_compile : bool
         With False, leave out the loss, optimizer, metrics and optimizer state
         (e.g. for a model compiled with a custom loss or metric function).
+    allow_nonfinite : bool
+        Store weights, state or optimizer values that are NaN or infinite.  Refused
+        by default, naming the array, since :func:`load_model` refuses them too
+        unless given ``allow_nonfinite=True``.
 
     Raises
     ------
     ValueError
         When the model holds something a model file cannot name: an
         unregistered layer class, a custom loss, optimizer, metric or schedule,
-        or a configuration that is not plain JSON.
+        or a configuration that is not plain JSON; or NaN or infinite values
+        (without ``allow_nonfinite``); or anything else a loader would refuse.
+    OSError
+        When the path cannot be written; the error names ``path``, never the
+        temporary file.  A symbolic link is written through: the file it points
+        to is replaced, and the link stays.
 
     Examples
     --------
     >>> model.save("model.npz")                  # doctest: +SKIP
     >>> tn.save_model(model, "model.npz", compress=True)  # doctest: +SKIP
     """
-    manifest, arrays = model_manifest(model, kind="model", include_compile=include_compile)
+    manifest, arrays = model_manifest(
+        model, kind="model", include_compile=include_compile, allow_nonfinite=allow_nonfinite
+    )
     save_archive(path, manifest, arrays, compress=compress)
 
 
-def save_weights(model: Sequential, path: PathOrFile, *, compress: bool = False) -> None:
+def save_weights(
+    model: Sequential, path: PathOrFile, *, compress: bool = False, allow_nonfinite: bool = False
+) -> None:
     """Write the architecture and weights of ``model`` (no compile settings, no training state).
 
     The file is an ordinary model file of kind ``"weights"``: :func:`load_weights`
@@ -131,8 +149,10 @@ def save_weights(model: Sequential, path: PathOrFile, *, compress: bool = False)
     model : Sequential
     path : str, path-like or writable binary file object
     compress : bool
+    allow_nonfinite : bool
+        As for :func:`save_model`.
     """
-    manifest, arrays = model_manifest(model, kind="weights")
+    manifest, arrays = model_manifest(model, kind="weights", allow_nonfinite=allow_nonfinite)
     save_archive(path, manifest, arrays, compress=compress)
 
 

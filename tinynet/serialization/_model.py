@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _config
 from ..layers.base import LAYER_REGISTRY, Layer
-from ._archive import FORMAT_NAME, FORMAT_VERSION, MAX_MEMBERS, MAX_NDIM, Archive, _describe
+from ._archive import FORMAT_NAME, FORMAT_VERSION, MAX_MEMBERS, MAX_NDIM, Archive, _all_finite, _describe
 from ._errors import ModelFileError
 
 #: The generators whose state a model file can hold (a fixed list, like every lookup here).
@@ -89,7 +89,7 @@ def model_dtype(model) -> np.dtype:
 
 
 def model_manifest(
-    model, *, kind: str = "model", include_compile: bool = True
+    model, *, kind: str = "model", include_compile: bool = True, allow_nonfinite: bool = False
 ) -> tuple[dict[str, Any], list[tuple[str, np.ndarray]]]:
     """The manifest (without its ``arrays`` listing) and the named arrays of ``model``.
 
@@ -101,6 +101,8 @@ def model_manifest(
         the optimizer state.
     include_compile : bool
         With False, a full model file is written as for an uncompiled model.
+    allow_nonfinite : bool
+        Store NaN or infinite values; refused by default, as loading refuses them.
     """
     from .. import __version__
     from ._archive import storable
@@ -120,9 +122,15 @@ def model_manifest(
     arrays: list[tuple[str, np.ndarray]] = []
     used: set[str] = set()
 
-    def add(name: str, array: np.ndarray) -> str:
+    def add(name: str, array: np.ndarray, what: str) -> str:
         name = _unique(name, used)
-        arrays.append((name, storable(name, array)))
+        array = storable(name, array)
+        if not allow_nonfinite and array.dtype.kind == "f" and not _all_finite(array):
+            raise ValueError(
+                f"cannot save the model: {what} holds NaN or infinite values (training diverged?), which "
+                "load_model would refuse; pass allow_nonfinite=True to save it anyway (and to load it)"
+            )
+        arrays.append((name, array))
         return name
 
     layers = []
@@ -130,8 +138,15 @@ def model_manifest(
         class_name = registered_name(layer)
         config = _jsonable(layer.get_config(), f"the configuration of layer {layer.name!r} ({class_name})")
         prefix = f"layers/{i:02d}_{_part(layer.name)}"
-        params = {key: add(f"{prefix}/{_part(key)}", value) for key, value in layer.params.items()}
-        state = {key: add(f"{prefix}/state/{_part(key)}", value) for key, value in layer.state.items()}
+        where = f"layer {i} ({layer.name})'s"
+        params = {
+            key: add(f"{prefix}/{_part(key)}", value, f"{where} parameter {key!r}")
+            for key, value in layer.params.items()
+        }
+        state = {
+            key: add(f"{prefix}/state/{_part(key)}", value, f"{where} state {key!r}")
+            for key, value in layer.state.items()
+        }
         layers.append({"class_name": class_name, "config": config, "params": params, "state": state})
 
     manifest: dict[str, Any] = {
@@ -163,7 +178,12 @@ def model_manifest(
                 if not slots:
                     continue
                 base = f"optimizer/{i:02d}_{_part(layer.name)}/{_part(key)}"
-                names = {slot: add(f"{base}/{_part(slot)}", value) for slot, value in slots.items()}
+                names = {
+                    slot: add(
+                        f"{base}/{_part(slot)}", value, f"the optimizer's {slot!r} of {layer.name}/{key}"
+                    )
+                    for slot, value in slots.items()
+                }
                 optimizer_state.append({"layer": i, "param": key, "slots": names})
     manifest["training"] = {
         "epochs_done": int(model.epochs_done),
