@@ -21,7 +21,13 @@ import numpy as np
 import pytest
 
 import tinynet as tn
-from tinynet.serialization import MAX_MEMBERS, ModelFileError, load_model
+from tinynet.serialization import (
+    MAX_MANIFEST_BYTES,
+    MAX_MANIFEST_VALUES,
+    MAX_MEMBERS,
+    ModelFileError,
+    load_model,
+)
 
 from .helpers import (
     build_zip,
@@ -714,3 +720,53 @@ def test_a_gap_between_members_is_refused(good):
 def test_bytes_between_the_last_member_and_the_directory_are_refused(good):
     directory = struct.unpack_from("<L", good, len(good) - 22 + 16)[0]
     refused(_insert(good, directory, b"hidden payload"), "14 bytes", "gap")
+
+
+# ---------------------------------------------- the memory of parsing a manifest
+def _deflated_manifest(good: bytes, text: str) -> bytes:
+    entries = [(n, c, zipfile.ZIP_DEFLATED) for n, c, _ in members(with_manifest(good, raw_text=text))]
+    return build_zip(entries)
+
+
+def _peak_while_refusing(data: bytes, *patterns: str) -> int:
+    tracemalloc.start()
+    try:
+        refused(data, *patterns)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_manifest_of_millions_of_empty_objects_is_refused_before_parsing(good):
+    """16 MiB of "[{},{},...]" deflate to 22 KB, and json.loads would build 5.6 million dicts (1 GB)."""
+    n = (MAX_MANIFEST_BYTES - 200) // 3
+    text = '{"format": "tinynet-model", "format_version": 1, "pad": [' + ",".join(["{}"] * n) + "]}"
+    data = _deflated_manifest(good, text)
+    assert len(data) < 100_000
+    peak = _peak_while_refusing(data, "JSON values", f"at most {MAX_MANIFEST_VALUES:,}")
+    assert peak < 1.25 * MAX_MANIFEST_BYTES  # the manifest's bytes themselves, and nothing per value
+
+
+@pytest.mark.parametrize("shape", ["empty objects", "distinct keys", "nested lists"])
+def test_parsing_a_manifest_at_the_value_cap_costs_a_bounded_amount(good, shape):
+    """Just under the cap, the costliest shapes of JSON (many tiny containers or keys) still parse
+    in bounded memory: about 100 bytes per value, whatever the text."""
+    k = MAX_MANIFEST_VALUES // 2 - 100
+    pad = {
+        "empty objects": "[" + ",".join(["{}"] * k) + "]",
+        "distinct keys": "{" + ",".join(f'"{i:x}": 0' for i in range(k)) + "}",
+        "nested lists": "[" + ",".join(["[[]]"] * (k // 2)) + "]",
+    }[shape]
+    text = '{"format": "tinynet-model", "format_version": 1, "pad": ' + pad + "}"
+    peak = _peak_while_refusing(_deflated_manifest(good, text), "'arrays' must be a list")
+    assert peak < MAX_MANIFEST_VALUES * 128
+
+
+def test_the_value_cap_is_checked_when_saving_too(monkeypatch, good):
+    """A manifest the loader would refuse is never written."""
+    from tinynet.serialization import _archive
+
+    monkeypatch.setattr(_archive, "MAX_MANIFEST_VALUES", 100)
+    with pytest.raises(ValueError, match="JSON values, more than the 100"):
+        to_bytes(small_model(epochs=0))
+    refused(good, "at most 100")

@@ -57,6 +57,10 @@ MANIFEST_MEMBER = "manifest.npy"
 # Caps, all documented in docs/file-format.md ("Limits").
 #: Largest manifest accepted, in bytes of JSON.
 MAX_MANIFEST_BYTES = 16 * 2**20
+#: Most JSON values (objects, lists, keys, strings, numbers, literals) a manifest may hold.  Each
+#: costs Python 30 to 130 bytes however short its text (``{}`` is 2 bytes of JSON), so this cap, not
+#: the byte cap, bounds the memory of parsing.  A file with 10,000 arrays needs about 250,000.
+MAX_MANIFEST_VALUES = 2**19
 #: Most zip members accepted (arrays plus the manifest).
 MAX_MEMBERS = 10_000
 #: Longest array name accepted, in characters.
@@ -181,6 +185,11 @@ def write_archive(
                     f"the manifest would take {len(text):,} bytes, more than the {MAX_MANIFEST_BYTES:,} "
                     "a model file may hold; is a layer's configuration very large?"
                 )
+            if json_values(text) > MAX_MANIFEST_VALUES:
+                raise ValueError(
+                    f"the manifest would hold about {json_values(text):,} JSON values, more than the "
+                    f"{MAX_MANIFEST_VALUES:,} a model file may hold; is a layer's configuration very large?"
+                )
             header = npy_header("|u1", (len(text),))
             with zf.open(_zipinfo(MANIFEST_MEMBER, method, len(header) + len(text)), "w") as member:
                 member.write(header)
@@ -189,6 +198,18 @@ def write_archive(
         if pool is not None:
             pool.shutdown(wait=True)
     return manifest
+
+
+def json_values(text: bytes, start: int = 0) -> int:
+    """An upper bound on the number of values (and keys) in the JSON ``text[start:]``, without parsing it.
+
+    In valid JSON every value but the first of an array or object follows a ``,``, every
+    object value follows a ``:``, and the first value of an array or object follows its
+    ``[`` or ``{``: so values <= ``,`` + ``:`` + ``[`` + ``{`` + 1.  Counting the
+    characters inside strings too only adds to the bound.  ``bytes.count`` allocates
+    nothing, so this costs no memory whatever the text.
+    """
+    return sum(text.count(c, start) for c in (b",", b":", b"[", b"{")) + 1
 
 
 def _thread_pool():
@@ -671,7 +692,9 @@ class Archive:
                 f"{MAX_MANIFEST_BYTES:,}"
             )
         try:
-            raw = self._zf.read(member.info)  # checks the zip CRC: the manifest has no other checksum
+            raw = self._read_whole(member)  # checks the zip CRC: the manifest has no other checksum
+        except ModelFileError:
+            raise
         except Exception as exc:  # BadZipFile, zlib.error, EOFError, ...
             raise self.error(f"its manifest is corrupted ({_describe(exc)})") from exc
         dtype, shape, fortran, header_len = self._npy_header(raw[: MAX_NPY_HEADER + 16], "manifest")
@@ -683,8 +706,15 @@ class Archive:
             raise self.error(
                 f"its manifest is {shape[0]:,} bytes; a manifest may hold at most {MAX_MANIFEST_BYTES:,}"
             )
+        values = json_values(raw, header_len)
+        if values > MAX_MANIFEST_VALUES:
+            # json.loads would build every one of them first: 16 MiB of "[{},{},...]" are 1 GB of dicts
+            raise self.error(
+                f"its manifest holds up to {values:,} JSON values; a manifest may hold at most "
+                f"{MAX_MANIFEST_VALUES:,}"
+            )
         try:
-            text = raw[header_len:].decode("utf-8")
+            text = str(memoryview(raw)[header_len:], "utf-8")  # no copy of the bytes first
         except UnicodeDecodeError as exc:
             raise self.error(f"its manifest is not UTF-8 text ({exc})") from exc
         try:
@@ -699,6 +729,22 @@ class Archive:
         if not isinstance(manifest, dict):
             raise self.error(f"its manifest must be a JSON object, found {type(manifest).__name__}")
         return manifest
+
+    def _read_whole(self, member: Member) -> bytearray:
+        """A member's bytes, read into one buffer of its declared size (``ZipFile.read`` would
+        hold the data about three times over while inflating it)."""
+        out = bytearray(member.info.file_size)
+        view = memoryview(out)
+        pos = 0
+        with self._zf.open(member.info) as f:
+            while data := f.read(min(2**20, len(out) - pos) or 1):  # to the end: zipfile checks the CRC
+                if pos + len(data) > len(out):
+                    raise self.error(f"member {member.info.filename!r} holds more data than it declares")
+                view[pos : pos + len(data)] = data
+                pos += len(data)
+        if pos != len(out):
+            raise self.error(f"member {member.info.filename!r} is truncated")
+        return out
 
     def _check_format(self) -> None:
         manifest = self.manifest
