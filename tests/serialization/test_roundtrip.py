@@ -549,3 +549,40 @@ def test_a_plain_function_as_learning_rate_cannot_be_named_in_a_file(tmp_path):
         model.save(tmp_path / "m.npz")
     save_model(model, tmp_path / "m.npz", include_compile=False)
     assert load_model(tmp_path / "m.npz").optimizer is None
+
+
+def test_the_member_cap_is_checked_when_saving_too(monkeypatch):
+    """A file the loader would refuse is never written: the member cap holds at both ends."""
+    from tinynet.serialization import _archive
+
+    model = small_model()  # 4 parameters and 8 Adam slots: 12 arrays and the manifest
+    monkeypatch.setattr(_archive, "MAX_MEMBERS", 13)
+    data = to_bytes(model)
+    assert load_bytes(data).count_params() == 32
+    monkeypatch.setattr(_archive, "MAX_MEMBERS", 12)
+    with pytest.raises(ValueError, match="12 arrays .* more than the 11 a model file may hold"):
+        to_bytes(model)
+    with pytest.raises(ModelFileError, match="at most 12"):
+        load_bytes(data)
+    assert len(manifest_of(to_bytes(model, include_compile=False))["arrays"]) == 4
+
+
+@pytest.mark.slow
+def test_a_model_with_the_most_arrays_a_file_may_hold_saves_and_loads():
+    """MAX_MEMBERS - 1 arrays with 60-character names: far below the manifest's byte and value caps."""
+    from tinynet.serialization import MAX_MANIFEST_BYTES, MAX_MANIFEST_VALUES, MAX_MEMBERS
+    from tinynet.serialization._archive import json_values, manifest_bytes
+
+    n = (MAX_MEMBERS - 1) // 4  # W, b and their two momentum slots per layer
+    tn.set_seed(0)
+    layers = [tn.layers.Dense(1, input_dim=1, name="d" * 60)]
+    layers += [tn.layers.Dense(1, name=f"{i:04d}" + "d" * 56, kernel_regularizer="l2") for i in range(n - 1)]
+    model = tn.Sequential(layers)
+    model.compile(loss="mse", optimizer=tn.optimizers.SGD(0.01, momentum=0.9), metrics=["mae"])
+    x = np.ones((2, 1), np.float32)
+    model.fit(x, x, epochs=1, verbose=0)
+    data = to_bytes(model)
+    text = manifest_bytes(manifest_of(data))
+    assert len(manifest_of(data)["arrays"]) == 4 * n > MAX_MEMBERS - 5
+    assert 2 * json_values(text) < MAX_MANIFEST_VALUES and 3 * len(text) < MAX_MANIFEST_BYTES
+    assert_same_model(model, load_bytes(data))

@@ -157,6 +157,7 @@ def write_archive(
     thread while this one writes (hashlib and file writes release the GIL), which
     is why the manifest comes last.
     """
+    _check_writable(arrays)
     method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     big = sum(arr.nbytes for _, arr in arrays) > CHUNK
     pool = _thread_pool() if big else None
@@ -198,6 +199,21 @@ def write_archive(
         if pool is not None:
             pool.shutdown(wait=True)
     return manifest
+
+
+def _check_writable(arrays: list[tuple[str, np.ndarray]]) -> None:
+    """Refuse to write what a reader would refuse: too many members, a bad name, too many dimensions."""
+    if len(arrays) + 1 > MAX_MEMBERS:
+        raise ValueError(
+            f"the model has {len(arrays):,} arrays (parameters, layer state and optimizer slots), more than "
+            f"the {MAX_MEMBERS - 1:,} a model file may hold; save_weights() or include_compile=False "
+            "leaves the optimizer's arrays out"
+        )
+    for name, arr in arrays:
+        if len(name) > MAX_NAME_LENGTH or not _NAME.fullmatch(name) or name == "manifest":
+            raise ValueError(f"{name!r} is not a valid array name for a model file")
+        if arr.ndim > MAX_NDIM:
+            raise ValueError(f"array {name!r} has {arr.ndim} dimensions; a model file allows {MAX_NDIM}")
 
 
 def json_values(text: bytes, start: int = 0) -> int:
