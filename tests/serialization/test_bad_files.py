@@ -261,7 +261,10 @@ def test_unknown_layer_class_points_at_register_layer(good):
     [
         (lambda m: m["layers"][0]["config"].__setitem__("activation", "os.system"), "unknown activation"),
         (lambda m: m["layers"][0]["config"].__setitem__("kernel_initializer", "eval"), "unknown initializer"),
-        (lambda m: m["layers"][0]["config"].__setitem__("__class__", "x"), "cannot be rebuilt"),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("__class__", "x"),
+            "'__class__', which Dense does not take",
+        ),
         (
             lambda m: m["layers"][0]["config"].__setitem__(
                 "kernel_regularizer", {"class_name": "os.system", "config": {}}
@@ -281,9 +284,12 @@ def test_unknown_layer_class_points_at_register_layer(good):
         ),
         (
             lambda m: m["compile"]["optimizer"]["config"].__setitem__("learning_rate", "0.1"),
-            "must be a number or a schedule",
+            "'compile'.optimizer.config.learning_rate must be a number or a learning-rate schedule",
         ),
-        (lambda m: m["compile"]["optimizer"]["config"].__setitem__("beta_1", [1]), "cannot be rebuilt"),
+        (
+            lambda m: m["compile"]["optimizer"]["config"].__setitem__("beta_1", [1]),
+            "'compile'.optimizer.config.beta_1 must be a number, found a list",
+        ),
         (lambda m: m["compile"].__setitem__("metrics", ["eval"]), "unknown metric 'eval'"),
         (
             lambda m: m["training"]["optimizer_state"][0]["slots"].__setitem__(
@@ -770,3 +776,217 @@ def test_the_value_cap_is_checked_when_saving_too(monkeypatch, good):
     with pytest.raises(ValueError, match="JSON values, more than the 100"):
         to_bytes(small_model(epochs=0))
     refused(good, "at most 100")
+
+
+# ------------------------------------------------------- config types and ranges
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("units", "5"),
+            "'layers'[0].config.units must be an integer",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("units", 5.0),
+            "'layers'[0].config.units must be an integer",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("units", True),
+            "'layers'[0].config.units must be an integer",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("units", 0),
+            "'layers'[0].config.units must be in [1, ",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].pop("units"),
+            "'layers'[0].config has no 'units', which Dense requires",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("use_bias", 1),
+            "'layers'[0].config.use_bias must be true or false",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("input_shape", [3.0]),
+            "'layers'[0].config.input_shape",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("name", 7),
+            "'layers'[0].config.name must be a string or null",
+        ),
+        (
+            lambda m: m["layers"][1]["config"].__setitem__("rate", "0.5"),
+            "'layers'[1].config.rate must be a number",
+        ),
+        (
+            lambda m: m["layers"][1]["config"].__setitem__("rate", 1.5),
+            "'layers'[1].config.rate must be in [0, 1)",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__(
+                "kernel_regularizer", {"class_name": "L2", "config": {"l2": "0.01"}}
+            ),
+            "'layers'[0].config.kernel_regularizer.config.l2 must be a number",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__(
+                "kernel_regularizer", {"class_name": "L2", "config": {"l2": -1}}
+            ),
+            "'layers'[0].config.kernel_regularizer.config.l2 must be >= 0",
+        ),
+        (
+            lambda m: m["compile"]["loss"]["config"].__setitem__("from_logits", 0),
+            "'compile'.loss.config.from_logits",
+        ),
+        (
+            lambda m: m["compile"]["optimizer"]["config"].__setitem__("learning_rate", -0.001),
+            "learning_rate must be >= 0",
+        ),
+        (
+            lambda m: m["compile"]["optimizer"]["config"].__setitem__("beta_2", 1.0),
+            "beta_2 must be in [0, 1)",
+        ),
+        (lambda m: m["compile"]["optimizer"]["config"].__setitem__("epsilon", 0), "epsilon must be > 0"),
+        (
+            lambda m: m["compile"]["optimizer"]["config"].__setitem__("clipnorm", "1"),
+            "clipnorm must be a number or null",
+        ),
+        (
+            lambda m: m["compile"]["optimizer"]["config"].__setitem__(
+                "learning_rate",
+                {"class_name": "CosineDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 10.5}},
+            ),
+            "learning_rate.config.decay_steps must be an integer",
+        ),
+        (
+            lambda m: m["training"].__setitem__("epochs_done", 2**63 - 1),
+            "'training.epochs_done' must be an integer in [0, 9007199254740991]",
+        ),
+        (
+            lambda m: m["training"].__setitem__("optimizer_iterations", 2**53),
+            "'training.optimizer_iterations' must be an integer in [0, 9007199254740991]",
+        ),
+        (lambda m: m["training"]["rng"].__setitem__("inc", "0"), "'training.rng.inc' must be odd"),
+    ],
+)
+def test_config_values_of_the_wrong_type_or_range_name_the_key(edit, pattern):
+    model = small_model(epochs=1)
+    model.layers[0].kernel_regularizer = tn.regularizers.L2(0.01)
+    refused(edit_manifest(to_bytes(model), edit), pattern)
+
+
+def _every_kind_of_layer() -> tn.Sequential:
+    from tinynet.layers import activations, conv, normalization, pooling, reshape
+
+    tn.set_seed(0)
+    model = tn.Sequential(
+        [
+            conv.Conv2D(2, 3, padding="same", input_shape=(1, 6, 6), kernel_regularizer="l1"),
+            normalization.BatchNormalization(),
+            activations.ReLU(),
+            pooling.MaxPool2D(2),
+            pooling.AvgPool2D(1, strides=1),
+            reshape.Reshape((2, -1)),
+            tn.layers.Flatten(),
+            tn.layers.Dropout(0.25),
+            tn.layers.Dense(4, activation="tanh", kernel_regularizer=tn.regularizers.L1L2(0.1, 0.2)),
+            normalization.LayerNormalization(),
+            activations.LeakyReLU(0.2),
+            activations.ELU(),
+            activations.GELU(),
+            activations.Activation("sigmoid"),
+            tn.layers.Dense(2),
+            activations.Softmax(),
+        ]
+    )
+    model.build()
+    return model
+
+
+def _wrong_values(value):
+    """Values of a JSON type a parameter saved as ``value`` never accepts: a bool for a number,
+    a number for a bool, a float for an integer, the text of a number or a list."""
+    if isinstance(value, bool):
+        return [int(value), str(value).lower()]
+    if isinstance(value, int):
+        return [float(value), True, str(value)]
+    if isinstance(value, float):
+        return [True, str(value)]
+    if isinstance(value, list) and value and all(type(v) is int for v in value):
+        return [[float(v) for v in value], str(value), [*value[:-1], True]]
+    return []
+
+
+def test_every_config_value_of_every_built_in_class_is_type_checked():
+    """Not only the examples: every number, bool and list of ints of every layer, loss, optimizer and
+    schedule in a file, given a value of the wrong JSON type, is refused naming its key."""
+    model = _every_kind_of_layer()
+    schedule = tn.schedules.CosineDecay(0.1, 10, warmup_target=0.2, warmup_steps=3)
+    model.compile(loss="categorical_crossentropy", optimizer=tn.optimizers.AdamW(schedule, clipnorm=1.0))
+    good = to_bytes(model)
+    manifest = manifest_of(good)
+    targets = [(f"'layers'[{i}].config", entry["config"]) for i, entry in enumerate(manifest["layers"])]
+    targets += [
+        (f"'compile'.{part}.config", manifest["compile"][part]["config"]) for part in ("loss", "optimizer")
+    ]
+    targets.append(
+        (
+            "'compile'.optimizer.config.learning_rate.config",
+            manifest["compile"]["optimizer"]["config"]["learning_rate"]["config"],
+        )
+    )
+    checked = 0
+    for where, config in targets:
+        for key, value in config.items():
+            for wrong in _wrong_values(value):
+                config[key] = wrong
+                refused(with_manifest(good, manifest), f"{where}.{key} must be")
+                config[key] = value
+                checked += 1
+    assert checked > 100
+    assert load_bytes(with_manifest(good, manifest)).count_params() == model.count_params()
+
+
+@pytest.mark.parametrize("registry", ["layers", "losses", "optimizers", "schedules", "regularizers"])
+def test_what_every_built_in_class_saves_passes_its_own_checks(registry):
+    """The type and range table agrees with the constructors: every default config is accepted."""
+    from tinynet import losses, optimizers, regularizers, schedules
+    from tinynet.layers.base import LAYER_REGISTRY
+    from tinynet.serialization._configs import check_config
+    from tinynet.serialization._model import import_builtin_layers
+
+    import_builtin_layers()
+
+    def fail(reason):
+        return AssertionError(reason)
+
+    required = {
+        "Activation": {"activation": "relu"},
+        "Conv2D": {"filters": 2, "kernel_size": 3},
+        "Dense": {"units": 2},
+        "Dropout": {"rate": 0.5},
+        "Reshape": {"target_shape": (2, -1)},
+        "ExponentialDecay": {"initial_learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5},
+        "InverseTimeDecay": {"initial_learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5},
+        "PiecewiseConstantDecay": {"boundaries": [3], "values": [0.1, 0.01]},
+        "CosineDecay": {"initial_learning_rate": 0.1, "decay_steps": 5},
+    }
+    table = {
+        "layers": LAYER_REGISTRY,
+        "losses": losses.LOSSES,
+        "optimizers": optimizers.OPTIMIZERS,
+        "schedules": schedules.SCHEDULES,
+        "regularizers": regularizers.REGULARIZERS,
+    }[registry]
+    for name, cls in table.items():
+        obj = cls(**required.get(cls.__name__, {}))
+        check_config(cls, json.loads(json.dumps(obj.get_config())), name, fail)
+
+
+def test_counters_beyond_what_a_file_holds_are_refused_at_save():
+    model = small_model(epochs=1)
+    model.epochs_done = 2**53
+    with pytest.raises(ValueError, match="epochs_done is 9,007,199,254,740,992; a model file holds 0 to"):
+        to_bytes(model)
+    model.epochs_done = 2**53 - 1
+    assert load_bytes(to_bytes(model)).epochs_done == 2**53 - 1

@@ -291,6 +291,25 @@ def test_registered_custom_layers_round_trip(tmp_path):
     assert_same_model(model, loaded)
 
 
+def test_custom_layers_get_their_annotations_checked_at_both_ends(tmp_path):
+    """A registered layer's config is checked against its constructor's annotations: a save never
+    writes a value its own constructor's types refuse, and a load refuses one naming the key."""
+    tn.set_seed(3)
+    model = tn.Sequential([Scale(0.5, input_shape=(3,)), tn.layers.Dense(1)])
+    model.build()
+    data = to_bytes(model)
+
+    def text(m):
+        m["layers"][0]["config"]["init"] = "0.5"
+
+    with pytest.raises(ModelFileError, match=r"'layers'\[0\].config.init must be a number, found a string"):
+        load_bytes(edit_manifest(data, text))
+    model.layers[0].init = "0.5"  # what get_config returns no longer fits the annotation
+    with pytest.raises(ValueError, match=r"cannot save the model.*config.init must be a number"):
+        model.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+
+
 def test_unregistered_layers_cannot_be_saved(tmp_path):
     class Unregistered(Scale):  # inherits Scale's registration, but is a different class
         pass

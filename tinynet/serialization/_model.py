@@ -22,6 +22,7 @@ import numpy as np
 from .. import _config
 from ..layers.base import LAYER_REGISTRY, Layer
 from ._archive import FORMAT_NAME, FORMAT_VERSION, MAX_MEMBERS, MAX_NDIM, Archive, _all_finite, _describe
+from ._configs import check_config
 from ._errors import ModelFileError
 
 #: The generators whose state a model file can hold (a fixed list, like every lookup here).
@@ -31,6 +32,10 @@ BIT_GENERATORS = ("PCG64",)
 _BUILTIN_LAYER_MODULES = ("activations", "core", "dense", "normalization", "conv", "pooling", "reshape")
 _MAX_INT = 2**63 - 1
 _MAX_DIM = 2**31 - 1
+#: The largest ``epochs_done`` and ``optimizer_iterations`` a file may hold: 2**53 - 1, the largest
+#: integer every JSON reader holds exactly (many parse numbers as doubles).  A step a microsecond
+#: would take 285 years to reach it; a file claiming more is damaged or forged.
+MAX_COUNTER = 2**53 - 1
 
 Fail = Callable[[str], ModelFileError]
 
@@ -165,6 +170,7 @@ def model_manifest(
         "training": None,
     }
     if kind == "weights":
+        check_configs(manifest, _saving)
         return manifest, arrays
     compiled = include_compile and model.loss is not None and model.optimizer is not None
     if compiled:
@@ -191,7 +197,19 @@ def model_manifest(
         "optimizer_state": optimizer_state,
         "rng": rng_to_json(model.rng),
     }
+    for key in ("epochs_done", "optimizer_iterations"):
+        count = manifest["training"][key]
+        if not 0 <= count <= MAX_COUNTER:
+            raise ValueError(
+                f"cannot save the model: its {key} is {count:,}; a model file holds 0 to {MAX_COUNTER:,}"
+            )
+    check_configs(manifest, _saving)
     return manifest, arrays
+
+
+def _saving(reason: str) -> ValueError:
+    """The error of a save that would write a file the loader refuses."""
+    return ValueError(f"cannot save the model, a model file could not be loaded: {reason}")
 
 
 def _compile_settings(model) -> dict[str, Any]:
@@ -389,8 +407,8 @@ def validate(archive: Archive) -> dict[str, Any]:
         raise fail("a model file ('kind': 'model') must have 'training'")
     if training is not None:
         _keys(training, {"epochs_done", "optimizer_iterations", "optimizer_state", "rng"}, "'training'", fail)
-        _int(training["epochs_done"], "'training.epochs_done'", fail)
-        _int(training["optimizer_iterations"], "'training.optimizer_iterations'", fail)
+        _int(training["epochs_done"], "'training.epochs_done'", fail, 0, MAX_COUNTER)
+        _int(training["optimizer_iterations"], "'training.optimizer_iterations'", fail, 0, MAX_COUNTER)
         entries = training["optimizer_state"]
         if not isinstance(entries, list) or len(entries) > MAX_MEMBERS:
             raise fail(f"'training.optimizer_state' must be a list, found {_short(entries)}")
@@ -413,7 +431,29 @@ def validate(archive: Archive) -> dict[str, Any]:
     unused = [name for name in archive.members if name not in references]
     if unused:
         raise fail(f"the array {unused[0]!r} is not used by any layer or optimizer state")
+    check_configs(manifest, fail)
     return manifest
+
+
+def check_configs(manifest: dict[str, Any], fail: Callable[[str], Exception]) -> None:
+    """Type- and range-check every configuration against its constructor (see :mod:`._configs`).
+
+    Layers whose class is not registered are left alone here (loading refuses them by name;
+    inspecting lists them); unknown losses and optimizers are refused by :func:`compile_from`.
+    """
+    from .. import losses, optimizers
+
+    import_builtin_layers()
+    for i, layer in enumerate(manifest["layers"]):
+        cls = LAYER_REGISTRY.get(layer["class_name"])
+        if cls is not None:
+            check_config(cls, layer["config"], f"'layers'[{i}].config", fail)
+    settings = manifest["compile"]
+    if settings is not None:
+        for part, table in (("loss", losses.LOSSES), ("optimizer", optimizers.OPTIMIZERS)):
+            cls = table.get(settings[part]["class_name"])
+            if cls is not None:
+                check_config(cls, settings[part]["config"], f"'compile'.{part}.config", fail)
 
 
 def rng_from_json(value: Any, fail: Fail) -> dict[str, Any]:
@@ -432,6 +472,12 @@ def rng_from_json(value: Any, fail: Fail) -> dict[str, Any]:
                 f"'training.rng.{key}' must be a decimal string of a 128-bit integer, found {_short(text)}"
             )
         numbers[key] = int(text)
+    if numbers["inc"] % 2 == 0:
+        # PCG64's increment is always odd (numpy makes it 2 * sequence + 1): with an even one the
+        # generator's period collapses, e.g. state 0 and inc 0 draw 0 forever
+        raise fail(
+            f"'training.rng.inc' must be odd (a PCG64 increment always is), found {_short(value['inc'])}"
+        )
     return {
         "bit_generator": value["bit_generator"],
         "state": numbers,
