@@ -190,9 +190,11 @@ def load_model(
     Raises
     ------
     ModelFileError
-        For every problem with the file's content, naming the file and the problem.
+        For every problem with the file's content, naming the file and the problem;
+        also for a path that is a FIFO, a device or a socket (refused before it is
+        opened: reading one could block forever).
     OSError
-        When the path cannot be opened (e.g. ``FileNotFoundError``).
+        When the path cannot be opened (e.g. ``FileNotFoundError``, ``IsADirectoryError``).
     """
     with Archive(path, max_bytes=max_bytes) as archive:
         try:
