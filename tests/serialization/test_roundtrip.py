@@ -310,6 +310,39 @@ def test_custom_layers_get_their_annotations_checked_at_both_ends(tmp_path):
     assert not (tmp_path / "m.npz").exists()
 
 
+@tn.register_layer
+class Shift(tn.layers.Layer):
+    """A user-defined layer whose config is not its constructor's arguments (its own from_config)."""
+
+    def __init__(self, amount: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.amount = float(amount)
+
+    def forward(self, x, training=False):
+        return x + self.amount
+
+    def backward(self, grad_output):
+        return grad_output
+
+    def get_config(self):
+        return {**super().get_config(), "shift": {"by": str(self.amount)}}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(amount=float(config.pop("shift")["by"]), **config)
+
+
+def test_a_layer_with_its_own_from_config_is_left_to_read_its_config():
+    """The type checks apply to configs passed to the constructor as they are; a class that
+    reads its config itself (here a nested object of strings) keeps that responsibility."""
+    tn.set_seed(0)
+    model = tn.Sequential([Shift(1.5, input_shape=(2,)), tn.layers.Dense(1)])
+    model.build()
+    loaded = load_bytes(to_bytes(model))
+    assert isinstance(loaded.layers[0], Shift) and loaded.layers[0].amount == 1.5
+
+
 def test_unregistered_layers_cannot_be_saved(tmp_path):
     class Unregistered(Scale):  # inherits Scale's registration, but is a different class
         pass

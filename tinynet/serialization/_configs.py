@@ -177,6 +177,8 @@ def check_config(cls: type, config: Any, where: str, fail: Fail) -> None:
     """
     if not isinstance(config, dict):
         raise fail(f"{where} must be a JSON object, found {_kind(config)}")
+    if not _built_from_keywords(cls):
+        return  # its own from_config maps the config to arguments: only the class knows how
     accepted = parameters(cls)
     for key in config:
         if key not in accepted:
@@ -190,6 +192,25 @@ def check_config(cls: type, config: Any, where: str, fail: Fail) -> None:
                 raise fail(f"{where} has no {key!r}, which {cls.__name__} requires")
             continue
         check_value(config[key], p.hint, f"{where}.{key}", fail, _bound(cls, key))
+
+
+def _built_from_keywords(cls: type) -> bool:
+    """Whether a file's config reaches the constructor unchanged, as ``cls(**config)``.
+
+    True for losses and optimizers (built so directly) and for layers, regularizers and
+    schedules that keep the inherited ``from_config``; False for a user's class that
+    overrides ``from_config`` to read its config some other way.
+    """
+    from .._configurable import Configurable
+    from ..layers.base import Layer
+
+    from_config = getattr(cls, "from_config", None)
+    if from_config is None:
+        return True
+    return getattr(from_config, "__func__", None) in (
+        Layer.from_config.__func__,
+        Configurable.from_config.__func__,
+    )
 
 
 def check_value(value: Any, hint: Any, where: str, fail: Fail, bound: Bound | None = None) -> None:
