@@ -638,3 +638,37 @@ def test_a_model_with_the_most_arrays_a_file_may_hold_saves_and_loads():
     assert len(manifest_of(data)["arrays"]) == 4 * n > MAX_MEMBERS - 5
     assert 2 * json_values(text) < MAX_MANIFEST_VALUES and 3 * len(text) < MAX_MANIFEST_BYTES
     assert_same_model(model, load_bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("call", "kwargs", "error"),
+    [
+        ("load_model", {"allow_nonfinite": "no"}, TypeError),
+        ("load_model", {"compile": "no"}, TypeError),
+        ("load_model", {"max_bytes": "100000"}, ValueError),
+        ("load_model", {"max_bytes": 1e9}, ValueError),
+        ("load_model", {"max_bytes": True}, ValueError),
+        ("load_model", {"max_bytes": -1}, ValueError),
+        ("load_weights", {"allow_nonfinite": 1}, TypeError),
+        ("inspect_model_file", {"max_bytes": 2.5}, ValueError),
+        ("save_model", {"compress": "no"}, TypeError),
+        ("save_model", {"include_compile": 0}, TypeError),
+        ("save_model", {"allow_nonfinite": None}, TypeError),
+        ("save_weights", {"allow_nonfinite": "yes"}, TypeError),
+    ],
+)
+def test_flags_and_sizes_are_validated(call, kwargs, error):
+    """``allow_nonfinite="no"`` is truthy: without a check it would silently mean yes."""
+    model = small_model()
+    data = to_bytes(model)
+    calls = {
+        "load_model": lambda: load_model(io.BytesIO(data), **kwargs),
+        "load_weights": lambda: load_weights(model, io.BytesIO(data), **kwargs),
+        "inspect_model_file": lambda: inspect_model_file(io.BytesIO(data), **kwargs),
+        "save_model": lambda: save_model(model, io.BytesIO(), **kwargs),
+        "save_weights": lambda: save_weights(model, io.BytesIO(), **kwargs),
+    }
+    name = next(iter(kwargs))
+    with pytest.raises(error, match=name):
+        calls[call]()
+    assert load_model(io.BytesIO(data), max_bytes=np.int64(10**6), compile=np.True_).count_params() == 32

@@ -25,6 +25,8 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import numpy as np
+
 from ._archive import (
     ALLOWED_DTYPES,
     DEFAULT_MAX_BYTES,
@@ -85,6 +87,19 @@ __all__ = [
 PathOrFile = str | os.PathLike | BinaryIO
 
 
+def _flags(**flags: Any) -> None:
+    """Every flag must be a bool: ``allow_nonfinite="no"`` would otherwise mean yes."""
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def _max_bytes(value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"max_bytes must be a non-negative integer (a number of bytes), got {value!r}")
+    return int(value)
+
+
 def save_model(
     model: Sequential,
     path: PathOrFile,
@@ -131,6 +146,7 @@ def save_model(
     >>> model.save("model.npz")                  # doctest: +SKIP
     >>> tn.save_model(model, "model.npz", compress=True)  # doctest: +SKIP
     """
+    _flags(compress=compress, include_compile=include_compile, allow_nonfinite=allow_nonfinite)
     manifest, arrays = model_manifest(
         model, kind="model", include_compile=include_compile, allow_nonfinite=allow_nonfinite
     )
@@ -154,6 +170,7 @@ def save_weights(
     allow_nonfinite : bool
         As for :func:`save_model`.
     """
+    _flags(compress=compress, allow_nonfinite=allow_nonfinite)
     manifest, arrays = model_manifest(model, kind="weights", allow_nonfinite=allow_nonfinite)
     save_archive(path, manifest, arrays, compress=compress)
 
@@ -196,7 +213,8 @@ def load_model(
     OSError
         When the path cannot be opened (e.g. ``FileNotFoundError``, ``IsADirectoryError``).
     """
-    with Archive(path, max_bytes=max_bytes) as archive:
+    _flags(compile=compile, allow_nonfinite=allow_nonfinite)
+    with Archive(path, max_bytes=_max_bytes(max_bytes)) as archive:
         try:
             manifest = validate(archive)
             model = rebuild(archive, manifest)
@@ -236,7 +254,8 @@ def load_weights(
     ModelFileError
         For a bad file, or one whose architecture does not fit the model.
     """
-    with Archive(path, max_bytes=max_bytes) as archive:
+    _flags(allow_nonfinite=allow_nonfinite)
+    with Archive(path, max_bytes=_max_bytes(max_bytes)) as archive:
         try:
             manifest = validate(archive)
             if not model.built:
@@ -400,7 +419,7 @@ def inspect_model_file(path: PathOrFile, *, max_bytes: int = DEFAULT_MAX_BYTES) 
     from ..layers.base import LAYER_REGISTRY
 
     import_builtin_layers()
-    with Archive(path, max_bytes=max_bytes) as archive:
+    with Archive(path, max_bytes=_max_bytes(max_bytes)) as archive:
         try:
             manifest = validate(archive)
             checks = [
