@@ -753,6 +753,7 @@ def test_a_manifest_of_millions_of_empty_objects_is_refused_before_parsing(good)
     assert peak < 1.25 * MAX_MANIFEST_BYTES  # the manifest's bytes themselves, and nothing per value
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", ["empty objects", "distinct keys", "nested lists"])
 def test_parsing_a_manifest_at_the_value_cap_costs_a_bounded_amount(good, shape):
     """Just under the cap, the costliest shapes of JSON (many tiny containers or keys) still parse
