@@ -693,24 +693,24 @@ class Sequential:
         }
 
     # ------------------------------------------------------------------- saving
-    def save(self, path, *, compress: bool = False) -> None:
+    def save(self, path, *, compress: bool = False, allow_nonfinite: bool = False) -> None:
         """Write the model (architecture, weights, compile settings, optimizer and
         generator state) to a ``.npz`` model file; see :func:`tinynet.save_model`."""
         from .serialization import save_model
 
-        save_model(self, path, compress=compress)
+        save_model(self, path, compress=compress, allow_nonfinite=allow_nonfinite)
 
-    def save_weights(self, path) -> None:
+    def save_weights(self, path, *, compress: bool = False, allow_nonfinite: bool = False) -> None:
         """Write the weights alone; see :func:`tinynet.serialization.save_weights`."""
         from .serialization import save_weights
 
-        save_weights(self, path)
+        save_weights(self, path, compress=compress, allow_nonfinite=allow_nonfinite)
 
-    def load_weights(self, path) -> None:
+    def load_weights(self, path, *, allow_nonfinite: bool = False) -> None:
         """Read weights written by :meth:`save_weights` (checked against the architecture)."""
         from .serialization import load_weights
 
-        load_weights(self, path)
+        load_weights(self, path, allow_nonfinite=allow_nonfinite)
 
     # --------------------------------------------------------------- inspection
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:

@@ -25,6 +25,8 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import numpy as np
+
 from ._archive import (
     ALLOWED_DTYPES,
     DEFAULT_MAX_BYTES,
@@ -33,6 +35,7 @@ from ._archive import (
     MANIFEST_MEMBER,
     MAX_COMPRESSION_RATIO,
     MAX_MANIFEST_BYTES,
+    MAX_MANIFEST_VALUES,
     MAX_MEMBERS,
     MAX_NAME_LENGTH,
     MAX_NDIM,
@@ -65,6 +68,7 @@ __all__ = [
     "MANIFEST_MEMBER",
     "MAX_COMPRESSION_RATIO",
     "MAX_MANIFEST_BYTES",
+    "MAX_MANIFEST_VALUES",
     "MAX_MEMBERS",
     "MAX_NAME_LENGTH",
     "MAX_NDIM",
@@ -83,8 +87,26 @@ __all__ = [
 PathOrFile = str | os.PathLike | BinaryIO
 
 
+def _flags(**flags: Any) -> None:
+    """Every flag must be a bool: ``allow_nonfinite="no"`` would otherwise mean yes."""
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def _max_bytes(value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"max_bytes must be a non-negative integer (a number of bytes), got {value!r}")
+    return int(value)
+
+
 def save_model(
-    model: Sequential, path: PathOrFile, *, compress: bool = False, include_compile: bool = True
+    model: Sequential,
+    path: PathOrFile,
+    *,
+    compress: bool = False,
+    include_compile: bool = True,
+    allow_nonfinite: bool = False,
 ) -> None:
     """Write ``model`` to a model file: architecture, weights, compile settings, training progress.
 
@@ -102,24 +124,38 @@ def save_model(
     include_compile : bool
         With False, leave out the loss, optimizer, metrics and optimizer state
         (e.g. for a model compiled with a custom loss or metric function).
+    allow_nonfinite : bool
+        Store weights, state or optimizer values that are NaN or infinite.  Refused
+        by default, naming the array, since :func:`load_model` refuses them too
+        unless given ``allow_nonfinite=True``.
 
     Raises
     ------
     ValueError
         When the model holds something a model file cannot name: an
         unregistered layer class, a custom loss, optimizer, metric or schedule,
-        or a configuration that is not plain JSON.
+        or a configuration that is not plain JSON; or NaN or infinite values
+        (without ``allow_nonfinite``); or anything else a loader would refuse.
+    OSError
+        When the path cannot be written; the error names ``path``, never the
+        temporary file.  A symbolic link is written through: the file it points
+        to is replaced, and the link stays.
 
     Examples
     --------
     >>> model.save("model.npz")                  # doctest: +SKIP
     >>> tn.save_model(model, "model.npz", compress=True)  # doctest: +SKIP
     """
-    manifest, arrays = model_manifest(model, kind="model", include_compile=include_compile)
+    _flags(compress=compress, include_compile=include_compile, allow_nonfinite=allow_nonfinite)
+    manifest, arrays = model_manifest(
+        model, kind="model", include_compile=include_compile, allow_nonfinite=allow_nonfinite
+    )
     save_archive(path, manifest, arrays, compress=compress)
 
 
-def save_weights(model: Sequential, path: PathOrFile, *, compress: bool = False) -> None:
+def save_weights(
+    model: Sequential, path: PathOrFile, *, compress: bool = False, allow_nonfinite: bool = False
+) -> None:
     """Write the architecture and weights of ``model`` (no compile settings, no training state).
 
     The file is an ordinary model file of kind ``"weights"``: :func:`load_weights`
@@ -131,8 +167,11 @@ def save_weights(model: Sequential, path: PathOrFile, *, compress: bool = False)
     model : Sequential
     path : str, path-like or writable binary file object
     compress : bool
+    allow_nonfinite : bool
+        As for :func:`save_model`.
     """
-    manifest, arrays = model_manifest(model, kind="weights")
+    _flags(compress=compress, allow_nonfinite=allow_nonfinite)
+    manifest, arrays = model_manifest(model, kind="weights", allow_nonfinite=allow_nonfinite)
     save_archive(path, manifest, arrays, compress=compress)
 
 
@@ -168,11 +207,14 @@ def load_model(
     Raises
     ------
     ModelFileError
-        For every problem with the file's content, naming the file and the problem.
+        For every problem with the file's content, naming the file and the problem;
+        also for a path that is a FIFO, a device or a socket (refused before it is
+        opened: reading one could block forever).
     OSError
-        When the path cannot be opened (e.g. ``FileNotFoundError``).
+        When the path cannot be opened (e.g. ``FileNotFoundError``, ``IsADirectoryError``).
     """
-    with Archive(path, max_bytes=max_bytes) as archive:
+    _flags(compile=compile, allow_nonfinite=allow_nonfinite)
+    with Archive(path, max_bytes=_max_bytes(max_bytes)) as archive:
         try:
             manifest = validate(archive)
             model = rebuild(archive, manifest)
@@ -212,7 +254,8 @@ def load_weights(
     ModelFileError
         For a bad file, or one whose architecture does not fit the model.
     """
-    with Archive(path, max_bytes=max_bytes) as archive:
+    _flags(allow_nonfinite=allow_nonfinite)
+    with Archive(path, max_bytes=_max_bytes(max_bytes)) as archive:
         try:
             manifest = validate(archive)
             if not model.built:
@@ -376,7 +419,7 @@ def inspect_model_file(path: PathOrFile, *, max_bytes: int = DEFAULT_MAX_BYTES) 
     from ..layers.base import LAYER_REGISTRY
 
     import_builtin_layers()
-    with Archive(path, max_bytes=max_bytes) as archive:
+    with Archive(path, max_bytes=_max_bytes(max_bytes)) as archive:
         try:
             manifest = validate(archive)
             checks = [

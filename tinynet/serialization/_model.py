@@ -21,7 +21,8 @@ import numpy as np
 
 from .. import _config
 from ..layers.base import LAYER_REGISTRY, Layer
-from ._archive import FORMAT_NAME, MAX_MEMBERS, MAX_NDIM, Archive, _describe
+from ._archive import FORMAT_NAME, MAX_MEMBERS, MAX_NDIM, Archive, _all_finite, _describe
+from ._configs import check_config
 from ._errors import ModelFileError
 
 #: The generators whose state a model file can hold (a fixed list, like every lookup here).
@@ -31,6 +32,10 @@ BIT_GENERATORS = ("PCG64",)
 _BUILTIN_LAYER_MODULES = ("activations", "core", "dense", "normalization", "conv", "pooling", "reshape")
 _MAX_INT = 2**63 - 1
 _MAX_DIM = 2**31 - 1
+#: The largest ``epochs_done`` and ``optimizer_iterations`` a file may hold: 2**53 - 1, the largest
+#: integer every JSON reader holds exactly (many parse numbers as doubles).  A step a microsecond
+#: would take 285 years to reach it; a file claiming more is damaged or forged.
+MAX_COUNTER = 2**53 - 1
 
 Fail = Callable[[str], ModelFileError]
 
@@ -89,7 +94,7 @@ def model_dtype(model) -> np.dtype:
 
 
 def model_manifest(
-    model, *, kind: str = "model", include_compile: bool = True
+    model, *, kind: str = "model", include_compile: bool = True, allow_nonfinite: bool = False
 ) -> tuple[dict[str, Any], list[tuple[str, np.ndarray]]]:
     """The manifest (without its ``arrays`` listing) and the named arrays of ``model``.
 
@@ -101,6 +106,8 @@ def model_manifest(
         the optimizer state.
     include_compile : bool
         With False, a full model file is written as for an uncompiled model.
+    allow_nonfinite : bool
+        Store NaN or infinite values; refused by default, as loading refuses them.
     """
     from .. import __version__
     from ._archive import storable
@@ -120,9 +127,15 @@ def model_manifest(
     arrays: list[tuple[str, np.ndarray]] = []
     used: set[str] = set()
 
-    def add(name: str, array: np.ndarray) -> str:
+    def add(name: str, array: np.ndarray, what: str) -> str:
         name = _unique(name, used)
-        arrays.append((name, storable(name, array)))
+        array = storable(name, array)
+        if not allow_nonfinite and array.dtype.kind == "f" and not _all_finite(array):
+            raise ValueError(
+                f"cannot save the model: {what} holds NaN or infinite values (training diverged?), which "
+                "load_model would refuse; pass allow_nonfinite=True to save it anyway (and to load it)"
+            )
+        arrays.append((name, array))
         return name
 
     layers = []
@@ -130,8 +143,15 @@ def model_manifest(
         class_name = registered_name(layer)
         config = _jsonable(layer.get_config(), f"the configuration of layer {layer.name!r} ({class_name})")
         prefix = f"layers/{i:02d}_{_part(layer.name)}"
-        params = {key: add(f"{prefix}/{_part(key)}", value) for key, value in layer.params.items()}
-        state = {key: add(f"{prefix}/state/{_part(key)}", value) for key, value in layer.state.items()}
+        where = f"layer {i} ({layer.name})'s"
+        params = {
+            key: add(f"{prefix}/{_part(key)}", value, f"{where} parameter {key!r}")
+            for key, value in layer.params.items()
+        }
+        state = {
+            key: add(f"{prefix}/state/{_part(key)}", value, f"{where} state {key!r}")
+            for key, value in layer.state.items()
+        }
         layers.append({"class_name": class_name, "config": config, "params": params, "state": state})
 
     manifest: dict[str, Any] = {
@@ -150,6 +170,7 @@ def model_manifest(
         "training": None,
     }
     if kind == "weights":
+        check_configs(manifest, _saving)
         return manifest, arrays
     compiled = include_compile and model.loss is not None and model.optimizer is not None
     if compiled:
@@ -163,7 +184,12 @@ def model_manifest(
                 if not slots:
                     continue
                 base = f"optimizer/{i:02d}_{_part(layer.name)}/{_part(key)}"
-                names = {slot: add(f"{base}/{_part(slot)}", value) for slot, value in slots.items()}
+                names = {
+                    slot: add(
+                        f"{base}/{_part(slot)}", value, f"the optimizer's {slot!r} of {layer.name}/{key}"
+                    )
+                    for slot, value in slots.items()
+                }
                 optimizer_state.append({"layer": i, "param": key, "slots": names})
     manifest["training"] = {
         "epochs_done": int(model.epochs_done),
@@ -171,11 +197,23 @@ def model_manifest(
         "optimizer_state": optimizer_state,
         "rng": rng_to_json(model.rng),
     }
+    for key in ("epochs_done", "optimizer_iterations"):
+        count = manifest["training"][key]
+        if not 0 <= count <= MAX_COUNTER:
+            raise ValueError(
+                f"cannot save the model: its {key} is {count:,}; a model file holds 0 to {MAX_COUNTER:,}"
+            )
+    check_configs(manifest, _saving)
     callbacks = callbacks_to_manifest(model, add) if compiled else []
     if callbacks:  # only then version 2: files without callback states stay readable by older tinynets
         manifest["format_version"] = 2
         manifest["training"]["callbacks"] = callbacks
     return manifest, arrays
+
+
+def _saving(reason: str) -> ValueError:
+    """The error of a save that would write a file the loader refuses."""
+    return ValueError(f"cannot save the model, a model file could not be loaded: {reason}")
 
 
 def _compile_settings(model) -> dict[str, Any]:
@@ -375,8 +413,8 @@ def validate(archive: Archive) -> dict[str, Any]:
         fields = {"epochs_done", "optimizer_iterations", "optimizer_state", "rng"}
         version_2 = manifest["format_version"] >= 2  # adds the callbacks' states
         _keys(training, fields | {"callbacks"} if version_2 else fields, "'training'", fail)
-        _int(training["epochs_done"], "'training.epochs_done'", fail)
-        _int(training["optimizer_iterations"], "'training.optimizer_iterations'", fail)
+        _int(training["epochs_done"], "'training.epochs_done'", fail, 0, MAX_COUNTER)
+        _int(training["optimizer_iterations"], "'training.optimizer_iterations'", fail, 0, MAX_COUNTER)
         entries = training["optimizer_state"]
         if not isinstance(entries, list) or len(entries) > MAX_MEMBERS:
             raise fail(f"'training.optimizer_state' must be a list, found {_short(entries)}")
@@ -403,7 +441,29 @@ def validate(archive: Archive) -> dict[str, Any]:
     unused = [name for name in archive.members if name not in references]
     if unused:
         raise fail(f"the array {unused[0]!r} is not used by any layer, optimizer or callback state")
+    check_configs(manifest, fail)
     return manifest
+
+
+def check_configs(manifest: dict[str, Any], fail: Callable[[str], Exception]) -> None:
+    """Type- and range-check every configuration against its constructor (see :mod:`._configs`).
+
+    Layers whose class is not registered are left alone here (loading refuses them by name;
+    inspecting lists them); unknown losses and optimizers are refused by :func:`compile_from`.
+    """
+    from .. import losses, optimizers
+
+    import_builtin_layers()
+    for i, layer in enumerate(manifest["layers"]):
+        cls = LAYER_REGISTRY.get(layer["class_name"])
+        if cls is not None:
+            check_config(cls, layer["config"], f"'layers'[{i}].config", fail)
+    settings = manifest["compile"]
+    if settings is not None:
+        for part, table in (("loss", losses.LOSSES), ("optimizer", optimizers.OPTIMIZERS)):
+            cls = table.get(settings[part]["class_name"])
+            if cls is not None:
+                check_config(cls, settings[part]["config"], f"'compile'.{part}.config", fail)
 
 
 def rng_from_json(value: Any, fail: Fail) -> dict[str, Any]:
@@ -422,6 +482,12 @@ def rng_from_json(value: Any, fail: Fail) -> dict[str, Any]:
                 f"'training.rng.{key}' must be a decimal string of a 128-bit integer, found {_short(text)}"
             )
         numbers[key] = int(text)
+    if numbers["inc"] % 2 == 0:
+        # PCG64's increment is always odd (numpy makes it 2 * sequence + 1): with an even one the
+        # generator's period collapses, e.g. state 0 and inc 0 draw 0 forever
+        raise fail(
+            f"'training.rng.inc' must be odd (a PCG64 increment always is), found {_short(value['inc'])}"
+        )
     return {
         "bit_generator": value["bit_generator"],
         "state": numbers,
