@@ -768,8 +768,8 @@ _NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 _MAX_STATE_KEYS = 1000
 
 
-def callbacks_to_manifest(model, add: Callable[[str, np.ndarray], str]) -> list[dict[str, Any]]:
-    """The manifest entries of ``model.callback_states``; ``add(name, array)`` stores an array."""
+def callbacks_to_manifest(model, add: Callable[[str, np.ndarray, str], str]) -> list[dict[str, Any]]:
+    """The manifest entries of ``model.callback_states``; ``add(name, array, what)`` stores an array."""
     entries = []
     shapes = None
     for k, entry in enumerate(model.callback_states):
@@ -785,7 +785,9 @@ def callbacks_to_manifest(model, add: Callable[[str, np.ndarray], str]) -> list[
                         "model's weights (model.get_weights()), the only arrays a callback state may hold"
                     )
                 base = f"callbacks/{k:02d}_{_part(entry['class_name'])}/{_part(key)}"
-                state[key] = {"weights": [add(f"{base}/{i:02d}", w) for i, w in enumerate(value)]}
+                state[key] = {
+                    "weights": [add(f"{base}/{i:02d}", w, f"{owner}'s {key!r}") for i, w in enumerate(value)]
+                }
             else:
                 state[key] = _state_value(value, f"{owner} cannot be saved: its {key!r}")
         entries.append({"class_name": entry["class_name"], "key": entry["key"], "state": state})
