@@ -336,15 +336,41 @@ def test_predict_allow_nonfinite_loads_a_model_with_nan_weights(tmp_path, capsys
     assert len(out.splitlines()) == 1
 
 
-@pytest.mark.skipif(
-    "allow_nonfinite" not in inspect.signature(tn.inspect_model_file).parameters,
-    reason="inspect_model_file has no allow_nonfinite yet",
-)
 def test_inspect_allow_nonfinite(tmp_path, capsys):
     path = nan_model_file(tmp_path)
     assert main(["inspect", path]) == 1
     assert "--allow-nonfinite" in capsys.readouterr().err
     assert main(["inspect", path, "--allow-nonfinite"]) == 0
+    out = capsys.readouterr().out
+    assert "hold NaN or infinite values (allowed)" in out
+
+
+def test_inspect_finds_nonfinite_values_across_chunk_boundaries(tmp_path, monkeypatch):
+    """The streamed finiteness check sees a NaN wherever it lies, also in an element that a chunk
+    boundary splits (a chunk size that is not a multiple of the item size), stored or deflated."""
+    from tinynet.serialization import _archive
+
+    for compress in (False, True):
+        model = tn.Sequential([tn.layers.Dense(3, input_dim=5)])
+        model.build()
+        W = model.layers[0].params["W"]
+        for flat_index in (0, 7, W.size - 1):
+            W[...] = 1.0
+            W.reshape(-1)[flat_index] = np.nan
+            path = tmp_path / f"m{compress}{flat_index}.npz"
+            tn.save_model(model, path, compress=compress, allow_nonfinite=True)
+            for chunk in (_archive.CHUNK, 6, 13):
+                monkeypatch.setattr(_archive, "CHUNK", chunk)
+                info = tn.inspect_model_file(path)
+                assert info.checksums_ok and not info.ok, (compress, flat_index, chunk)
+                assert info.nonfinite == [info.manifest["layers"][0]["params"]["W"]]
+                assert tn.inspect_model_file(path, allow_nonfinite=True).ok
+            monkeypatch.undo()
+        W[...] = 1.0
+        path = tmp_path / f"finite{compress}.npz"
+        tn.save_model(model, path, compress=compress)
+        info = tn.inspect_model_file(path)
+        assert info.ok and info.nonfinite == [] and "Values      OK" in str(info)
 
 
 def test_inspect_accepts_allow_nonfinite(tmp_path, capsys):

@@ -157,15 +157,6 @@ def _error(command: str, message: str) -> None:
     write_text(sys.stderr, f"tinynet {command}: error: {escape(message)}\n")
 
 
-def _nonfinite_option(function, wanted: bool) -> dict[str, bool]:
-    """``{"allow_nonfinite": True}`` when asked for and ``function`` takes it (older loaders check nothing)."""
-    import inspect as signatures
-
-    if wanted and "allow_nonfinite" in signatures.signature(function).parameters:
-        return {"allow_nonfinite": True}
-    return {}
-
-
 def _model_error(exc: BaseException) -> str:
     # the loader speaks Python (allow_nonfinite=True); the command line has a flag for it
     return str(exc).replace("pass allow_nonfinite=True", "pass --allow-nonfinite")
@@ -176,15 +167,14 @@ def _model_source(path: str):
 
 
 def inspect(args: argparse.Namespace) -> int:
-    """Print a model file's report; 1 when it cannot be read or a checksum fails."""
+    """Print a model file's report; 1 when it cannot be read, a checksum fails or (without
+    ``--allow-nonfinite``) an array holds NaN or infinite values."""
     import json
 
     from ..serialization import ModelFileError, inspect_model_file
 
     try:
-        info = inspect_model_file(
-            _model_source(args.model), **_nonfinite_option(inspect_model_file, args.allow_nonfinite)
-        )
+        info = inspect_model_file(_model_source(args.model), allow_nonfinite=args.allow_nonfinite)
     except (ModelFileError, OSError) as exc:
         _error("inspect", _model_error(exc))
         return EXIT_BAD_MODEL
@@ -195,12 +185,19 @@ def inspect(args: argparse.Namespace) -> int:
             "sha256": info.sha256,
             "checksums_ok": info.checksums_ok,
             "failed": [c.name for c in info.arrays if not c.ok],
+            "nonfinite": info.nonfinite,
+            "ok": info.ok,
             "manifest": info.manifest,
         }
         write_text(sys.stdout, json.dumps(report, indent=1) + "\n")
     else:
         write_text(sys.stdout, f"{_escaped(info)}\n")
-    return 0 if info.checksums_ok else EXIT_BAD_MODEL
+    if info.checksums_ok and not info.ok:
+        _error(
+            "inspect",
+            "the file holds NaN or infinite values, which load_model refuses; pass --allow-nonfinite to accept them",
+        )
+    return 0 if info.ok else EXIT_BAD_MODEL
 
 
 def _escaped(value):
@@ -297,9 +294,7 @@ def predict(args: argparse.Namespace) -> int:
         _error("predict", f"{args.input}: not enough memory to read it")
         return EXIT_BAD_INPUT
     try:
-        model = load_model(
-            _model_source(args.model), compile=False, **_nonfinite_option(load_model, args.allow_nonfinite)
-        )
+        model = load_model(_model_source(args.model), compile=False, allow_nonfinite=args.allow_nonfinite)
     except (ModelFileError, OSError) as exc:
         _error("predict", _model_error(exc))
         return EXIT_BAD_MODEL

@@ -287,6 +287,8 @@ class ArrayCheck:
     shape: tuple[int, ...]
     expected_sha256: str
     actual_sha256: str
+    #: False when a floating-point array holds NaN or infinite values.
+    finite: bool = True
 
     @property
     def ok(self) -> bool:
@@ -330,11 +332,24 @@ class ModelFileInfo:
     optimizer_arrays: int
     arrays: list[ArrayCheck]
     manifest: dict[str, Any] = field(repr=False)
+    #: Whether NaN and infinite values were allowed (``inspect_model_file(..., allow_nonfinite=True)``).
+    nonfinite_allowed: bool = False
 
     @property
     def checksums_ok(self) -> bool:
         """Whether every array's SHA-256 matches the manifest."""
         return all(check.ok for check in self.arrays)
+
+    @property
+    def nonfinite(self) -> list[str]:
+        """The arrays that hold NaN or infinite values (which :func:`load_model` refuses by default)."""
+        return [check.name for check in self.arrays if not check.finite]
+
+    @property
+    def ok(self) -> bool:
+        """Whether :func:`load_model` would accept the data: checksums match, and the values are
+        finite unless non-finite values were allowed."""
+        return self.checksums_ok and (self.nonfinite_allowed or not self.nonfinite)
 
     @property
     def total_params(self) -> int:
@@ -382,6 +397,16 @@ class ModelFileInfo:
                 f"Training    {self.epochs_done} epochs done, {self.optimizer_iterations} optimizer steps, "
                 f"{self.optimizer_arrays} optimizer state arrays, generator state saved"
             )
+        if self.nonfinite:
+            verdict = (
+                "allowed" if self.nonfinite_allowed else "REFUSED by load_model unless allow_nonfinite=True"
+            )
+            lines.append(
+                f"Values      {len(self.nonfinite)} of {len(self.arrays)} arrays hold NaN or infinite values "
+                f"({verdict}): {', '.join(self.nonfinite)}"
+            )
+        else:
+            lines.append("Values      OK: no NaN or infinite values")
         bad = [check for check in self.arrays if not check.ok]
         if not bad:
             lines.append(f"Checksums   OK: all {len(self.arrays)} arrays match their SHA-256")
@@ -395,18 +420,25 @@ class ModelFileInfo:
         return "\n".join(lines)
 
 
-def inspect_model_file(path: PathOrFile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ModelFileInfo:
+def inspect_model_file(
+    path: PathOrFile, *, max_bytes: int = DEFAULT_MAX_BYTES, allow_nonfinite: bool = False
+) -> ModelFileInfo:
     """Read a model file's manifest and verify every checksum, without building the model.
 
     Parameters
     ----------
     path : str, path-like or readable binary file object
     max_bytes : int
+    allow_nonfinite : bool
+        Whether arrays holding NaN or infinite values count as acceptable
+        (``info.ok``), as for :func:`load_model`.  Either way they are listed in
+        ``info.nonfinite`` and in the report.
 
     Returns
     -------
     ModelFileInfo
-        ``info.checksums_ok`` tells whether every array is intact; ``str(info)``
+        ``info.checksums_ok`` tells whether every array is intact, ``info.ok``
+        also whether the values are acceptable (finite, unless allowed); ``str(info)``
         is a printable report (format, architecture table, parameter counts,
         compile settings, training progress, checksums).
 
@@ -418,12 +450,13 @@ def inspect_model_file(path: PathOrFile, *, max_bytes: int = DEFAULT_MAX_BYTES) 
     """
     from ..layers.base import LAYER_REGISTRY
 
+    _flags(allow_nonfinite=allow_nonfinite)
     import_builtin_layers()
     with Archive(path, max_bytes=_max_bytes(max_bytes)) as archive:
         try:
             manifest = validate(archive)
             checks = [
-                ArrayCheck(name, m.dtype.str, m.shape, m.sha256, archive.verify(name))
+                ArrayCheck(name, m.dtype.str, m.shape, m.sha256, *archive.verify_values(name))
                 for name, m in archive.members.items()
             ]
             digest = archive.file_sha256()
@@ -473,4 +506,5 @@ def inspect_model_file(path: PathOrFile, *, max_bytes: int = DEFAULT_MAX_BYTES) 
             else sum(len(entry["slots"]) for entry in training["optimizer_state"]),
             arrays=checks,
             manifest=manifest,
+            nonfinite_allowed=allow_nonfinite,
         )

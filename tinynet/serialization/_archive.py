@@ -940,6 +940,27 @@ class Archive:
             h.update(chunk)
         return h.hexdigest()
 
+    def verify_values(self, name: str) -> tuple[str, bool]:
+        """Like :meth:`verify`, and also tell whether a float array holds only finite values.
+
+        Returns ``(sha256, finite)``; ``finite`` is True for arrays that are not
+        floating point.  The data is streamed; a chunk whose end splits an
+        element carries the partial element over to the next.
+        """
+        member = self.members[name]
+        buffer = np.empty(min(member.nbytes, CHUNK), dtype=np.uint8)
+        h = hashlib.sha256()
+        check, itemsize = member.dtype.kind == "f", member.dtype.itemsize
+        finite, carry = True, b""
+        for chunk in self._chunks(member, buffer):
+            h.update(chunk)
+            if check and finite:
+                data = carry + bytes(chunk) if carry else chunk
+                whole = len(data) - len(data) % itemsize
+                finite = _all_finite(np.frombuffer(data, dtype=member.dtype, count=whole // itemsize))
+                carry = bytes(data[whole:])
+        return h.hexdigest(), finite
+
     def file_sha256(self) -> str:
         """The SHA-256 of the whole file (which identifies a model: saves are reproducible)."""
         h = hashlib.sha256()
