@@ -15,6 +15,8 @@ Use them as layers (``ReLU()``), by name (``Activation("relu")``) or inside
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .base import Layer, memory_order, register_layer
@@ -361,7 +363,8 @@ class Softplus(ActivationLayer):
         np.multiply(out, grad_output, out=out)
 
 
-_GELU_C = np.sqrt(2.0 / np.pi)
+# a Python float: NumPy 2 would carry a NumPy float64 scalar's precision into float32 work (NEP 50)
+_GELU_C = math.sqrt(2.0 / math.pi)
 _GELU_K = 0.044715
 
 

@@ -4,7 +4,8 @@ A model file is an ordinary ``.npz`` (a zip of ``.npy`` arrays) with a JSON
 manifest, readable with numpy and json alone; ``docs/file-format.md`` is its
 specification.  It holds the architecture, the weights, the compile settings
 and the training progress (epochs done, the optimizer's steps and state, the
-model's random generator), so that training resumes bit for bit::
+model's random generator), so that training resumes bit for bit on the same
+machine and installation (the FAQ says what "bit for bit" promises)::
 
     model.save("model.npz")                             # or tn.save_model(model, "model.npz")
     model = tn.load_model("model.npz")                  # compiled, ready to predict or train on

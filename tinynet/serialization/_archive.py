@@ -23,6 +23,7 @@ format itself is specified in ``docs/file-format.md``.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import errno
 import hashlib
@@ -868,6 +869,10 @@ class Archive:
                     raise ValueError(
                         f"NPY format version {version[0]}.{version[1]} is not used by model files"
                     )
+                # NumPy before 1.25 silently repairs a Python 2 header ("(5L,)") that later versions
+                # warn about (an error above): parse the text itself, so every NumPy refuses the same files
+                text = prefix[8 + (2 if version == (1, 0) else 4) : fp.tell()].decode("latin1")
+                ast.literal_eval(text)
         except Exception as exc:
             raise self.error(f"{what} is not a valid .npy array ({_describe(exc)})") from exc
         if dtype.str not in ALLOWED_DTYPES:
