@@ -803,3 +803,6 @@ def _rows_sum_to_one(y: np.ndarray) -> bool:
 def _same_length(a, b, name_a: str, name_b: str) -> None:
     if len(a) != len(b):
         raise ValueError(f"{name_a} has {len(a)} samples but {name_b} has {len(b)}; they must match")
+
+# Keras spells it `keras.models.load_model`; the loader lives in tinynet.serialization.
+from .serialization import load_model as load_model  # noqa: E402
