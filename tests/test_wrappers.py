@@ -213,3 +213,18 @@ def test_predict_on_a_dataframe_can_keep_its_index(frame):
     # an array after a DataFrame: scikit-learn warns that the names cannot be checked
     with pytest.raises(TypeError, match="pandas DataFrame"), pytest.warns(UserWarning, match="feature names"):
         clf.predict(df.to_numpy(), as_frame=True)
+
+
+def test_the_user_guide_page_runs(capsys):
+    import re
+    from pathlib import Path
+
+    pytest.importorskip("pandas")
+    page = Path(__file__).resolve().parents[1] / "docs" / "user-guide" / "scikit-learn.md"
+    code = "\n".join(re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S))
+    namespace: dict = {}
+    exec(compile(code, str(page), "exec"), namespace)
+    out = capsys.readouterr().out
+    assert float(out.splitlines()[0]) > 0.9
+    assert "Feature names must be in the same order" in out
+    assert list(namespace["proba"].index) == [147, 148, 149] and list(namespace["proba"].columns) == [0, 1, 2]
