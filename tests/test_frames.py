@@ -57,3 +57,32 @@ def test_import_tinynet_imports_neither_pandas_nor_sklearn():
     code = "import sys, tinynet, tinynet._frames; print(sorted({'pandas', 'sklearn'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# Sequential's side: runs once models.py calls _frames in fit/predict/evaluate (the lead wires it in).
+wired = pytest.mark.skipif(
+    not hasattr(__import__("tinynet").Sequential(), "feature_names_in_"),
+    reason="Sequential does not remember DataFrame columns yet (models.py is not wired to tinynet._frames)",
+)
+
+
+@wired
+def test_sequential_remembers_and_checks_a_dataframe_s_columns():
+    import tinynet as tn
+
+    x, y = tn.datasets.load_iris()
+    df = pd.DataFrame(x, columns=list("abcd"), index=[f"r{i}" for i in range(150)])
+    tn.set_seed(0)
+    model = tn.Sequential([tn.layers.Dense(3, input_dim=4, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    model.fit(df, y, epochs=1, verbose=0)
+    assert model.feature_names_in_ == list("abcd")
+    out = model.predict(df.head(3), as_frame=True)
+    assert list(out.index) == ["r0", "r1", "r2"]
+    np.testing.assert_array_equal(out.to_numpy(), model.predict(df.head(3)))
+    for bad in (df[list("bacd")], df[list("abc")]):
+        with pytest.raises(ValueError, match="fit saw"):
+            model.predict(bad)
+        with pytest.raises(ValueError, match="fit saw"):
+            model.evaluate(bad, y)
+    model.predict(x)  # an array has no names to check
