@@ -169,9 +169,7 @@ def test_bad_arguments_say_what_to_do(moons):
     with pytest.raises(ValueError, match="needs model="):
         KerasClassifier().fit(x, y)
     with pytest.raises(ValueError, match=r"Dense\(3, activation='softmax'\)"):
-        KerasClassifier(build_classifier).fit(x, np.arange(200) % 3 == 0, sample_weight=None).set_params(
-            model=lambda: tn.Sequential([tn.layers.Dense(1, input_dim=2)])
-        ).fit(x, np.arange(200) % 3)
+        KerasClassifier(lambda: tn.Sequential([tn.layers.Dense(1, input_dim=2)])).fit(x, np.arange(200) % 3)
     with pytest.raises(ValueError, match="at least 2 classes"):
         KerasClassifier(build_classifier).fit(x, np.zeros(200))
 
