@@ -656,7 +656,7 @@ class Sequential:
         batch_size: int = 32,
         return_dict: bool = False,
         sample_weight: np.ndarray | None = None,
-    ) -> float | list[float] | dict[str, float]:
+    ) -> Any:  # float, list or dict (below): Any, so that `loss, acc = model.evaluate(...)` type-checks
         """Loss and metrics on ``(x, y)`` in inference mode.
 
         Returns
@@ -835,3 +835,7 @@ def _rows_sum_to_one(y: np.ndarray) -> bool:
 def _same_length(a, b, name_a: str, name_b: str) -> None:
     if len(a) != len(b):
         raise ValueError(f"{name_a} has {len(a)} samples but {name_b} has {len(b)}; they must match")
+
+
+# Keras spells it `keras.models.load_model`; the loader lives in tinynet.serialization.
+from .serialization import load_model as load_model  # noqa: E402
