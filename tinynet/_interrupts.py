@@ -1,0 +1,105 @@
+"""Ctrl-C never splits a training step: SIGINT is held back while a step changes the model.
+
+A step updates many arrays in place, one after the other: the optimizer's
+counter, its moment buffers, the parameters chunk by chunk, a batch
+normalization's running averages.  A ``KeyboardInterrupt`` raised between two
+of those updates would leave a model that no training run produces (half the
+weights stepped, the counter ahead of the moments) and that resumes wrongly.
+
+So the code that changes the model runs in a :class:`critical_section`.  While
+one is active (in the main thread, the only one Python delivers signals to), a
+SIGINT is only recorded; when the outermost section ends, the previous handler
+gets the signal (Python's default raises ``KeyboardInterrupt`` there), so the
+interrupt lands between two steps, never inside one, at most one step late.
+Outside a section a SIGINT is passed on at once.
+
+The handler is installed only while needed, and the previous one is restored
+afterwards: :func:`deferring_interrupts` keeps it installed for a whole
+:meth:`tinynet.Sequential.fit` (installing a handler costs a few microseconds,
+too much for every step of a small model), and a :class:`critical_section`
+outside of one installs it for its own duration.  Nothing is installed outside
+the main thread, or when SIGINT is ignored or left to the operating system's
+default (then no ``KeyboardInterrupt`` can happen, and there is nothing to hold).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+_MAIN_THREAD = threading.main_thread().ident
+
+
+class _Deferral:
+    """The process's one deferral state (signals are per process)."""
+
+    previous: Any = None  # the handler ours replaced, while ours is installed; else None
+    depth = 0  # critical sections active in the main thread
+    pending: tuple[int, FrameType | None] | None = None  # a SIGINT held back
+
+
+_state = _Deferral()
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    if _state.depth:
+        _state.pending = (signum, frame)
+    else:
+        _state.previous(signum, frame)
+
+
+def _install() -> bool:
+    """Install the deferring handler; return whether this call did (False: already, or not possible)."""
+    if _state.previous is not None or threading.get_ident() != _MAIN_THREAD:
+        return False
+    previous = signal.signal(signal.SIGINT, _handler)
+    if not callable(previous):  # SIG_IGN, SIG_DFL or a handler set from C: leave it alone
+        signal.signal(signal.SIGINT, previous)
+        return False
+    _state.previous = previous
+    return True
+
+
+def _uninstall() -> None:
+    signal.signal(signal.SIGINT, _state.previous)
+    _state.previous = None
+
+
+@contextmanager
+def deferring_interrupts() -> Iterator[None]:
+    """Keep the deferring handler installed for the duration (cheap critical sections inside)."""
+    installed = _install()
+    try:
+        yield
+    finally:
+        if installed:
+            _uninstall()
+
+
+class critical_section:  # lower case: it reads as a function, ``with critical_section():``
+    """``with critical_section():`` holds SIGINT back until the block ends (re-entrant)."""
+
+    __slots__ = ("active", "installed")
+
+    def __enter__(self) -> None:
+        self.active = threading.get_ident() == _MAIN_THREAD
+        if self.active:
+            self.installed = _state.previous is None and _install()
+            _state.depth += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self.active:
+            return
+        _state.depth -= 1
+        if _state.depth:
+            return
+        pending, _state.pending = _state.pending, None
+        previous = _state.previous
+        if self.installed:
+            _uninstall()
+        if pending is not None and previous is not None:
+            previous(*pending)  # Python's default handler raises KeyboardInterrupt here
