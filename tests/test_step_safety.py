@@ -235,61 +235,65 @@ def patch_once(obj, name, when):
     setattr(obj, name, wrapper)
 
 
-# where Ctrl-C is pressed during the third step (batch index 2); the optimizer's flat buffer is
-# updated in chunks of 16 elements: 4 chunks for this model's 30 + 12 + 7 parameters
+# Where Ctrl-C is pressed during the third step (batch index 2), and how many steps the state it
+# leaves has taken: before the update the step is abandoned (and batch normalization's averages,
+# moved by the forward pass, put back), during the update the interrupt waits for its end.  The
+# optimizer updates its flat buffer in chunks of 16 elements: 4 chunks of this model's 49 parameters.
 CHUNKS = 4
-INSIDE_THE_STEP = {
-    "the step's start": lambda m: patch_once(m, "compute_gradients", 3),
-    "first layer's forward": lambda m: patch_once(m.layers[0], "forward", 3),
-    "batch normalization's forward": lambda m: patch_once(m.layers[1], "forward", 3),
-    "last layer's forward": lambda m: patch_once(m.layers[-1], "forward", 3),
-    "first layer's backward": lambda m: patch_once(m.layers[0], "backward", 3),
-    "the optimizer's clipping": lambda m: patch_once(m.optimizer, "_clip", 3),
-    "the optimizer's first chunk": lambda m: patch_once(m.optimizer, "_update", 2 * CHUNKS + 1),
-    "the optimizer's second chunk": lambda m: patch_once(m.optimizer, "_update", 2 * CHUNKS + 2),
-    "the optimizer's last chunk": lambda m: patch_once(m.optimizer, "_update", 3 * CHUNKS),
+MOMENTS = {
+    "before the step": (lambda m: None, 2),
+    "the step's start": (lambda m: patch_once(m, "compute_gradients", 3), 2),
+    "first layer's forward": (lambda m: patch_once(m.layers[0], "forward", 3), 2),
+    "batch normalization's forward": (lambda m: patch_once(m.layers[1], "forward", 3), 2),
+    "last layer's forward": (lambda m: patch_once(m.layers[-1], "forward", 3), 2),
+    "first layer's backward": (lambda m: patch_once(m.layers[0], "backward", 3), 2),
+    "the optimizer's clipping": (lambda m: patch_once(m.optimizer, "_clip", 3), 3),
+    "the optimizer's first chunk": (lambda m: patch_once(m.optimizer, "_update", 2 * CHUNKS + 1), 3),
+    "the optimizer's second chunk": (lambda m: patch_once(m.optimizer, "_update", 2 * CHUNKS + 2), 3),
+    "the optimizer's last chunk": (lambda m: patch_once(m.optimizer, "_update", 3 * CHUNKS), 3),
+    "after the step": (lambda m: None, 3),
 }
 
 
 class CtrlC(Callback):
+    """Presses Ctrl-C when batch ``batch`` begins or ends."""
+
     def __init__(self, hook, batch):
         super().__init__()
         self.hook, self.batch = hook, batch
 
     def on_train_batch_begin(self, batch, logs=None):
-        if self.hook == "begin" and batch == self.batch:
+        if self.hook == "before the step" and batch == self.batch:
             ctrl_c()
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.hook == "end" and batch == self.batch:
+        if self.hook == "after the step" and batch == self.batch:
             ctrl_c()
 
 
 @pytest.mark.usefixtures("python_sigint_handler")
-@pytest.mark.parametrize("where", [*INSIDE_THE_STEP, "before the step", "after the step"])
-def test_ctrl_c_at_any_moment_leaves_a_state_of_some_training_run(where, monkeypatch, tmp_path):
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_ctrl_c_at_any_moment_leaves_a_state_of_some_training_run(moment, monkeypatch, tmp_path):
     monkeypatch.setattr(optimizers, "CHUNK", 16)
     x, y = make_data()
     reference = reference_states(3, x, y, batchnorm=True)
     model = make_model(batchnorm=True)
     assert model.count_params() == 49
-    callbacks = []
-    if where in INSIDE_THE_STEP:
-        INSIDE_THE_STEP[where](model)
-    else:
-        callbacks = [CtrlC("begin" if where == "before the step" else "end", batch=2)]
+    patch, steps = MOMENTS[moment]
+    patch(model)
     with pytest.raises(KeyboardInterrupt):
-        model.fit(x, y, epochs=1, batch_size=BATCH, shuffle=False, verbose=0, callbacks=callbacks)
+        model.fit(
+            x, y, epochs=1, batch_size=BATCH, shuffle=False, verbose=0, callbacks=[CtrlC(moment, batch=2)]
+        )
     after = state(model)
     assert same_state(after, reference[2]) or same_state(after, reference[3])
-    # the interrupt waits for the step to complete; outside a step it is not held back
-    assert same_state(after, reference[2] if where == "before the step" else reference[3])
+    assert same_state(after, reference[steps])
     # a save after the interrupt loads, and training goes on
     model.save(tmp_path / "interrupted.npz")
     loaded = tn.load_model(tmp_path / "interrupted.npz")
     assert same_state(state(loaded), after)
     model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
-    assert model.optimizer.iterations == after[2] + 5
+    assert model.optimizer.iterations == steps + 5
 
 
 @pytest.mark.usefixtures("python_sigint_handler")

@@ -37,7 +37,7 @@ from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from ._config import get_default_dtype, new_generator
-from ._interrupts import critical_section, deferring_interrupts
+from ._interrupts import deferring_interrupts
 from ._nonfinite import NonFiniteStepError, explain, finite_gradients
 from .callbacks import Callback, CallbackList, History
 from .layers.activations import Activation, ActivationLayer
@@ -424,8 +424,9 @@ class Sequential:
         ``FloatingPointError``) says why; the model is then exactly as before the
         call: weights, optimizer state and counter, the layers' state
         (batch normalization's running averages, which the forward pass moved,
-        are put back), as after any other error before the update.  A Ctrl-C
-        during the step raises ``KeyboardInterrupt`` once the step is complete.
+        are put back), as after any other error or a Ctrl-C before the update.
+        A Ctrl-C during the update (:meth:`tinynet.optimizers.Optimizer.step`)
+        raises ``KeyboardInterrupt`` once the update is complete.
 
         Returns
         -------
@@ -437,25 +438,29 @@ class Sequential:
         NonFiniteStepError
             The loss or a gradient was not finite; the step was not taken.
         """
-        with critical_section():
-            states, backups = self._state_arrays, self._state_backups
+        states, backups = self._state_arrays, self._state_backups
+        if states:  # batch normalization's running averages, which the forward pass moves
+            self._require_compiled("training")
+            iterations = self.optimizer.iterations
             for s, backup in zip(states, backups, strict=True):
                 np.copyto(backup, s)
-            try:
-                loss = self.compute_gradients(x, y, sample_weight, rows_sum_to_one=rows_sum_to_one)
-                if not (math.isfinite(loss) and finite_gradients(self._flat_grads)):
-                    cause = explain(self, x, y, sample_weight, loss)
-                    what = (
-                        f"the loss is {loss}" if not math.isfinite(loss) else "the gradients are not finite"
-                    )
-                    raise NonFiniteStepError(
-                        f"{what}: {cause}; the step was not taken, the model is as before", loss, cause
-                    )
-            except BaseException:
+        try:
+            loss = self.compute_gradients(x, y, sample_weight, rows_sum_to_one=rows_sum_to_one)
+            if not (math.isfinite(loss) and finite_gradients(self._flat_grads)):
+                cause = explain(self, x, y, sample_weight, loss)
+                what = f"the loss is {loss}" if not math.isfinite(loss) else "the gradients are not finite"
+                raise NonFiniteStepError(
+                    f"{what}: {cause}; the step was not taken, the model is as before", loss, cause
+                )
+            # the update itself is all or nothing: a Ctrl-C during it is held back until it ends
+            self.optimizer.step(self._params, self._grads)
+        except BaseException:
+            # an error, or a Ctrl-C, before the update: put back what the forward pass moved
+            # (after the update, as when a held-back Ctrl-C is raised, the step stands)
+            if states and self.optimizer.iterations == iterations:
                 for s, backup in zip(states, backups, strict=True):
                     np.copyto(s, backup)
-                raise
-            self.optimizer.step(self._params, self._grads)
+            raise
         return loss
 
     def _loss_value(self, y, y_pred, sample_weight, rows_sum_to_one: bool = False) -> float:

@@ -153,14 +153,17 @@ class Optimizer:
         """:meth:`current_learning_rate`, refused with ``ValueError`` unless finite and >= 0."""
         lr = self.current_learning_rate()
         if not 0.0 <= lr < math.inf:  # False for NaN too
-            step = self.iterations + 1
-            what = (
-                f"the schedule {self.learning_rate!r} gives the learning rate {lr} for step {step}"
-                if callable(self.learning_rate)
-                else f"the learning rate for step {step} is {lr}"
-            )
-            raise ValueError(f"{type(self).__name__}: {what}; it must be finite and >= 0")
+            self._refuse_learning_rate(lr)
         return lr
+
+    def _refuse_learning_rate(self, lr: float) -> None:
+        step = self.iterations + 1
+        what = (
+            f"the schedule {self.learning_rate!r} gives the learning rate {lr} for step {step}"
+            if callable(self.learning_rate)
+            else f"the learning rate for step {step} is {lr}"
+        )
+        raise ValueError(f"{type(self).__name__}: {what}; it must be finite and >= 0")
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         """Update ``params`` in place from ``grads`` (two dicts with the same keys).
@@ -169,7 +172,9 @@ class Optimizer:
         and a Ctrl-C during the update takes effect once it is complete (see the
         module docstring).
         """
-        lr = self.checked_learning_rate()
+        lr = self.current_learning_rate()
+        if not 0.0 <= lr < math.inf:  # checked_learning_rate, without a call on every step
+            self._refuse_learning_rate(lr)
         with critical_section():
             plan = self._plan_key
             if plan is None or plan[0] is not params or plan[1] is not grads:
