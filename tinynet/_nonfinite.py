@@ -38,13 +38,6 @@ class NonFiniteStepError(FloatingPointError):
         self.loss, self.cause = loss, cause
 
 
-def finite_gradients(flat_grads: np.ndarray) -> bool:
-    """Whether every gradient is finite (one dot product; an exact check only if it overflows)."""
-    if math.isfinite(float(np.vdot(flat_grads, flat_grads))):
-        return True
-    return bool(np.isfinite(flat_grads).all())
-
-
 def _nonfinite_rows(a: Any) -> np.ndarray | None:
     """Indices of the rows of ``a`` holding NaN or infinite values (None if it is not a float array)."""
     a = np.asarray(a)

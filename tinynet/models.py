@@ -38,7 +38,7 @@ from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from ._config import get_default_dtype, new_generator
 from ._interrupts import deferring_interrupts
-from ._nonfinite import NonFiniteStepError, explain, finite_gradients
+from ._nonfinite import NonFiniteStepError, explain
 from .callbacks import Callback, CallbackList, History
 from .layers.activations import Activation, ActivationLayer
 from .layers.base import Layer
@@ -446,7 +446,10 @@ class Sequential:
                 np.copyto(backup, s)
         try:
             loss = self.compute_gradients(x, y, sample_weight, rows_sum_to_one=rows_sum_to_one)
-            if not (math.isfinite(loss) and finite_gradients(self._flat_grads)):
+            G = self._flat_grads
+            # sum g^2 is finite exactly when every gradient is (squares cannot cancel), unless
+            # it overflows: only then are the gradients checked one by one
+            if not (math.isfinite(loss) and (math.isfinite(G.dot(G)) or np.isfinite(G).all())):
                 cause = explain(self, x, y, sample_weight, loss)
                 what = f"the loss is {loss}" if not math.isfinite(loss) else "the gradients are not finite"
                 raise NonFiniteStepError(
@@ -501,6 +504,11 @@ class Sequential:
         batch losses' mean weighted by batch size), the metrics over the
         epoch's predictions, and the same on the validation data.
 
+        Every argument is checked before any work, so that a refused call changes
+        nothing: ``TypeError`` for a value of the wrong kind (``batch_size=2.5``,
+        ``epochs="3"``, ``True`` for a count), ``ValueError`` for one out of range
+        (``epochs=0``, ``batch_size=-1``, no samples, a negative weight).
+
         Parameters
         ----------
         x, y : ndarray
@@ -527,11 +535,6 @@ class Sequential:
             Per-class loss weights, e.g. ``{0: 1.0, 1: 3.0}``: finite and >= 0.
         sample_weight : ndarray, optional
             Per-sample loss weights (N,), finite and >= 0; multiplied by ``class_weight``.
-
-        Every argument is checked before any work, so that a refused call changes
-        nothing: ``TypeError`` for a value of the wrong kind (``batch_size=2.5``,
-        ``epochs="3"``, ``True`` for a count), ``ValueError`` for one out of range
-        (``epochs=0``, ``batch_size=-1``, no samples, a negative weight).
 
         Returns
         -------
