@@ -167,6 +167,8 @@ def test_predict_and_evaluate_still_take_every_valid_batch_size():
 
 def test_evaluate_checks_its_sample_weights():
     model, x, y = trained_model()
+    with pytest.raises(TypeError, match="return_dict must be True or False"):
+        model.evaluate(x, y, return_dict="no")  # a non-empty string used to mean True
     with pytest.raises(ValueError, match=r"sample_weight must have shape \(40,\)"):
         model.evaluate(x, y, sample_weight=np.ones(N + 1))  # the extra weight used to be dropped silently
     with pytest.raises(ValueError, match="sample_weight must be >= 0"):

@@ -19,15 +19,15 @@ afterwards: :func:`deferring_interrupts` keeps it installed for a whole
 and a :class:`critical_section` outside of one (a custom loop calling
 ``train_step`` or ``optimizer.step``) installs it for its own duration.  That
 goes through ``_signal``, the C module behind :mod:`signal`: its ``signal()``
-is the same function without the conversion of handlers to enums, which costs
-about 10 µs per pair of calls, a fifth of a small model's whole step.  Nothing is installed outside
+is the same function without the conversion of handlers to enums, which makes
+the public one about ten times slower (several microseconds a pair of calls,
+as much as all the rest of tinynet's overhead in a small model's step).  Nothing is installed outside
 the main thread, or when SIGINT is ignored or left to the operating system's
 default (then no ``KeyboardInterrupt`` can happen, and there is nothing to hold).
 """
 
 from __future__ import annotations
 
-import _signal
 import signal
 import threading
 from collections.abc import Iterator
@@ -35,6 +35,11 @@ from contextlib import contextmanager
 from threading import get_ident
 from types import FrameType
 from typing import Any
+
+try:
+    import _signal  # CPython's C module behind signal: the same signal(), without enum conversions
+except ImportError:  # pragma: no cover - another Python: the public function, slower
+    _signal = signal
 
 _MAIN_THREAD = threading.main_thread().ident
 _SIGINT = int(signal.SIGINT)

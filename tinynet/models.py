@@ -772,6 +772,7 @@ class Sequential:
         """
         self._require_compiled("evaluate")
         batch_size = 32 if batch_size is None else _validation.positive_int(batch_size, "batch_size")
+        return_dict = _validation.flag(return_dict, "return_dict")
         x, y = self._as_input(x, "x"), self._as_target(y)
         _same_length(x, y, "x", "y")
         n = len(x)
