@@ -99,6 +99,8 @@ def bad_fit_arguments(x, y):
         ({"validation_data": (x, y, None, None)}, ValueError, "got 4 items"),
         ({"validation_data": (x, y, -np.ones(N))}, ValueError, "validation sample_weight must be >= 0"),
         ({"validation_data": (x, y * 2)}, ValueError, r"validation targets must be in \[0, 1\]"),
+        ({"callbacks": tn.callbacks.History()}, TypeError, "callbacks must be a list of callbacks"),
+        ({"callbacks": [print]}, TypeError, "callbacks must be tinynet.callbacks.Callback objects"),
     ]
 
 

@@ -596,6 +596,7 @@ class Sequential:
             class_weight = _validation.class_weights(class_weight)
         if validation_data is not None:
             validation_data = _validation_tuple(validation_data)
+        callbacks = _callback_list(callbacks)
         self.optimizer.checked_learning_rate()
         x, y = self._as_input(x, "x"), self._as_target(y)
         _same_length(x, y, "x", "y")
@@ -955,6 +956,23 @@ def _validation_tuple(data: Any) -> tuple[Any, Any, Any]:
             f"got {len(data)} items"
         )
     return data[0], data[1], data[2] if len(data) == 3 else None
+
+
+def _callback_list(callbacks: Any) -> list[Callback]:
+    """``callbacks`` as a list of :class:`Callback` objects (a list or tuple of them, or None)."""
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(
+            f"callbacks must be a list of callbacks, e.g. [EarlyStopping()], got {type(callbacks).__name__}"
+        )
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(
+                f"callbacks must be tinynet.callbacks.Callback objects, got {cb!r}; wrap a function in "
+                "tinynet.callbacks.LambdaCallback(on_epoch_end=...)"
+            )
+    return list(callbacks)
 
 
 def _same_length(a, b, name_a: str, name_b: str) -> None:
