@@ -438,11 +438,11 @@ class Sequential:
         NonFiniteStepError
             The loss or a gradient was not finite; the step was not taken.
         """
-        states, backups = self._state_arrays, self._state_backups
+        states = self._state_arrays
         if states:  # batch normalization's running averages, which the forward pass moves
             self._require_compiled("training")
             iterations = self.optimizer.iterations
-            for s, backup in zip(states, backups, strict=True):
+            for s, backup in zip(states, self._state_backups, strict=True):
                 np.copyto(backup, s)
         try:
             loss = self.compute_gradients(x, y, sample_weight, rows_sum_to_one=rows_sum_to_one)
@@ -461,7 +461,7 @@ class Sequential:
             # an error, or a Ctrl-C, before the update: put back what the forward pass moved
             # (after the update, as when a held-back Ctrl-C is raised, the step stands)
             if states and self.optimizer.iterations == iterations:
-                for s, backup in zip(states, backups, strict=True):
+                for s, backup in zip(states, self._state_backups, strict=True):
                     np.copyto(s, backup)
             raise
         return loss
