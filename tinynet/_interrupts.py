@@ -6,7 +6,7 @@ normalization's running averages.  A ``KeyboardInterrupt`` raised between two
 of those updates would leave a model that no training run produces (half the
 weights stepped, the counter ahead of the moments) and that resumes wrongly.
 
-So the code that changes the model runs in a :class:`critical_section`.  While
+So the code that changes the model runs in a critical section, ``with critical_section:``.  While
 one is active (in the main thread, the only one Python delivers signals to), a
 SIGINT is only recorded; when the outermost section ends, the previous handler
 gets the signal (Python's default raises ``KeyboardInterrupt`` there), so the
@@ -16,7 +16,7 @@ Outside a section a SIGINT is passed on at once.
 The handler is installed only while needed, and the previous one is restored
 afterwards: :func:`deferring_interrupts` keeps it installed for a whole
 :meth:`tinynet.Sequential.fit`, so that each step's section is only a counter,
-and a :class:`critical_section` outside of one (a custom loop calling
+and a critical section outside of one (a custom loop calling
 ``train_step`` or ``optimizer.step``) installs it for its own duration.  That
 goes through ``_signal``, the C module behind :mod:`signal`: its ``signal()``
 is the same function without the conversion of handlers to enums, which makes
@@ -51,6 +51,7 @@ class _Deferral:
     previous: Any = None  # the handler ours replaced, while ours is installed; else None
     depth = 0  # critical sections active in the main thread
     pending: tuple[int, FrameType | None] | None = None  # a SIGINT held back
+    section_installed = False  # whether the outermost section installed the handler itself
 
 
 _state = _Deferral()
@@ -91,29 +92,41 @@ def deferring_interrupts() -> Iterator[None]:
             _uninstall()
 
 
-class critical_section:  # lower case: it reads as a function, ``with critical_section():``
-    """``with critical_section():`` holds SIGINT back until the block ends (re-entrant)."""
+class _CriticalSection:
+    """``with critical_section:`` holds SIGINT back until the block ends (re-entrant).
 
-    __slots__ = ("active", "installed")
+    One object serves every section (the count of open ones is in the process's
+    deferral state), so that entering one costs no allocation: a step of a small
+    model pays about half a microsecond for it.
+    """
+
+    __slots__ = ()
 
     def __enter__(self) -> None:
-        self.active = get_ident() == _MAIN_THREAD
-        if self.active:
-            self.installed = _state.previous is None and _install()
-            _state.depth += 1
+        if get_ident() == _MAIN_THREAD:
+            state = _state
+            if state.previous is None and not state.depth:  # outside fit: install for this section
+                state.section_installed = _install()
+            state.depth += 1
 
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
-        if self.active:
-            _state.depth -= 1
-            if not _state.depth and (self.installed or _state.pending is not None):
-                self._leave()
+        if get_ident() == _MAIN_THREAD:
+            state = _state
+            state.depth -= 1
+            if not state.depth and (state.section_installed or state.pending is not None):
+                _leave_outermost()
 
-    def _leave(self) -> None:
-        """The outermost section ends: uninstall the handler if this one installed it, and
-        deliver the held-back SIGINT."""
-        pending, _state.pending = _state.pending, None
-        previous = _state.previous
-        if self.installed:
-            _uninstall()
-        if pending is not None and previous is not None:
-            previous(*pending)  # Python's default handler raises KeyboardInterrupt here
+
+def _leave_outermost() -> None:
+    """The outermost section ends: uninstall the handler if it installed it, and deliver the
+    held-back SIGINT to the previous handler (Python's default raises KeyboardInterrupt)."""
+    pending, _state.pending = _state.pending, None
+    previous = _state.previous
+    if _state.section_installed:
+        _state.section_installed = False
+        _uninstall()
+    if pending is not None and previous is not None:
+        previous(*pending)
+
+
+critical_section = _CriticalSection()

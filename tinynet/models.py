@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from math import isfinite
 from typing import Any
 
 import numpy as np
@@ -449,7 +450,7 @@ class Sequential:
             G = self._flat_grads
             # sum g^2 is finite exactly when every gradient is (squares cannot cancel), unless
             # it overflows: only then are the gradients checked one by one
-            if not (math.isfinite(loss) and (math.isfinite(G.dot(G)) or np.isfinite(G).all())):
+            if not (isfinite(loss) and (isfinite(G.dot(G)) or np.isfinite(G).all())):
                 cause = explain(self, x, y, sample_weight, loss)
                 what = f"the loss is {loss}" if not math.isfinite(loss) else "the gradients are not finite"
                 raise NonFiniteStepError(

@@ -175,7 +175,7 @@ class Optimizer:
         lr = self.current_learning_rate()
         if not 0.0 <= lr < math.inf:  # checked_learning_rate, without a call on every step
             self._refuse_learning_rate(lr)
-        with critical_section():
+        with critical_section:
             plan = self._plan_key
             if plan is None or plan[0] is not params or plan[1] is not grads:
                 self._plan(params, grads)
