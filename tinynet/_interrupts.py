@@ -1,29 +1,33 @@
-"""Ctrl-C never splits a training step: SIGINT is held back while a step changes the model.
+"""Ctrl-C never splits a training step: SIGINT is held back while an update changes the model.
 
-A step updates many arrays in place, one after the other: the optimizer's
-counter, its moment buffers, the parameters chunk by chunk, a batch
-normalization's running averages.  A ``KeyboardInterrupt`` raised between two
-of those updates would leave a model that no training run produces (half the
-weights stepped, the counter ahead of the moments) and that resumes wrongly.
+An optimizer update writes many arrays in place, one after the other: the
+step counter, the moment buffers, the parameters chunk by chunk.  A
+``KeyboardInterrupt`` raised between two of those writes would leave a model
+that no training run produces (half the weights stepped, the counter ahead of
+the moments) and that resumes wrongly.
 
-So the code that changes the model runs in a critical section, ``with critical_section:``.  While
-one is active (in the main thread, the only one Python delivers signals to), a
-SIGINT is only recorded; when the outermost section ends, the previous handler
-gets the signal (Python's default raises ``KeyboardInterrupt`` there), so the
-interrupt lands between two steps, never inside one, at most one step late.
-Outside a section a SIGINT is passed on at once.
+So :meth:`tinynet.optimizers.Optimizer.step` makes its writes in a critical
+section, ``with critical_section:``.  While one is open (in the main thread,
+the only one Python delivers signals to), a SIGINT is only recorded; when the
+outermost one closes, the previous handler gets it (Python's default raises
+``KeyboardInterrupt`` there), so the interrupt lands after the update, at most
+one update late.  Outside a section a SIGINT is passed on at once; before the
+update, :meth:`tinynet.Sequential.train_step` undoes what the forward pass
+changed (batch normalization's running averages) when any exception, this
+one included, comes through.
 
 The handler is installed only while needed, and the previous one is restored
 afterwards: :func:`deferring_interrupts` keeps it installed for a whole
 :meth:`tinynet.Sequential.fit`, so that each step's section is only a counter,
-and a critical section outside of one (a custom loop calling
-``train_step`` or ``optimizer.step``) installs it for its own duration.  That
-goes through ``_signal``, the C module behind :mod:`signal`: its ``signal()``
-is the same function without the conversion of handlers to enums, which makes
-the public one about ten times slower (several microseconds a pair of calls,
-as much as all the rest of tinynet's overhead in a small model's step).  Nothing is installed outside
-the main thread, or when SIGINT is ignored or left to the operating system's
-default (then no ``KeyboardInterrupt`` can happen, and there is nothing to hold).
+and a section outside of one (a custom loop calling ``train_step`` or
+``optimizer.step``) installs it for its own duration.  That goes through
+``_signal``, the C module behind :mod:`signal`: its ``signal()`` is the same
+function without the conversion of handlers to enums, which makes the public
+one about ten times slower (several microseconds a pair of calls, as much as
+all the rest of tinynet's overhead in a small model's step).  Nothing is
+installed outside the main thread, or when SIGINT is ignored or left to the
+operating system's default (then no ``KeyboardInterrupt`` can happen, and
+there is nothing to hold back).
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ class _CriticalSection:
 
     One object serves every section (the count of open ones is in the process's
     deferral state), so that entering one costs no allocation: a step of a small
-    model pays about half a microsecond for it.
+    model pays under a microsecond for it.
     """
 
     __slots__ = ()
