@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _validation
 from .layers.activations import stable_sigmoid
 from .layers.base import remember
 
@@ -215,10 +216,7 @@ class Loss:
 
     @staticmethod
     def _check_weight(sample_weight, y_pred):
-        w = np.asarray(sample_weight, dtype=y_pred.dtype).reshape(-1)
-        if w.shape[0] != y_pred.shape[0]:
-            raise ValueError(f"sample_weight has {w.shape[0]} entries for a batch of {y_pred.shape[0]}")
-        return w
+        return _validation.sample_weights(sample_weight, y_pred.shape[0], y_pred.dtype)
 
     def _mean_last(self, values: np.ndarray) -> np.ndarray:
         if values.ndim <= 1:
@@ -295,11 +293,20 @@ class BinaryCrossentropy(Loss):
         """The mean loss; from logits, ``probabilities`` may pass :math:`\\sigma(z)` when the
         caller has it already (the model passes its sigmoid's output), for :meth:`backward`.
         With it, ``log_normalizer`` may pass :math:`A(z) = \\log(1 + e^z)` (see
-        :meth:`tinynet.layers.Sigmoid.log_normalizer`), shaped like ``z``."""
+        :meth:`tinynet.layers.Sigmoid.log_normalizer`), shaped like ``z``.
+
+        Targets outside [0, 1] (NaN included) raise ``ValueError``: their
+        cross-entropy is unbounded below, no loss to minimise."""
         checked = self._start_fast(y_true, y_pred, sample_weight, probabilities, log_normalizer)
         if checked is None:
-            return super().forward(y_true, y_pred, sample_weight)
+            return super().forward(y_true, y_pred, sample_weight)  # checks the targets in _check
+        _validation.unit_interval_targets(checked[0], "BinaryCrossentropy: targets")
         return self.fused_forward(*checked)
+
+    def _check(self, y_true, y_pred):
+        y_true, y_pred = super()._check(y_true, y_pred)
+        _validation.unit_interval_targets(y_true, "BinaryCrossentropy: targets")
+        return y_true, y_pred
 
     def fused_forward(self, y_true, logits, probabilities=None, log_normalizer=None, rows_sum_to_one=False):
         # The formula of the class docstring, summed over every element in three reductions and
