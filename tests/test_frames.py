@@ -59,14 +59,6 @@ def test_import_tinynet_imports_neither_pandas_nor_sklearn():
     assert out.strip() == "[]"
 
 
-# Sequential's side: runs once models.py calls _frames in fit/predict/evaluate (the lead wires it in).
-wired = pytest.mark.skipif(
-    not hasattr(__import__("tinynet").Sequential(), "feature_names_in_"),
-    reason="Sequential does not remember DataFrame columns yet (models.py is not wired to tinynet._frames)",
-)
-
-
-@wired
 def test_sequential_remembers_and_checks_a_dataframe_s_columns():
     import tinynet as tn
 
@@ -86,3 +78,9 @@ def test_sequential_remembers_and_checks_a_dataframe_s_columns():
         with pytest.raises(ValueError, match="fit saw"):
             model.evaluate(bad, y)
     model.predict(x)  # an array has no names to check
+    with pytest.raises(ValueError, match="fit saw"):  # and a refused fit remembers nothing new
+        model.fit(df[list("dcba")], y, epochs=1, verbose=0)
+    assert model.feature_names_in_ == list("abcd")
+    one = tn.Sequential([tn.layers.Dense(1, input_dim=4)])
+    series = one.predict(df.head(2), as_frame=True)  # one output per row: a Series with the index
+    assert isinstance(series, pd.Series) and list(series.index) == ["r0", "r1"]

@@ -38,6 +38,7 @@ from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from ._config import get_default_dtype, new_generator
+from ._frames import check_columns, columns_of, to_frame
 from ._interrupts import deferring_interrupts
 from ._nonfinite import NonFiniteStepError, explain
 from .callbacks import Callback, CallbackList, History
@@ -73,6 +74,10 @@ class Sequential:
 
     #: The shape of one sample, once built.
     input_shape: tuple[int, ...] | None = None
+    #: The column names of the data frame :meth:`fit` last trained on (None after arrays);
+    #: :meth:`predict`, :meth:`evaluate` and :meth:`fit` refuse a frame whose columns differ.
+    #: Not saved in model files.
+    feature_names_in_: list[str] | None = None
     #: The dtype :meth:`forward` takes as it is (None until built: everything is converted).
     _input_dtype: np.dtype | None = None
     #: The layers' state arrays (batch normalization's running averages) and their copies
@@ -607,6 +612,8 @@ class Sequential:
             validation_data = _validation_tuple(validation_data)
         callbacks = _callback_list(callbacks)
         self.optimizer.checked_learning_rate()
+        check_columns(self.feature_names_in_, x)  # a data frame: the columns fit saw before, in order
+        columns = columns_of(x)
         x, y = self._as_input(x, "x"), self._as_target(y)
         _same_length(x, y, "x", "y")
         if len(x) == 0:
@@ -636,6 +643,8 @@ class Sequential:
             if w_val is not None:
                 w_val = _validation.sample_weights(w_val, len(x_val), x_val.dtype, "validation sample_weight")
 
+        if columns is not None:  # remembered once every check has passed: a refused fit changes nothing
+            self.feature_names_in_ = columns
         # one-hot targets (rows summing to exactly 1), checked once here rather than on every batch
         unit_rows = isinstance(self._fused, losses_module.CategoricalCrossentropy) and _rows_sum_to_one(y)
         n = len(x)
@@ -753,19 +762,32 @@ class Sequential:
         self._callback_states, self._live_callbacks = list(states), None
 
     # ----------------------------------------------------------------- inference
-    def predict(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+    def predict(self, x: np.ndarray, batch_size: int | None = None, *, as_frame: bool = False) -> Any:
         """Return the model's outputs for ``x`` in inference mode.
 
         Parameters
         ----------
-        x : ndarray
-            Inputs (N, ...).
+        x : ndarray or data frame
+            Inputs (N, ...).  A data frame must have the columns the model was
+            fitted on (:attr:`feature_names_in_`), in the same order.
         batch_size : int, optional
             Samples per forward pass, a positive integer (default: all at once,
             in chunks of at most :data:`PREDICT_CHUNK`).
+        as_frame : bool
+            With a pandas DataFrame or Series as ``x``: return the outputs as a
+            pandas object with ``x``'s index (a DataFrame, or a Series for
+            one output per row).
+
+        Returns
+        -------
+        ndarray (N, *output_shape), or a pandas object with ``as_frame=True``
         """
         if batch_size is not None:
             batch_size = _validation.positive_int(batch_size, "batch_size")
+        if _validation.flag(as_frame, "as_frame"):
+            out = self.predict(x, batch_size)
+            return to_frame(x, out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out)
+        check_columns(self.feature_names_in_, x)
         x = self._as_input(x, "x")
         self.build_for(x)
         n = len(x)
@@ -804,6 +826,7 @@ class Sequential:
             with ``return_dict=True`` a dict ``{"loss": ..., "accuracy": ...}``.
         """
         self._require_compiled("evaluate")
+        check_columns(self.feature_names_in_, x)
         batch_size = 32 if batch_size is None else _validation.positive_int(batch_size, "batch_size")
         return_dict = _validation.flag(return_dict, "return_dict")
         x, y = self._as_input(x, "x"), self._as_target(y)
