@@ -84,6 +84,8 @@ class Sequential:
     #: from before the current step, which a failed step restores (see train_step).
     _state_arrays: tuple[np.ndarray, ...] = ()
     _state_backups: tuple[np.ndarray, ...] = ()
+    #: ``Layer._trainable_changes`` when the parameters were last gathered (see _sync_trainable).
+    _trainable_layout: int = -1
 
     def __init__(self, layers: Sequence[Layer] | None = None, name: str | None = None) -> None:
         self.name = name or "sequential"
@@ -102,6 +104,8 @@ class Sequential:
         self.history: History | None = None
         self._params: dict[str, np.ndarray] = {}
         self._grads: dict[str, np.ndarray] = {}
+        self._trainable_params: dict[str, np.ndarray] = {}
+        self._trainable_grads: dict[str, np.ndarray] = {}
         self._fused: losses_module.Loss | None = None
         # (regularizer, parameter view, gradient view) for every penalised parameter; empty = no cost
         self._regularized: list[tuple[Any, np.ndarray, np.ndarray]] = []
@@ -186,18 +190,25 @@ class Sequential:
             self._gather_state()
 
     def _gather_parameters(self) -> None:
-        """Move every parameter and gradient into one flat buffer each (see the module docstring)."""
+        """Move every parameter and gradient into flat buffers (see the module docstring).
+
+        Two pairs of buffers: the trainable parameters, which the optimizer
+        updates as one array, and the frozen ones (``layer.trainable = False``),
+        which it never sees.
+        """
         entries = [(layer, key) for layer in self.layers for key in layer.params]
         dtypes = {layer.params[key].dtype for layer, key in entries}
         if len(dtypes) > 1:
             raise ValueError(f"all layers of a model must share one dtype, found {sorted(map(str, dtypes))}")
         dtype = dtypes.pop() if dtypes else get_default_dtype()
-        total = sum(layer.params[key].size for layer, key in entries)
-        P = np.empty(total, dtype=dtype)
-        G = np.zeros(total, dtype=dtype)
+        buffers = {}
+        for trainable in (True, False):
+            total = sum(layer.params[key].size for layer, key in entries if layer.trainable is trainable)
+            buffers[trainable] = [np.empty(total, dtype=dtype), np.zeros(total, dtype=dtype), 0]
         self._params, self._grads = {}, {}
-        offset = 0
+        self._trainable_params, self._trainable_grads = {}, {}
         for layer, key in entries:
+            P, G, offset = buffers[layer.trainable]
             value = layer.params[key]
             n = value.size
             p_view = P[offset : offset + n].reshape(value.shape)
@@ -206,8 +217,26 @@ class Sequential:
             layer.params[key], layer.grads[key] = p_view, g_view
             self._params[f"{layer.name}/{key}"] = p_view
             self._grads[f"{layer.name}/{key}"] = g_view
-            offset += n
-        self._flat_params, self._flat_grads = P, G
+            if layer.trainable:
+                self._trainable_params[f"{layer.name}/{key}"] = p_view
+                self._trainable_grads[f"{layer.name}/{key}"] = g_view
+            buffers[layer.trainable][2] = offset + n
+        # the buffers the optimizer updates (and a step checks for NaN): the trainable ones
+        self._flat_params, self._flat_grads = buffers[True][0], buffers[True][1]
+        self._trainable_layout = Layer._trainable_changes
+
+    def _sync_trainable(self) -> None:
+        """Gather the parameters again when a layer was frozen or unfrozen since they were gathered.
+
+        One integer comparison per step (see ``Layer._trainable_changes``).  The
+        layers' remembered views of the old buffers are dropped; the optimizer
+        re-plans on its next step, keeping the state of the parameters it still updates.
+        """
+        if self.built and self._trainable_layout != Layer._trainable_changes:
+            self._gather_parameters()
+            self._gather_regularizers()
+            for layer in self.layers:
+                layer._reset_work()
 
     def _gather_regularizers(self) -> None:
         """List the penalised parameters once, as views into the flat buffers (see compute_gradients)."""
@@ -242,8 +271,42 @@ class Sequential:
         return self._grads
 
     def count_params(self) -> int:
-        """Number of trainable scalars."""
+        """Number of parameter scalars, trainable and frozen (the layers' state arrays are not counted;
+        see :meth:`summary`)."""
         return int(sum(layer.count_params() for layer in self.layers))
+
+    @property
+    def trainable(self) -> bool:
+        """Whether any layer is trainable; ``model.trainable = False`` freezes every layer.
+
+        As in Keras, assigning it sets every layer's ``trainable``; unlike Keras
+        the model keeps no flag of its own, so unfreezing one layer afterwards
+        makes the model trainable again (in Keras the model's flag would still
+        freeze it).
+        """
+        return not self.layers or any(layer.trainable for layer in self.layers)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"trainable must be True or False, got {value!r} ({type(value).__name__})")
+        for layer in self.layers:
+            layer.trainable = bool(value)
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        """The parameters the optimizer updates, layer by layer (the arrays themselves)."""
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        """The frozen layers' parameters and every layer's state arrays, layer by layer."""
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """:attr:`trainable_weights` then :attr:`non_trainable_weights`, as Keras' ``model.weights``."""
+        return self.trainable_weights + self.non_trainable_weights
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every layer's weights (parameters then state), layer by layer."""
@@ -448,6 +511,8 @@ class Sequential:
         NonFiniteStepError
             The loss or a gradient was not finite; the step was not taken.
         """
+        if self._trainable_layout != Layer._trainable_changes:  # a layer was frozen or unfrozen
+            self._sync_trainable()
         states = self._state_arrays
         if states:  # batch normalization's running averages, which the forward pass moves
             self._require_compiled("training")
@@ -466,7 +531,7 @@ class Sequential:
                     f"{what}: {cause}; the step was not taken, the model is as before", loss, cause
                 )
             # the update itself is all or nothing: a Ctrl-C during it is held back until it ends
-            self.optimizer.step(self._params, self._grads)
+            self.optimizer.step(self._trainable_params, self._trainable_grads)
         except BaseException:
             # an error, or a Ctrl-C, before the update: put back what the forward pass moved
             # (after the update, as when a held-back Ctrl-C is raised, the step stands)
@@ -878,13 +943,21 @@ class Sequential:
 
     # --------------------------------------------------------------- inspection
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
-        """Print the layers, their output shapes and parameter counts."""
+        """Print the layers, their output shapes and weight counts, as Keras does.
+
+        A layer's count includes its state arrays (batch normalization's running
+        averages), as Keras counts them; the totals split the weights into
+        trainable ones and non-trainable ones (frozen layers' parameters and the
+        state arrays).
+        """
         if not self.built:
             self.build()
         rows = [("Layer (type)", "Output Shape", "Param #")]
         for layer in self.layers:
             shape = "(None, " + ", ".join(map(str, layer.output_shape)) + ")"
-            rows.append((f"{layer.name} ({type(layer).__name__})", shape, f"{layer.count_params():,}"))
+            count = layer.count_params() + sum(s.size for s in layer.state.values())
+            name = f"{layer.name} ({type(layer).__name__})" + ("" if layer.trainable else " [frozen]")
+            rows.append((name, shape, f"{count:,}"))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
         rule = "=" * sum(widths)
         lines = [f'Model: "{self.name}"', rule]
@@ -892,10 +965,11 @@ class Sequential:
             lines.append("".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
             lines.append(rule if i == 0 else "-" * sum(widths))
         lines[-1] = rule
-        lines.append(f"Total params: {self.count_params():,}")
-        non_trainable = sum(s.size for layer in self.layers for s in layer.state.values())
-        if non_trainable:
-            lines.append(f"Non-trainable state: {non_trainable:,}")
+        trainable = sum(w.size for w in self.trainable_weights)
+        non_trainable = sum(w.size for w in self.non_trainable_weights)
+        lines.append(f"Total params: {trainable + non_trainable:,}")
+        lines.append(f"Trainable params: {trainable:,}")
+        lines.append(f"Non-trainable params: {non_trainable:,}")
         print_fn("\n".join(lines))
 
     # ------------------------------------------------------------------ helpers

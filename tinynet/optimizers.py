@@ -349,14 +349,15 @@ class RMSprop(Optimizer):
     .. math:: v \leftarrow \rho v + (1 - \rho) g^2, \qquad
               \theta \leftarrow \theta - \eta\, \frac{g}{\sqrt{v} + \epsilon}
 
-    (:math:`v` starts at 0; :math:`\epsilon` is outside the square root).
+    (:math:`v` starts at 0; :math:`\epsilon` is outside the square root, as torch;
+    Keras adds it inside).  :math:`\epsilon = 10^{-7}` by default, as Keras (torch: :math:`10^{-8}`).
     """
 
     name = "rmsprop"
     slots = ("v",)
 
     def __init__(
-        self, learning_rate: LearningRate = 0.001, rho: float = 0.9, epsilon: float = 1e-8, **kwargs
+        self, learning_rate: LearningRate = 0.001, rho: float = 0.9, epsilon: float = 1e-7, **kwargs
     ):
         super().__init__(learning_rate, **kwargs)
         self.rho = _validation.real(rho, "rho", low=0.0, high=1.0, owner="RMSprop")
@@ -389,7 +390,8 @@ class Adam(Optimizer):
 
     :math:`m, v` start at 0; the bias corrections undo that start.  Computed as
     torch does: :math:`\theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}\,
-    m / (\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon)`.
+    m / (\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon)`.  :math:`\epsilon = 10^{-7}` by
+    default, as Keras (torch: :math:`10^{-8}`).
     """
 
     name = "adam"
@@ -400,7 +402,7 @@ class Adam(Optimizer):
         learning_rate: LearningRate = 0.001,
         beta_1: float = 0.9,
         beta_2: float = 0.999,
-        epsilon: float = 1e-8,
+        epsilon: float = 1e-7,
         **kwargs,
     ):
         super().__init__(learning_rate, **kwargs)
@@ -445,7 +447,7 @@ class AdamW(Adam):
         learning_rate: LearningRate = 0.001,
         beta_1: float = 0.9,
         beta_2: float = 0.999,
-        epsilon: float = 1e-8,
+        epsilon: float = 1e-7,
         weight_decay: float = 0.01,
         **kwargs,
     ):
@@ -464,12 +466,15 @@ class Adagrad(Optimizer):
     r"""Adagrad (Duchi et al.), as :class:`torch.optim.Adagrad` (accumulator starts at 0).
 
     .. math:: s \leftarrow s + g^2, \qquad \theta \leftarrow \theta - \eta\, \frac{g}{\sqrt{s} + \epsilon}.
+
+    :math:`\epsilon = 10^{-7}` by default, as Keras (torch: :math:`10^{-10}`); the
+    learning rate 0.01 and the accumulator starting at 0 are torch's (Keras: 0.001 and 0.1).
     """
 
     name = "adagrad"
     slots = ("sum",)
 
-    def __init__(self, learning_rate: LearningRate = 0.01, epsilon: float = 1e-10, **kwargs):
+    def __init__(self, learning_rate: LearningRate = 0.01, epsilon: float = 1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
         self.epsilon = _positive_epsilon(epsilon, "Adagrad")
 

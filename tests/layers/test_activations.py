@@ -1,5 +1,6 @@
 """Activations: gradients, known values, invariants and numerical safety."""
 
+import math
 import warnings
 
 import numpy as np
@@ -55,8 +56,10 @@ KNOWN = {
     "sigmoid": ([0.0, np.log(3.0), -np.log(3.0)], [0.5, 0.75, 0.25]),
     "tanh": ([0.0, np.log(2.0)], [0.0, 0.6]),  # tanh(ln 2) = (2 - 1/2) / (2 + 1/2)
     "softplus": ([0.0, np.log(np.e - 1.0)], [np.log(2.0), 1.0]),
-    # gelu(1) = 0.5 (1 + tanh(sqrt(2/pi) * 1.044715))
-    "gelu": ([0.0, 1.0], [0.0, 0.5 * (1 + np.tanh(np.sqrt(2 / np.pi) * 1.044715))]),
+    # exact, as Keras: gelu(x) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2
+    "gelu": ([0.0, 1.0, -2.0], [0.0, 0.5 * (1 + math.erf(2**-0.5)), -(1 + math.erf(-(2**0.5)))]),
+    # gelu_tanh(1) = 0.5 (1 + tanh(sqrt(2/pi) * 1.044715))
+    "gelu_tanh": ([0.0, 1.0], [0.0, 0.5 * (1 + np.tanh(np.sqrt(2 / np.pi) * 1.044715))]),
     "softmax": ([0.0, np.log(2.0), np.log(5.0)], [0.125, 0.25, 0.625]),  # e^x = 1, 2, 5 over 8
 }
 
@@ -79,6 +82,9 @@ def test_known_derivatives(float64):
         ("softplus", 0.0, 0.5),
         ("leaky_relu", -1.0, 0.01),
         ("elu", -1.0, np.exp(-1.0)),
+        # gelu'(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)
+        ("gelu", 1.0, 0.5 * (1 + math.erf(2**-0.5)) + math.exp(-0.5) / math.sqrt(2 * math.pi)),
+        ("gelu", -3.0, 0.5 * math.erfc(3 * 2**-0.5) - 3 * math.exp(-4.5) / math.sqrt(2 * math.pi)),
     ]:
         act = get_activation(name)
         act.forward(np.array([[x]]))
@@ -155,14 +161,38 @@ def test_other_activations_never_work_in_place(name):
     assert layer.backward(g) is not g
 
 
-def test_gelu_keeps_its_precision_in_the_negative_tail():
+def test_gelu_tanh_keeps_its_precision_in_the_negative_tail():
     # 1 + tanh(u) cancels for x < -4; GELU computes x * sigmoid(2u) instead, which does not
     x = np.linspace(-9.0, -3.0, 13)[None, :]
     u = np.sqrt(2.0 / np.pi) * (x.astype(np.longdouble) + 0.044715 * x.astype(np.longdouble) ** 3)
     reference = x * (1.0 / (1.0 + np.exp(-2.0 * u)))  # extended precision, no cancellation
-    y = get_activation("gelu").forward(x)
+    y = get_activation("gelu_tanh").forward(x)
     np.testing.assert_allclose(y, reference.astype(np.float64), rtol=1e-13, atol=0)
+    assert check_layer(get_activation("gelu_tanh"), x)["input"] < 1e-6
+
+
+def test_exact_gelu_keeps_its_precision_in_the_negative_tail(float64):
+    # x Phi(x) with Phi = erfc(-x / sqrt 2) / 2: no 1 + erf cancellation down to x = -30
+    x = np.array([[-30.0, -20.0, -9.0, -5.0, -3.0, -1.0, 0.5, 4.0]])
+    reference = np.array([[v * 0.5 * math.erfc(-v / math.sqrt(2.0)) for v in x[0]]])
+    np.testing.assert_allclose(get_activation("gelu").forward(x), reference, rtol=1e-12, atol=0)
     assert check_layer(get_activation("gelu"), x)["input"] < 1e-6
+
+
+def test_gelu_is_exact_by_default_as_keras_and_approximate_on_request(float64):
+    from tinynet.layers import GELU
+
+    x = np.array([[1.5]])
+    assert GELU().forward(x)[0, 0] == pytest.approx(1.5 * 0.5 * (1 + math.erf(1.5 / math.sqrt(2))), rel=1e-14)
+    assert GELU(approximate=True).get_config()["approximate"] is True
+    assert GELU(approximate=True).activation_name == "gelu_tanh"
+    assert "approximate" not in GELU().get_config()
+
+
+def test_activation_names_are_case_insensitive():
+    assert get_activation("ReLU").activation_name == "relu"
+    assert get_activation("Softmax").activation_name == "softmax"
+    assert Activation("GELU").get_config()["activation"] == "gelu"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -16,9 +16,11 @@ Use them as layers (``ReLU()``), by name (``Activation("relu")``) or inside
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
+from .._special import normal_cdf, normal_pdf
 from .base import Layer, memory_order, register_layer
 
 
@@ -181,31 +183,60 @@ class ReLU(ActivationLayer):
 
 @register_layer
 class LeakyReLU(ActivationLayer):
-    r"""Leaky ReLU.
+    r"""Leaky ReLU, with Keras 3's argument name and default.
 
     .. math:: y = \begin{cases} x & x > 0 \\ \alpha x & x \le 0 \end{cases}, \qquad
               f'(x) = \begin{cases} 1 & x > 0 \\ \alpha & x \le 0 \end{cases}
 
     Parameters
     ----------
-    alpha : float
-        Slope for negative inputs (default 0.01).
+    negative_slope : float
+        :math:`\alpha`, the slope for negative inputs, >= 0 (default 0.3, Keras'
+        ``LeakyReLU`` layer; PyTorch's default is 0.01).  The activation *name*
+        ``"leaky_relu"`` (``Dense(..., activation="leaky_relu")``) keeps this layer's
+        slope as before, 0.01 (Keras' ``leaky_relu`` function uses 0.2; see the docs'
+        table of defaults).
+    alpha : float, optional
+        Deprecated spelling of ``negative_slope`` (Keras 2's); warns.
     """
 
     activation_name = "leaky_relu"
 
-    def __init__(self, alpha: float = 0.01, **kwargs) -> None:
+    def __init__(self, negative_slope: float = 0.3, alpha: float | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.alpha = float(alpha)
+        if alpha is not None:
+            warnings.warn(
+                "LeakyReLU(alpha=...) is deprecated; use negative_slope=... (Keras 3's name)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            negative_slope = alpha
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.number)):
+            raise TypeError(f"LeakyReLU negative_slope must be a number, got {negative_slope!r}")
+        if not 0.0 <= float(negative_slope) < math.inf:
+            raise ValueError(f"LeakyReLU negative_slope must be finite and >= 0, got {negative_slope!r}")
+        self.negative_slope = float(negative_slope)
+
+    @property
+    def alpha(self) -> float:
+        """The slope (Keras 2's name for :attr:`negative_slope`)."""
+        return self.negative_slope
 
     def _forward(self, x, out):
-        np.multiply(x, np.where(x > 0, 1.0, self.alpha).astype(x.dtype), out=out)
+        np.multiply(x, np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype), out=out)
 
     def _backward(self, grad_output, out):
-        np.multiply(grad_output, np.where(self.x > 0, 1.0, self.alpha).astype(out.dtype), out=out)
+        np.multiply(grad_output, np.where(self.x > 0, 1.0, self.negative_slope).astype(out.dtype), out=out)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "alpha": self.alpha}
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+class _LeakyReLUActivation(LeakyReLU):
+    """The activation named ``"leaky_relu"``: slope 0.01, as before (see :class:`LeakyReLU`)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(negative_slope=0.01, **kwargs)
 
 
 @register_layer
@@ -370,7 +401,20 @@ _GELU_K = 0.044715
 
 @register_layer
 class GELU(ActivationLayer):
-    r"""Gaussian error linear unit, tanh approximation (Hendrycks and Gimpel).
+    r"""Gaussian error linear unit (Hendrycks and Gimpel): exact by default, as Keras.
+
+    Exact (``approximate=False``, the name ``"gelu"``): with the standard normal
+    distribution function :math:`\Phi` and density :math:`\varphi`,
+
+    .. math::
+        y = x\, \Phi(x) = \tfrac12 x\, \mathrm{erfc}(-x/\sqrt2), \qquad
+        f'(x) = \Phi(x) + x\, \varphi(x), \quad \varphi(x) = \frac{e^{-x^2/2}}{\sqrt{2\pi}},
+
+    :math:`\Phi` evaluated to float64 precision by :mod:`tinynet._special` (NumPy
+    has no erf), through erfc so that the negative tail keeps its relative precision.
+
+    Tanh approximation (``approximate=True``, the name ``"gelu_tanh"``; PyTorch's
+    ``approximate="tanh"``):
 
     .. math::
         u = c\,(x + k x^3),\qquad y = \tfrac12 x (1 + \tanh u) = x\, \sigma(2u),
@@ -384,19 +428,53 @@ class GELU(ActivationLayer):
     rule gives
 
     .. math:: f'(x) = s + x\, 2 s (1 - s)\, c\, (1 + 3 k x^2).
+
+    The two differ by less than :math:`10^{-3}`.  Model files before format
+    version 3 meant the tanh form by ``"gelu"``; loading reads them so.
+
+    Parameters
+    ----------
+    approximate : bool
+        Use the tanh approximation (default False, as Keras' ``gelu``).
     """
 
     activation_name = "gelu"
 
+    def __init__(self, approximate: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(approximate, (bool, np.bool_)):
+            raise TypeError(f"GELU approximate must be True or False, got {approximate!r}")
+        self.approximate = bool(approximate)
+        self.activation_name = "gelu_tanh" if self.approximate else "gelu"
+
     def _forward(self, x, out):
-        u2 = 2.0 * _GELU_C * (x + _GELU_K * x**3)
-        self._s = s = stable_sigmoid(u2)
+        if self.approximate:
+            u2 = 2.0 * _GELU_C * (x + _GELU_K * x**3)
+            self._s = s = stable_sigmoid(u2)
+        else:
+            self._s = s = normal_cdf(x)
         np.multiply(x, s, out=out)
 
     def _backward(self, grad_output, out):
         x, s = self.x, self._s
-        d = s + x * (2.0 * s * (1.0 - s)) * _GELU_C * (1.0 + 3.0 * _GELU_K * x * x)
+        if self.approximate:
+            d = s + x * (2.0 * s * (1.0 - s)) * _GELU_C * (1.0 + 3.0 * _GELU_K * x * x)
+        else:
+            d = s + x * normal_pdf(x)  # Phi(x) + x phi(x)
         np.multiply(d, grad_output, out=out)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        if self.approximate:  # only then: an exact GELU's config is as before
+            config["approximate"] = True
+        return config
+
+
+class _GELUTanh(GELU):
+    """The activation named ``"gelu_tanh"``: :class:`GELU` with ``approximate=True``."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(approximate=True, **kwargs)
 
 
 @register_layer
@@ -477,6 +555,8 @@ class Softmax(ActivationLayer):
 ACTIVATIONS: dict[str, type[ActivationLayer]] = {
     cls.activation_name: cls for cls in (Linear, ReLU, LeakyReLU, ELU, Sigmoid, Tanh, Softmax, Softplus, GELU)
 }
+ACTIVATIONS["gelu_tanh"] = _GELUTanh
+ACTIVATIONS["leaky_relu"] = _LeakyReLUActivation
 
 
 def get_activation(name: str | None) -> ActivationLayer | None:
@@ -486,8 +566,8 @@ def get_activation(name: str | None) -> ActivationLayer | None:
     if isinstance(name, ActivationLayer):
         return name
     try:
-        return ACTIVATIONS[name]()
-    except (KeyError, TypeError):
+        return ACTIVATIONS[name.lower()]()  # case-insensitive, as Keras' names ("ReLU", "Softmax")
+    except (KeyError, TypeError, AttributeError):
         raise ValueError(
             f"unknown activation {name!r}; valid names: {', '.join(sorted(ACTIVATIONS))}"
         ) from None

@@ -35,6 +35,13 @@ A layer is a small object with a forward pass and a hand-derived backward pass:
 ``state``
     Non-trainable arrays (running averages) that the model file saves and that
     optimizers never touch.
+``trainable``
+    ``True`` by default; ``layer.trainable = False`` freezes the layer, as in
+    Keras: a model's optimizer no longer updates its ``params`` (they move to
+    :attr:`non_trainable_weights`), and a frozen
+    :class:`~tinynet.layers.BatchNormalization` normalizes with its running
+    averages and leaves them unchanged.  The backward pass still runs through
+    a frozen layer (the layers below it need the gradient).
 ``get_config()`` / ``from_config(config)``
     A JSON-able dict of constructor arguments, and the way back.
 
@@ -138,12 +145,26 @@ class Layer:
         ``dense_1``, ...) when it is not given.
     input_shape : tuple of int, optional
         The shape of one sample, for the first layer of a model.
+    trainable : bool
+        Whether a model's optimizer updates this layer's parameters (see
+        :attr:`trainable`).
     """
 
     registered_name: str = ""
 
-    def __init__(self, *, name: str | None = None, input_shape: tuple[int, ...] | None = None) -> None:
+    #: Counts every change of any layer's ``trainable`` flag, so that a model notices
+    #: a layer frozen or unfrozen after it was built with one comparison per step.
+    _trainable_changes: int = 0
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        input_shape: tuple[int, ...] | None = None,
+        trainable: bool = True,
+    ) -> None:
         self.name = name
+        self.trainable = trainable
         self.input_shape: tuple[int, ...] | None = None if input_shape is None else _as_shape(input_shape)
         self.output_shape: tuple[int, ...] | None = None
         self.params: dict[str, np.ndarray] = {}
@@ -189,6 +210,44 @@ class Layer:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._reset_work()
+
+    # -- freezing ---------------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        """Whether a model's optimizer updates this layer's parameters (Keras' ``layer.trainable``).
+
+        Set it to ``False`` to freeze the layer: ``fit`` then leaves its weights
+        unchanged bit for bit (weight decay, penalties and momentum included),
+        and a frozen BatchNormalization uses and keeps its running averages.
+        The flag is saved in model files (format version 3).
+        """
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(
+                f"layer {self.name or type(self).__name__!r}: trainable must be True or False, "
+                f"got {value!r} ({type(value).__name__})"
+            )
+        self._trainable = bool(value)
+        Layer._trainable_changes += 1
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        """The parameters the optimizer updates: all of ``params`` when trainable, else none."""
+        return list(self.params.values()) if self._trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        """The parameters of a frozen layer, then the state arrays (running averages)."""
+        frozen = [] if self._trainable else list(self.params.values())
+        return frozen + list(self.state.values())
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Trainable then non-trainable weights (the arrays themselves, as Keras' ``layer.weights``)."""
+        return self.trainable_weights + self.non_trainable_weights
 
     # -- protocol ---------------------------------------------------------
     def build(self, input_shape: tuple[int, ...]) -> None:
@@ -283,7 +342,7 @@ class Layer:
         return float(sum(reg.penalty(self.params[key]) for key, reg in self.regularizers.items()))
 
     def count_params(self) -> int:
-        """Number of trainable scalars."""
+        """Number of parameter scalars, trainable or frozen (the state arrays are not counted)."""
         return int(sum(p.size for p in self.params.values()))
 
     def get_weights(self) -> list[np.ndarray]:
@@ -309,6 +368,8 @@ class Layer:
         config: dict[str, Any] = {"name": self.name}
         if self.input_shape is not None:
             config["input_shape"] = list(self.input_shape)
+        if not self._trainable:  # only when frozen: the configs of trainable layers are as before
+            config["trainable"] = False
         return config
 
     @classmethod

@@ -111,12 +111,17 @@ class Conv2D(ActivatedLayer):
     input_shape : tuple, optional
         (C, H, W) of one sample, for the first layer of a model.
     kernel_initializer : str
-        Name from :mod:`tinynet.initializers` (fan-in :math:`C k_h k_w`); ``b`` starts at 0.
+        Name from :mod:`tinynet.initializers` (fan-in :math:`C k_h k_w`, fan-out
+        :math:`F k_h k_w`); ``b`` starts at 0.  The default, ``"glorot_uniform"``,
+        is Keras' (PyTorch's default is close to ``"he_uniform"`` scaled by
+        :math:`1/\sqrt{6}`; see the docs' table of defaults).
     kernel_regularizer : Regularizer, str or dict, optional
         A penalty on ``W`` (see :mod:`tinynet.regularizers`); the model adds it
         to the loss and its gradient to ``grads["W"]``.
     name : str, optional
         Layer name.
+    trainable : bool
+        ``False`` freezes ``W`` and ``b`` (see :attr:`Layer.trainable`).
     """
 
     def __init__(
@@ -128,11 +133,12 @@ class Conv2D(ActivatedLayer):
         activation: str | None = None,
         use_bias: bool = True,
         input_shape: tuple[int, ...] | None = None,
-        kernel_initializer: str = "he_uniform",
+        kernel_initializer: str = "glorot_uniform",
         name: str | None = None,
         kernel_regularizer: Regularizer | str | dict | None = None,
+        trainable: bool = True,
     ) -> None:
-        super().__init__(name=name, input_shape=input_shape)
+        super().__init__(name=name, input_shape=input_shape, trainable=trainable)
         if isinstance(filters, bool) or int(filters) != filters or int(filters) <= 0:
             raise ValueError(f"Conv2D needs a positive integer number of filters, got {filters!r}")
         self.filters = int(filters)

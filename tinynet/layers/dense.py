@@ -54,6 +54,8 @@ class Dense(ActivatedLayer):
         Alternative to ``input_dim``.
     name : str, optional
         Layer name.
+    trainable : bool
+        ``False`` freezes ``W`` and ``b`` (see :attr:`Layer.trainable`).
     """
 
     def __init__(
@@ -68,10 +70,11 @@ class Dense(ActivatedLayer):
         *,
         input_shape: tuple[int, ...] | None = None,
         name: str | None = None,
+        trainable: bool = True,
     ) -> None:
         if input_shape is None and input_dim is not None:
             input_shape = (int(input_dim),)
-        super().__init__(name=name, input_shape=input_shape)
+        super().__init__(name=name, input_shape=input_shape, trainable=trainable)
         if int(units) <= 0:
             raise ValueError(f"Dense needs a positive number of units, got {units!r}")
         self.units = int(units)

@@ -98,15 +98,20 @@ class BatchNormalization(Layer):
     ``moving_variance`` are (F,) or (C,).  Cache: ``x_hat``, ``inv_std``
     :math:`= 1/s` per feature, and whether the last forward was in training mode.
 
+    Frozen (``trainable=False``, as in Keras): the layer runs as in inference
+    even while the model trains, normalizing with the running averages and
+    leaving them unchanged, so that fine-tuning the layers above it does not
+    disturb the statistics learned before.
+
     Parameters
     ----------
     momentum : float
-        :math:`m` in [0, 1).
+        :math:`m` in [0, 1); 0.99 as Keras (PyTorch's ``momentum=0.1`` is :math:`1 - m`).
     epsilon : float
-        :math:`\epsilon > 0`, added to the variance.
+        :math:`\epsilon > 0`, added to the variance; 1e-3 as Keras (PyTorch: 1e-5).
     """
 
-    def __init__(self, momentum: float = 0.9, epsilon: float = 1e-5, **kwargs) -> None:
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, **kwargs) -> None:
         super().__init__(**kwargs)
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
@@ -149,9 +154,10 @@ class BatchNormalization(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         axes, per_feature = self._axes(x)
         self.M = x.size // x.shape[1]
-        self.training = training
+        # batch statistics only when training an unfrozen layer (a frozen one runs as in inference)
+        self.training = batch_statistics = training and self.trainable
         x_hat = self.output_array("x_hat", x.shape, training, x.dtype)
-        if training:
+        if batch_statistics:
             mean = np.add.reduce(x, axis=axes) / self.M
             np.subtract(x, mean.reshape(per_feature), out=x_hat)  # x - mu, scaled to x_hat below
             squares = self.buffer("work", x.shape, x.dtype)
@@ -224,10 +230,10 @@ class LayerNormalization(Layer):
     Parameters
     ----------
     epsilon : float
-        :math:`\epsilon > 0`, added to each sample's variance.
+        :math:`\epsilon > 0`, added to each sample's variance; 1e-3 as Keras (PyTorch: 1e-5).
     """
 
-    def __init__(self, epsilon: float = 1e-5, **kwargs) -> None:
+    def __init__(self, epsilon: float = 1e-3, **kwargs) -> None:
         super().__init__(**kwargs)
         self.epsilon = float(epsilon)
         if not self.epsilon > 0.0:

@@ -171,6 +171,7 @@ def model_manifest(
     }
     if kind == "weights":
         check_configs(manifest, _saving)
+        manifest["format_version"] = _layers_version(layers)
         return manifest, arrays
     compiled = include_compile and model.loss is not None and model.optimizer is not None
     if compiled:
@@ -208,7 +209,51 @@ def model_manifest(
     if callbacks:  # only then version 2: files without callback states stay readable by older tinynets
         manifest["format_version"] = 2
         manifest["training"]["callbacks"] = callbacks
+    if _layers_version(layers) == 3:
+        manifest["format_version"] = 3
+        manifest["training"].setdefault("callbacks", [])  # from version 2 on, the key is required
     return manifest, arrays
+
+
+def _layers_version(layers: list[dict[str, Any]]) -> int:
+    """3 when a layer is frozen, uses GELU or is a LeakyReLU layer, else 1.
+
+    Version 3 added ``"trainable": false`` to layer configs, made ``"gelu"``
+    the exact GELU (``"gelu_tanh"`` its tanh approximation) and renamed
+    LeakyReLU's ``alpha`` to ``negative_slope``: an older reader would refuse the
+    first and the last and silently read the second as the tanh form.
+    """
+    for layer in layers:
+        config = layer["config"]
+        if config.get("trainable") is False or layer["class_name"] in ("GELU", "LeakyReLU"):
+            return 3
+        if config.get("activation") in ("gelu", "gelu_tanh"):
+            return 3
+    return 1
+
+
+def _upgrade_layer_config(entry: dict[str, Any], version: int, where: str, fail: Fail) -> None:
+    """Read a layer config of an older format version as version 3 reads it (in place).
+
+    Before version 3 there was no ``trainable`` key, and ``"gelu"`` named the
+    tanh approximation, which version 3 calls ``"gelu_tanh"``.
+    """
+    config = entry["config"]
+    if version >= 3:
+        return
+    if "trainable" in config:
+        raise fail(f"{where}.config has 'trainable', which format version {version} does not have (version 3 added it)")
+    if config.get("activation") == "gelu":
+        config["activation"] = "gelu_tanh"
+    if entry["class_name"] == "GELU":
+        if "approximate" in config:
+            raise fail(f"{where}.config has 'approximate', which format version {version} does not have")
+        config["approximate"] = True
+    if entry["class_name"] == "LeakyReLU":
+        if "negative_slope" in config:
+            raise fail(f"{where}.config has 'negative_slope', which format version {version} calls 'alpha'")
+        if "alpha" in config:
+            config["negative_slope"] = config.pop("alpha")
 
 
 def _saving(reason: str) -> ValueError:
@@ -330,7 +375,7 @@ def _short(value: Any) -> str:
 
 
 def validate(archive: Archive) -> dict[str, Any]:
-    """Check the whole manifest schema (versions 1 and 2); return the manifest.
+    """Check the whole manifest schema (versions 1 to 3); return the manifest.
 
     Also checks that every array is referenced exactly once and every reference
     names an array of the file.
@@ -386,6 +431,7 @@ def validate(archive: Archive) -> dict[str, Any]:
         _string(layer["class_name"], f"{where}.class_name", fail, 100)
         if not isinstance(layer["config"], dict):
             raise fail(f"{where}.config must be a JSON object, found {_kind(layer['config'])}")
+        _upgrade_layer_config(layer, manifest["format_version"], where, fail)
         for group in ("params", "state"):
             for key, name in _names(layer[group], f"{where}.{group}", fail).items():
                 refer(name, f"{where}.{group}[{key!r}]")
