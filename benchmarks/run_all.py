@@ -81,7 +81,7 @@ def _tinynet_mlp(sizes: list[int], head: str) -> tn.Sequential:
     layers.append(tn.layers.Dense(sizes[-1], head))
     model = tn.Sequential(layers)
     loss = "categorical_crossentropy" if head == "softmax" else "binary_crossentropy"
-    model.compile(loss, tn.optimizers.Adam(1e-3))
+    model.compile(loss=loss, optimizer=tn.optimizers.Adam(1e-3))
     return model
 
 
@@ -137,7 +137,7 @@ def cnn_model_and_data(scale: int = 1, filters: int = 16, batch: int = 64):
             tn.layers.Dense(10, "softmax"),
         ]
     )
-    model.compile("categorical_crossentropy", tn.optimizers.Adam(1e-3))
+    model.compile(loss="categorical_crossentropy", optimizer=tn.optimizers.Adam(1e-3))
     return model, x, y, batch, 1
 
 

@@ -224,7 +224,7 @@ from tinynet.testing import assert_model_gradients
 with tn.gradcheck.float64_defaults():
     tn.set_seed(0)
     check = tn.Sequential([tn.layers.Dense(4, input_dim=2), Swish(), tn.layers.Dense(1, activation="sigmoid")])
-    check.compile("binary_crossentropy", "adam")
+    check.compile(optimizer="adam", loss="binary_crossentropy")
 rng = np.random.default_rng(0)
 assert_model_gradients(check, rng.normal(size=(5, 2)), rng.integers(0, 2, (5, 1)))
 

@@ -72,7 +72,7 @@ def overfitting_model():
             tn.layers.Dense(1, activation="sigmoid"),
         ]
     )
-    model.compile("binary_crossentropy", tn.optimizers.Adam(0.03), metrics=["accuracy"])
+    model.compile(loss="binary_crossentropy", optimizer=tn.optimizers.Adam(0.03), metrics=["accuracy"])
     return model
 
 
@@ -207,7 +207,7 @@ def test_checkpoint_paths_take_the_epoch_and_logged_values(tmp_path):
 def test_learning_rate_scheduler_sets_the_rate_of_each_epoch():
     x, y, _ = overfitting_problem()
     model = overfitting_model()
-    model.compile("binary_crossentropy", tn.optimizers.SGD(0.1))
+    model.compile(loss="binary_crossentropy", optimizer=tn.optimizers.SGD(0.1))
     halve = LearningRateScheduler(lambda epoch, lr: lr * 0.5)
     history = model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[halve])
     assert history.history["learning_rate"] == [0.05, 0.025, 0.0125]
@@ -217,7 +217,7 @@ def test_learning_rate_scheduler_sets_the_rate_of_each_epoch():
     # epochs are global: this second fit's epochs are the model's 4th and 5th (as Keras' initial_epoch)
     assert history.epoch == [3, 4]
     assert history.history["learning_rate"] == [0.1 / 4, 0.1 / 5]
-    model.compile("binary_crossentropy", tn.optimizers.SGD(schedules.ExponentialDecay(0.1, 10, 0.5)))
+    model.compile(loss="binary_crossentropy", optimizer=tn.optimizers.SGD(schedules.ExponentialDecay(0.1, 10, 0.5)))
     with pytest.raises(TypeError, match="already a schedule"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[halve])
 

@@ -57,7 +57,7 @@ def test_weighted_binary_crossentropy_by_hand():
 def _model(output, loss, seed=0):
     tn.set_seed(seed)
     model = tn.Sequential([tn.layers.Dense(4, input_dim=3, activation="tanh"), tn.layers.Dense(*output)])
-    model.compile(loss, "sgd")
+    model.compile(optimizer="sgd", loss=loss)
     return model
 
 
@@ -130,7 +130,7 @@ def test_class_weight_raises_recall_on_pima():
         model = tn.Sequential(
             [tn.layers.Dense(8, input_dim=8, activation="relu"), tn.layers.Dense(1, activation="sigmoid")]
         )
-        model.compile("binary_crossentropy", tn.optimizers.Adam(0.01))
+        model.compile(loss="binary_crossentropy", optimizer=tn.optimizers.Adam(0.01))
         model.fit(x_train, y_train, epochs=20, batch_size=32, class_weight=class_weight, verbose=0)
         p = model.predict(x_test)
         scores[key] = (tn.metrics.recall(y_test, p), tn.metrics.precision(y_test, p))

@@ -55,7 +55,7 @@ def test_clipping_bounds_every_step_of_training_penalty_included(kind):
         ]
     )
     c = 0.5
-    model.compile("mse", optimizers.SGD(1e-3, **{kind: c}))
+    model.compile(loss="mse", optimizer=optimizers.SGD(1e-3, **{kind: c}))
     norms = []
 
     class Watch(tn.callbacks.Callback):

@@ -127,7 +127,7 @@ def test_fit_is_reproducible_bit_for_bit_under_a_seed():
         model = tn.Sequential(
             [Dense(16, input_dim=8, activation="relu"), Dropout(0.3), Dense(1, activation="sigmoid")]
         )
-        model.compile("binary_crossentropy", "adam", metrics=["accuracy"])
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
         history = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
         return model.get_weights(), history.history
 
@@ -155,7 +155,7 @@ def test_whole_model_gradients_sigmoid_head(seed, activation):
         model = tn.Sequential(
             [Dense(5, input_dim=3, activation=activation), Dropout(0.2), Dense(2, activation="sigmoid")]
         )
-        model.compile("binary_crossentropy", "sgd")
+        model.compile(optimizer="sgd", loss="binary_crossentropy")
     rng = np.random.default_rng(seed)
     errors = check_model(model, rng.normal(size=(4, 3)), rng.integers(0, 2, (4, 2)))
     assert max(errors.values()) < 1e-6, errors
@@ -170,7 +170,7 @@ def test_whole_model_gradients_softmax_head(seed, loss):
         model = tn.Sequential(
             [Dense(4, input_dim=3, activation="elu"), Dense(3), tn.layers.Activation("softmax")]
         )
-        model.compile(loss, "sgd")
+        model.compile(optimizer="sgd", loss=loss)
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 3, 5)
     y = labels if loss.startswith("sparse") else np.eye(3)[labels]
@@ -231,7 +231,7 @@ def test_learns_xor_perfectly():
     y = np.array([0, 1, 1, 0])
     tn.set_seed(0)
     model = tn.Sequential([Dense(8, input_dim=2, activation="tanh"), Dense(1, activation="sigmoid")])
-    model.compile("binary_crossentropy", tn.optimizers.Adam(0.05), metrics=["accuracy"])
+    model.compile(loss="binary_crossentropy", optimizer=tn.optimizers.Adam(0.05), metrics=["accuracy"])
     model.fit(x, y, epochs=300, batch_size=4, verbose=0)
     assert model.evaluate(x, y)[1] == 1.0
     np.testing.assert_array_equal(model.predict(x).ravel() > 0.5, y.astype(bool))
@@ -243,7 +243,7 @@ def test_learns_sampled_xor():
     x, y = tn.datasets.make_xor(n_samples=200, noise=0.0, seed=0)
     tn.set_seed(0)
     model = tn.Sequential([Dense(16, input_dim=2, activation="tanh"), Dense(1, activation="sigmoid")])
-    model.compile("binary_crossentropy", tn.optimizers.Adam(0.05), metrics=["accuracy"])
+    model.compile(loss="binary_crossentropy", optimizer=tn.optimizers.Adam(0.05), metrics=["accuracy"])
     model.fit(x, y, epochs=150, batch_size=32, verbose=0)
     assert model.evaluate(x, y)[1] >= 0.99
 
@@ -259,7 +259,7 @@ def test_learns_two_moons():
             Dense(1, activation="sigmoid"),
         ]
     )
-    model.compile("binary_crossentropy", tn.optimizers.Adam(0.01), metrics=["accuracy"])
+    model.compile(loss="binary_crossentropy", optimizer=tn.optimizers.Adam(0.01), metrics=["accuracy"])
     model.fit(x, y, epochs=60, batch_size=32, verbose=0)
     assert model.evaluate(x, y)[1] > 0.95
 
@@ -297,7 +297,7 @@ def test_unknown_names_list_the_valid_ones():
 def test_a_diverging_loss_stops_with_the_epoch_and_batch():
     x, y = toy_data(64)
     model = seed_model()
-    model.compile("mse", tn.optimizers.SGD(learning_rate=1e6))
+    model.compile(loss="mse", optimizer=tn.optimizers.SGD(learning_rate=1e6))
     model.layers[-1].activation = None  # a linear output makes the explosion quick
     model._setup_fusion()
     with pytest.raises(FloatingPointError, match=r"loss became (nan|inf) at epoch \d+, batch \d+"):
@@ -318,7 +318,7 @@ def test_shape_errors_name_the_layer_and_the_shapes():
     with pytest.raises(ValueError, match="must have a batch axis"):
         model.predict(np.zeros(8))
     multi = tn.Sequential([Dense(3, input_dim=2, activation="softmax")])
-    multi.compile("categorical_crossentropy", "adam")
+    multi.compile(optimizer="adam", loss="categorical_crossentropy")
     with pytest.raises(ValueError, match="sparse_categorical_crossentropy"):
         multi.fit(np.zeros((4, 2)), np.array([0, 1, 2, 1]), verbose=0)
 
@@ -368,7 +368,7 @@ def test_training_skips_the_first_layers_input_gradient_but_backward_still_retur
 
     tn.set_seed(0)
     model = tn.Sequential([Spy(4, input_dim=3, activation="tanh"), Dense(1, activation="sigmoid")])
-    model.compile("binary_crossentropy", "sgd")
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
     x, y = np.ones((2, 3)), np.ones((2, 1))
     model.train_step(x, y)
     assert calls == [False] and model.layers[0].need_input_grad  # skipped, and the flag restored
@@ -391,7 +391,7 @@ def test_training_lets_relu_work_in_place_but_never_touches_the_callers_arrays()
 
     tn.set_seed(0)
     model = tn.Sequential([Dense(5, input_dim=3, activation="relu"), Spy(4, "relu"), Dense(2, "softmax")])
-    model.compile("categorical_crossentropy", "sgd")
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
     x = np.random.default_rng(0).normal(size=(6, 3))
     y = np.eye(2)[[0, 1, 0, 1, 1, 0]]
     model.train_step(x, y)
@@ -431,7 +431,7 @@ def test_a_custom_activated_layer_gets_the_activation_and_the_fused_head(seed, a
     with tn.gradcheck.float64_defaults():
         tn.set_seed(seed)
         model = tn.Sequential([Dense(3, input_dim=2, activation="tanh"), Scale(activation=activation)])
-        model.compile("categorical_crossentropy", "sgd")
+        model.compile(optimizer="sgd", loss="categorical_crossentropy")
     model.build()
     model.layers[1].params["w"][...] = np.random.default_rng(seed).uniform(0.5, 2.0, 3)
     rng = np.random.default_rng(seed + 1)

@@ -45,7 +45,7 @@ def trained():
     model = tn.Sequential(
         [tn.layers.Dense(16, input_dim=2, activation="relu"), tn.layers.Dense(1, activation="sigmoid")]
     )
-    model.compile("binary_crossentropy", tn.optimizers.Adam(0.02), metrics=["accuracy"])
+    model.compile(loss="binary_crossentropy", optimizer=tn.optimizers.Adam(0.02), metrics=["accuracy"])
     history = model.fit(x, y, epochs=10, batch_size=16, validation_split=0.25, verbose=0)
     return model, history, x, y
 
@@ -71,7 +71,7 @@ def test_plot_decision_boundary_binary_and_multiclass(trained):
     x3, y3 = tn.datasets.make_blobs(90, centers=3, seed=0)
     tn.set_seed(1)
     multi = tn.Sequential([tn.layers.Dense(3, input_dim=2, activation="softmax")])
-    multi.compile("sparse_categorical_crossentropy", tn.optimizers.Adam(0.1))
+    multi.compile(loss="sparse_categorical_crossentropy", optimizer=tn.optimizers.Adam(0.1))
     multi.fit(x3, y3, epochs=5, verbose=0)
     fig = plot.plot_decision_boundary(multi, x3, tn.datasets.one_hot(y3, 3), resolution=60)
     assert coloured_fraction(fig) > 0.3

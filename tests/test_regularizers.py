@@ -87,7 +87,7 @@ def _pair(seed=0, reg=None, dtype=None):
                 tn.layers.Dense(2, activation="softmax", kernel_regularizer=r),
             ]
         )
-        m.compile("categorical_crossentropy", tn.optimizers.SGD(0.1))
+        m.compile(loss="categorical_crossentropy", optimizer=tn.optimizers.SGD(0.1))
         m.build()
         models.append(m)
     return models
@@ -139,7 +139,7 @@ def test_a_penalty_shrinks_the_weights_in_training():
                 tn.layers.Dense(2, activation="softmax", kernel_regularizer=reg),
             ]
         )
-        m.compile("categorical_crossentropy", tn.optimizers.Adam(0.05))
+        m.compile(loss="categorical_crossentropy", optimizer=tn.optimizers.Adam(0.05))
         m.fit(x, y, epochs=20, batch_size=16, verbose=0)
         norms.append(sum(float(np.sum(layer.params["W"] ** 2)) for layer in m.layers))
     assert norms[1] < 0.5 * norms[0]
@@ -158,7 +158,7 @@ def test_a_saved_model_keeps_its_regularizers_and_schedule(tmp_path):
     from tinynet.serialization import load_model
 
     reg_model, _ = _pair(reg=L1L2(1e-3, 2e-3))
-    reg_model.compile("categorical_crossentropy", tn.optimizers.Adam(schedules.CosineDecay(0.01, 100)))
+    reg_model.compile(loss="categorical_crossentropy", optimizer=tn.optimizers.Adam(schedules.CosineDecay(0.01, 100)))
     x = np.random.default_rng(0).normal(size=(4, 3))
     y = tn.datasets.one_hot(np.array([0, 1, 1, 0]), 2)
     reg_model.fit(x, y, epochs=1, verbose=0)
@@ -182,7 +182,7 @@ def test_conv2d_takes_a_kernel_regularizer_with_a_checked_gradient(float64, reg)
             tn.layers.Dense(1, kernel_regularizer=reg),
         ]
     )
-    model.compile("mse", "sgd")
+    model.compile(optimizer="sgd", loss="mse")
     rng = np.random.default_rng(4)
     x, y = rng.normal(size=(3, 2, 5, 5)), rng.normal(size=(3, 1))
     errors = check_model(model, x, y)

@@ -114,7 +114,7 @@ def test_fit_logs_the_rate_in_force_at_the_start_of_each_epoch():
     y = x.sum(axis=1, keepdims=True)
     lr = ExponentialDecay(0.05, decay_steps=4, decay_rate=0.5)
     model = tn.Sequential([tn.layers.Dense(1, input_dim=3)])
-    model.compile("mse", optimizers.SGD(lr))
+    model.compile(loss="mse", optimizer=optimizers.SGD(lr))
     history = model.fit(x, y, epochs=3, batch_size=10, verbose=0)  # 4 steps per epoch
     assert history.history["learning_rate"] == [lr(0), lr(4), lr(8)]
     assert history.history["learning_rate"] == pytest.approx([0.05, 0.025, 0.0125], rel=1e-12)

@@ -24,7 +24,7 @@ def make_model(loss="binary_crossentropy", optimizer=None, batchnorm=False, seed
         layers.append(BatchNormalization())
     layers.append(Dense(1, activation="sigmoid" if loss == "binary_crossentropy" else None))
     model = tn.Sequential(layers)
-    model.compile(loss, optimizer or optimizers.Adam(0.01))
+    model.compile(loss=loss, optimizer=optimizer or optimizers.Adam(0.01))
     model.build()
     return model
 

@@ -17,7 +17,7 @@ def trained_model(loss="binary_crossentropy", optimizer="adam"):
     """A small model after one epoch (so the optimizer has state to corrupt) and its data."""
     tn.set_seed(0)
     model = tn.Sequential([Dense(6, input_dim=4, activation="relu"), Dense(1, activation="sigmoid")])
-    model.compile(loss, optimizer, metrics=["accuracy"])
+    model.compile(loss=loss, optimizer=optimizer, metrics=["accuracy"])
     rng = np.random.default_rng(0)
     x = rng.normal(size=(N, 4)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.float32)

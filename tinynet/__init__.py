@@ -21,7 +21,7 @@ from . import (
     utils,
 )
 from ._config import get_default_dtype, set_default_dtype, set_seed
-from .layers.base import register_layer
+from .layers.base import Input, register_layer
 from .models import Sequential
 from .serialization import (
     ModelFileError,
@@ -35,6 +35,7 @@ from .serialization import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Input",
     "ModelFileError",
     "Sequential",
     "__version__",

@@ -132,6 +132,36 @@ class Callback:
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         """Called after each training batch with its ``loss``."""
 
+    def on_test_begin(self, logs: Logs | None = None) -> None:
+        """Called when ``evaluate(..., callbacks=[...])`` starts."""
+
+    def on_test_end(self, logs: Logs | None = None) -> None:
+        """Called when ``evaluate(..., callbacks=[...])`` ends, with its results."""
+
+    def on_predict_begin(self, logs: Logs | None = None) -> None:
+        """Called when ``predict(..., callbacks=[...])`` starts."""
+
+    def on_predict_end(self, logs: Logs | None = None) -> None:
+        """Called when ``predict(..., callbacks=[...])`` ends."""
+
+    def __repr__(self) -> str:
+        """The class and the constructor arguments the callback keeps as attributes of the same name."""
+        import inspect
+
+        try:
+            parameters = inspect.signature(type(self).__init__).parameters
+        except (TypeError, ValueError):
+            parameters = {}
+        args = [
+            f"{name}={getattr(self, name)!r}"
+            for name, p in parameters.items()
+            if name != "self"
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            and name in self.__dict__
+            and not callable(getattr(self, name))
+        ]
+        return f"{type(self).__name__}({', '.join(args)})"
+
 
 class CallbackList:
     """Calls a list of callbacks in order."""

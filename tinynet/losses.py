@@ -200,6 +200,10 @@ class Loss:
         """JSON-able constructor arguments."""
         return {"from_logits": self.from_logits} if self.fusable_activation else {}
 
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
     # -- input checks -----------------------------------------------------
     def _check(self, y_true, y_pred):
         y_pred = np.asarray(y_pred)

@@ -45,6 +45,9 @@ from numpy.typing import ArrayLike
 __all__ = [
     "METRICS",
     "accuracy",
+    "auc",
+    "binary_accuracy",
+    "categorical_accuracy",
     "confusion_matrix",
     "f1_score",
     "get",
@@ -57,6 +60,8 @@ __all__ = [
     "recall",
     "roc_auc",
     "roc_curve",
+    "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy",
 ]
 
 _AVERAGES = ("binary", "macro", "micro", "weighted", None)
@@ -562,6 +567,101 @@ def roc_auc(y_true: ArrayLike, scores: ArrayLike) -> float:
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
+# --------------------------------------------------------------------------- Keras' accuracies
+
+
+def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5) -> float:
+    r"""Keras' ``binary_accuracy``: the fraction of entries whose thresholded prediction is right.
+
+    .. math:: \frac{1}{NK} \sum_{n,k} \big[\, [\hat y_{nk} > \tau] = y_{nk} \,\big]
+
+    Element-wise, so for multi-label outputs (N, K) every label counts; for an
+    (N, 1) sigmoid output it equals :func:`accuracy`.  ``y_true`` holds 0/1 and
+    may be (N,) for an (N, 1) output.
+
+    Examples
+    --------
+    >>> binary_accuracy([[1, 0], [0, 0]], [[0.9, 0.6], [0.2, 0.1]])
+    0.75
+    """
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    if t.ndim == p.ndim - 1 and p.shape[-1] == 1:
+        t = t.reshape(p.shape)
+    if t.shape != p.shape:
+        raise ValueError(f"binary_accuracy: y_true has shape {t.shape} but y_pred has shape {p.shape}")
+    if t.size == 0:
+        raise ValueError("metrics are undefined for empty arrays (no samples)")
+    return float(np.mean((p > threshold) == (t > 0.5)))
+
+
+def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    r"""Keras' ``categorical_accuracy``: one-hot ``y_true`` (N, K), :math:`[\arg\max \hat y_n = \arg\max y_n]`.
+
+    Examples
+    --------
+    >>> categorical_accuracy([[0, 1], [1, 0]], [[0.3, 0.7], [0.4, 0.6]])
+    0.5
+    """
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.ndim != 2 or t.shape != p.shape:
+        raise ValueError(
+            f"categorical_accuracy needs one-hot y_true and y_pred of one shape (N, K), got {t.shape} and "
+            f"{p.shape}; for integer labels use sparse_categorical_accuracy"
+        )
+    _require_samples(t)
+    return float(np.mean(np.argmax(t, axis=1) == np.argmax(p, axis=1)))
+
+
+def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    r"""Keras' ``sparse_categorical_accuracy``: integer labels (N,) against scores (N, K).
+
+    Examples
+    --------
+    >>> sparse_categorical_accuracy([1, 0], [[0.3, 0.7], [0.4, 0.6]])
+    0.5
+    """
+    t, p = np.asarray(y_true).reshape(-1), np.asarray(y_pred)
+    if p.ndim != 2 or len(t) != len(p):
+        raise ValueError(
+            f"sparse_categorical_accuracy needs labels (N,) and scores (N, K), got {np.shape(y_true)} and {p.shape}"
+        )
+    _require_samples(t)
+    return float(np.mean(t.astype(np.int64) == np.argmax(p, axis=1)))
+
+
+def _in_top_k(labels: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    """Whether each label's score is among the ``k`` largest of its row (fewer than k scores above it)."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    own = np.take_along_axis(scores, labels[:, None], axis=1)
+    return np.sum(scores > own, axis=1) < k
+
+
+def top_k_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, k: int = 5) -> float:
+    r"""Keras' ``top_k_categorical_accuracy``: the true class (one-hot ``y_true``) is among the ``k``
+    highest scores, :math:`\#\{j : \hat y_{nj} > \hat y_{n c_n}\} < k` (ties count for the sample).
+
+    Examples
+    --------
+    >>> top_k_categorical_accuracy([[0, 0, 1], [1, 0, 0]], [[0.5, 0.3, 0.2], [0.1, 0.8, 0.1]], k=2)
+    0.5
+    """
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.ndim != 2 or t.shape != p.shape:
+        raise ValueError(
+            f"top_k_categorical_accuracy needs one-hot y_true and scores of one shape (N, K), got {t.shape} "
+            f"and {p.shape}"
+        )
+    _require_samples(t)
+    return float(np.mean(_in_top_k(np.argmax(t, axis=1), p, k)))
+
+
+def auc(y_true: ArrayLike, scores: ArrayLike) -> float:
+    """Keras' ``"AUC"`` metric name: the area under the ROC curve, :func:`roc_auc` (exact, not binned)."""
+    return roc_auc(y_true, scores)
+
+
 # --------------------------------------------------------------------------- registry
 
 #: Metric names accepted by ``model.compile(metrics=[...])``.  Aliases map to the same
@@ -579,6 +679,13 @@ METRICS: dict[str, Callable[[ArrayLike, ArrayLike], float]] = {
     "mean_squared_error": mse,
     "r2_score": r2_score,
     "r2": r2_score,
+    # Keras' names (case-insensitive: "AUC" works)
+    "binary_accuracy": binary_accuracy,
+    "categorical_accuracy": categorical_accuracy,
+    "sparse_categorical_accuracy": sparse_categorical_accuracy,
+    "top_k_categorical_accuracy": top_k_categorical_accuracy,
+    "auc": auc,
+    "roc_auc": roc_auc,
 }
 
 

@@ -43,7 +43,7 @@ from ._interrupts import deferring_interrupts
 from ._nonfinite import NonFiniteStepError, explain
 from .callbacks import Callback, CallbackList, History
 from .layers.activations import Activation, ActivationLayer
-from .layers.base import Layer
+from .layers.base import Input, Layer
 from .progress import ProgbarLogger
 
 #: predict() without a batch size runs at most this many samples per forward pass.
@@ -74,6 +74,11 @@ class Sequential:
 
     #: The shape of one sample, once built.
     input_shape: tuple[int, ...] | None = None
+    #: The ``tn.Input`` the model started with, if any.
+    _input_spec: Input | None = None
+    #: Whether :meth:`add` builds at once when the input shape is known (the model-file
+    #: loader turns it off: it builds once, under its own guards, after every layer is added).
+    _build_on_add: bool = True
     #: The column names of the data frame :meth:`fit` last trained on (None after arrays);
     #: :meth:`predict`, :meth:`evaluate` and :meth:`fit` refuse a frame whose columns differ.
     #: Not saved in model files.
@@ -87,7 +92,7 @@ class Sequential:
     #: ``Layer._trainable_changes`` when the parameters were last gathered (see _sync_trainable).
     _trainable_layout: int = -1
 
-    def __init__(self, layers: Sequence[Layer] | None = None, name: str | None = None) -> None:
+    def __init__(self, layers: Sequence[Layer | Input] | None = None, name: str | None = None) -> None:
         self.name = name or "sequential"
         self.layers: list[Layer] = []
         self.rng: np.random.Generator = new_generator()
@@ -113,11 +118,28 @@ class Sequential:
             self.add(layer)
 
     # ------------------------------------------------------------------ building
-    def add(self, layer: Layer) -> None:
-        """Append a layer (it gets a unique name and the model's generator)."""
+    def add(self, layer: Layer | Input) -> None:
+        """Append a layer (it gets a unique name and the model's generator).
+
+        ``tn.Input(shape=...)`` as the first element gives the model its input
+        shape, as in Keras.  Once the model knows its input shape (from an
+        ``Input``, or the first layer's ``input_dim``/``input_shape``), each added
+        layer is built at once: its weights exist, :meth:`count_params` is right
+        and :meth:`set_weights` works before any data is seen.  A layer that
+        cannot take the shape it receives is refused, and the model is left as it was.
+        """
+        if isinstance(layer, Input):
+            if self.layers or self._input_spec is not None:
+                raise ValueError(
+                    "tn.Input(shape=...) can only be the first element of a Sequential model "
+                    "(it declares the shape of the model's inputs)"
+                )
+            self._input_spec = layer
+            return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a tinynet layer, got {type(layer).__name__}")
         taken = {existing.name for existing in self.layers}
+        given_name = layer.name
         if layer.name is None:
             base = layer.default_name()
             layer.name, k = base, 0
@@ -132,6 +154,94 @@ class Sequential:
         self.layers.append(layer)
         self.built = False
         self._input_dtype = None
+        if self._build_on_add and self._known_input_shape() is not None:  # at once, as Keras (see above)
+            try:
+                self.build()
+            except Exception:
+                self.layers.pop()
+                layer.name = given_name
+                if self.layers:
+                    self.build()
+                raise
+
+    def _known_input_shape(self) -> tuple[int, ...] | None:
+        """The input shape declared by an ``Input`` or by the first layer, or None."""
+        if self._input_spec is not None:
+            return self._input_spec.shape
+        return self.layers[0].input_shape if self.layers else None
+
+    def pop(self) -> Layer:
+        """Remove the last layer and return it (Keras' ``model.pop()``); the model is rebuilt."""
+        if not self.layers:
+            raise ValueError("pop() on a model without layers: there is nothing to remove")
+        layer = self.layers.pop()
+        self.built = False
+        self._input_dtype = None
+        if self.layers and self._known_input_shape() is not None:
+            self.build()
+        self._setup_fusion()
+        return layer
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name``, or at position ``index`` (Keras' ``get_layer``; exactly one of them)."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer needs exactly one of name=... and index=...")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise TypeError(f"get_layer index must be an integer, got {index!r}")
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"get_layer(index={index}): the model has {len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"no layer named {name!r}; the model's layers are {[layer.name for layer in self.layers]}"
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        """The architecture as a JSON-able dict: ``{"name", "input_shape", "layers": [{"class_name", "config"}]}``.
+
+        :meth:`from_config` rebuilds the model (new weights); the layer entries are
+        those of a model file's manifest (see the file-format page).
+        """
+        from .serialization._model import registered_name
+
+        shape = self.input_shape if self.built else self._known_input_shape()
+        return {
+            "name": self.name,
+            "input_shape": None if shape is None else [int(s) for s in shape],
+            "layers": [
+                {"class_name": registered_name(layer), "config": layer.get_config()} for layer in self.layers
+            ],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """A new model from :meth:`get_config`'s output, every layer config checked as model files check them."""
+        from .layers.base import LAYER_REGISTRY
+        from .serialization._configs import check_config
+        from .serialization._model import import_builtin_layers
+
+        def fail(reason: str) -> ValueError:
+            return ValueError(f"Sequential.from_config: {reason}")
+
+        if not isinstance(config, dict) or not set(config) <= {"name", "input_shape", "layers"}:
+            raise fail("config must be a dict with the keys name, input_shape and layers (from get_config())")
+        import_builtin_layers()
+        model = cls(name=config.get("name"))
+        shape = config.get("input_shape")
+        if shape is not None:
+            model.add(Input(shape=shape))
+        for i, entry in enumerate(config.get("layers") or ()):
+            if not isinstance(entry, dict) or set(entry) != {"class_name", "config"}:
+                raise fail(f"layers[{i}] must be a dict {{'class_name': ..., 'config': ...}}")
+            layer_cls = LAYER_REGISTRY.get(entry["class_name"])
+            if layer_cls is None:
+                raise fail(f"layers[{i}] is a {entry['class_name']!r}, which is not a registered layer class")
+            check_config(layer_cls, entry["config"], f"layers[{i}].config", fail)
+            model.add(layer_cls.from_config(dict(entry["config"])))
+        return model
 
     def build(self, input_shape: Sequence[int] | None = None) -> None:
         """Build every layer for samples of ``input_shape`` and gather the parameters.
@@ -144,7 +254,7 @@ class Sequential:
         """
         if not self.layers:
             raise ValueError("the model has no layers: add some with model.add(...) first")
-        shape = input_shape if input_shape is not None else self.layers[0].input_shape
+        shape = input_shape if input_shape is not None else self._known_input_shape()
         if shape is None:
             raise ValueError(
                 f"cannot build the model: the first layer ({self.layers[0].name!r}) does not know its "
@@ -171,7 +281,7 @@ class Sequential:
     def build_for(self, x: np.ndarray) -> None:
         """Build from a batch's shape unless already built; check the batch fits."""
         if not self.built:
-            first = self.layers[0].input_shape if self.layers else None
+            first = self._known_input_shape() if self.layers else None
             self.build(first if first is not None else np.shape(x)[1:])
         self.layers[0].check_input(x)
 
@@ -331,24 +441,52 @@ class Sequential:
     # ----------------------------------------------------------------- compiling
     def compile(
         self,
-        loss: str | losses_module.Loss,
-        optimizer: str | optimizers_module.Optimizer = "adam",
-        metrics: Sequence[str | Callable] | None = None,
+        optimizer: str | optimizers_module.Optimizer = "rmsprop",
+        loss: str | losses_module.Loss | None = None,
+        loss_weights: Any = None,
+        metrics: str | Callable | Sequence[str | Callable] | None = None,
     ) -> None:
-        """Choose the loss, the optimizer and the metrics to report.
+        """Choose the optimizer, the loss and the metrics to report.
+
+        Keras 3's signature and positional order: ``compile("adam", "mse")`` or,
+        as in the README, ``compile(loss="mse", optimizer="adam", metrics=["accuracy"])``.
 
         Parameters
         ----------
-        loss : str or Loss
-            E.g. ``"binary_crossentropy"`` (see :data:`tinynet.losses.LOSSES`).
         optimizer : str or Optimizer
-            E.g. ``"adam"`` or ``tn.optimizers.SGD(0.1)``.
-        metrics : list of str or callable, optional
-            Names from :data:`tinynet.metrics.METRICS` or functions ``f(y_true, y_pred)``.
+            E.g. ``"adam"`` or ``tn.optimizers.SGD(0.1)``; ``"rmsprop"`` by default, as Keras.
+        loss : str or Loss
+            E.g. ``"binary_crossentropy"`` (see :data:`tinynet.losses.LOSSES`); required.
+        loss_weights : None
+            Keras' weights of the losses of several outputs; a tinynet model has one
+            output, so only None (or a single weight of 1) is accepted.
+        metrics : str, callable or list of them, optional
+            Names from :data:`tinynet.metrics.METRICS` (``"accuracy"``, ``"AUC"``, ...)
+            or functions ``f(y_true, y_pred)``; a single name is one metric.
         """
+        if loss is None:
+            raise TypeError(
+                "compile needs a loss, e.g. model.compile(optimizer='adam', loss='mse'); "
+                "the positional order is Keras': compile(optimizer, loss, loss_weights, metrics)"
+            )
+        _refuse_swapped(optimizer, loss)
+        if loss_weights is not None:
+            single = loss_weights[0] if isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1 else None
+            if isinstance(loss_weights, (list, tuple)) and any(isinstance(w, str) for w in loss_weights):
+                raise TypeError(
+                    f"compile's third positional argument is loss_weights (Keras 3's order), got {loss_weights!r}; "
+                    "pass the metrics by keyword: metrics=[...]"
+                )
+            if not (loss_weights == 1 or single == 1):
+                raise ValueError(
+                    f"loss_weights={loss_weights!r}: a tinynet model has one output and one loss; scale the "
+                    "loss itself instead"
+                )
         self.loss = losses_module.get(loss)
         self.optimizer = optimizers_module.get(optimizer)
         self.metrics, self.metric_names = [], []
+        if isinstance(metrics, str) or callable(metrics):  # metrics="accuracy": one metric
+            metrics = [metrics]
         for m in metrics or ():
             fn = metrics_module.get(m) if isinstance(m, str) else m
             if not callable(fn):
@@ -561,17 +699,25 @@ class Sequential:
         self,
         x: np.ndarray,
         y: np.ndarray,
+        batch_size: int | None = None,
         epochs: int = 1,
-        batch_size: int | None = 32,
-        validation_data: tuple | None = None,
-        validation_split: float = 0.0,
-        shuffle: bool = True,
-        verbose: int | str = 1,
+        verbose: int | str = "auto",
         callbacks: Sequence[Callback] | None = None,
+        validation_split: float = 0.0,
+        validation_data: tuple | None = None,
+        shuffle: bool = True,
         class_weight: dict[int, float] | None = None,
         sample_weight: np.ndarray | None = None,
+        initial_epoch: int | None = None,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
     ) -> History:
         """Train for ``epochs`` epochs of mini-batch steps.
+
+        Keras 3's signature and positional order: ``fit(x, y, 32, 10)`` is batches
+        of 32 for 10 epochs.
 
         Each epoch shuffles the samples with the model's generator (when
         ``shuffle``), walks the mini-batches in order (the last, smaller one
@@ -589,20 +735,16 @@ class Sequential:
         x, y : ndarray
             Inputs (N, ...) and targets (N, ...) or integer labels (N,), N >= 1;
             binary cross-entropy targets in [0, 1].
-        epochs : int
-            Epochs to train in this call, a positive integer (in Keras it is the
-            index of the last epoch).  Callbacks see global epoch numbers, from
-            ``epochs_done`` on, and get back the states the last ``fit``'s
-            callbacks left (see :attr:`callback_states`), so that two calls of
-            ``k`` and ``n - k`` epochs train as one call of ``n`` epochs.
         batch_size : int or None
             Samples per step, a positive integer (None: 32, as Keras).
-        validation_data : (x_val, y_val) or (x_val, y_val, sample_weight_val), optional
-            At least one sample; its loss is weighted by ``sample_weight_val`` when given.
-        validation_split : float
-            Fraction of the data in [0, 1), taken from the end before shuffling, held
-            out for validation (ignored when ``validation_data`` is given).
-        shuffle : bool
+        epochs : int
+            Without ``initial_epoch``: epochs to train in this call, a positive
+            integer.  Callbacks see global epoch numbers, from ``epochs_done`` on,
+            and get back the states the last ``fit``'s callbacks left (see
+            :attr:`callback_states`), so that two calls of ``k`` and ``n - k``
+            epochs train as one call of ``n`` epochs.  With ``initial_epoch``
+            (Keras' meaning): the index at which training stops, so the call
+            trains epochs ``initial_epoch`` to ``epochs - 1``.
         verbose : {0, 1, 2, "auto"}
             0 prints nothing; 1 (or "auto") a live progress bar per epoch (batches
             done, elapsed time, ETA, running loss) on a terminal or in Jupyter, and
@@ -610,10 +752,31 @@ class Sequential:
             line per epoch always.  See :mod:`tinynet.progress`.
         callbacks : list of Callback, optional
             See :mod:`tinynet.callbacks`; the returned :class:`History` is always added.
+        validation_split : float
+            Fraction of the data in [0, 1), taken from the end before shuffling, held
+            out for validation (ignored when ``validation_data`` is given).
+        validation_data : (x_val, y_val) or (x_val, y_val, sample_weight_val), optional
+            At least one sample; its loss is weighted by ``sample_weight_val`` when given.
+        shuffle : bool
         class_weight : dict, optional
             Per-class loss weights, e.g. ``{0: 1.0, 1: 3.0}``: finite and >= 0.
         sample_weight : ndarray, optional
             Per-sample loss weights (N,), finite and >= 0; multiplied by ``class_weight``.
+        initial_epoch : int, optional
+            Keras' epoch to start from, >= 0 and < ``epochs``: the call trains
+            ``epochs - initial_epoch`` epochs, numbered from ``initial_epoch``,
+            and ``epochs_done`` becomes ``epochs`` (see above).  Omitted, the
+            epochs are numbered from ``epochs_done``.
+        steps_per_epoch : int, optional
+            Batches per epoch, at most the number of batches of the data: each
+            epoch then trains on the first ``steps_per_epoch`` batches of that
+            epoch's shuffle (default: all of them).
+        validation_steps : int, optional
+            Validate on the first ``validation_steps`` batches of the validation data only.
+        validation_batch_size : int, optional
+            Samples per validation batch (default: ``batch_size``).
+        validation_freq : int
+            Validate after every ``validation_freq``-th epoch (counted in this call, as Keras).
 
         Returns
         -------
@@ -639,36 +802,65 @@ class Sequential:
             return self._fit(
                 x,
                 y,
-                epochs,
                 batch_size,
-                validation_data,
-                validation_split,
-                shuffle,
+                epochs,
                 verbose,
                 callbacks,
+                validation_split,
+                validation_data,
+                shuffle,
                 class_weight,
                 sample_weight,
+                initial_epoch,
+                steps_per_epoch,
+                validation_steps,
+                validation_batch_size,
+                validation_freq,
             )
 
     def _fit(
         self,
         x,
         y,
-        epochs,
         batch_size,
-        validation_data,
-        validation_split,
-        shuffle,
+        epochs,
         verbose,
         callbacks,
+        validation_split,
+        validation_data,
+        shuffle,
         class_weight,
         sample_weight,
+        initial_epoch,
+        steps_per_epoch,
+        validation_steps,
+        validation_batch_size,
+        validation_freq,
     ) -> History:
         self._require_compiled("fit")
         # every argument is checked before any work: a refused call changes nothing
         verbose = _validation.verbose(verbose)
         epochs = _validation.positive_int(epochs, "epochs")
+        if initial_epoch is not None:  # Keras' meaning: train epochs initial_epoch .. epochs - 1
+            if isinstance(initial_epoch, (bool, np.bool_)) or not isinstance(initial_epoch, (int, np.integer)):
+                raise TypeError(f"initial_epoch must be an integer >= 0, got {initial_epoch!r}")
+            if not 0 <= initial_epoch < epochs:
+                raise ValueError(
+                    f"initial_epoch={initial_epoch} with epochs={epochs} trains no epoch: with initial_epoch, "
+                    "epochs is the epoch to stop at (as in Keras), so it must be larger"
+                )
+            initial_epoch = int(initial_epoch)
         batch_size = 32 if batch_size is None else _validation.positive_int(batch_size, "batch_size")
+        if steps_per_epoch is not None:
+            steps_per_epoch = _validation.positive_int(steps_per_epoch, "steps_per_epoch")
+        if validation_steps is not None:
+            validation_steps = _validation.positive_int(validation_steps, "validation_steps")
+        validation_batch_size = (
+            batch_size
+            if validation_batch_size is None
+            else _validation.positive_int(validation_batch_size, "validation_batch_size")
+        )
+        validation_freq = _validation.positive_int(validation_freq, "validation_freq")
         validation_split = _validation.real(validation_split, "validation_split", low=0.0, high=1.0)
         shuffle = _validation.flag(shuffle, "shuffle")
         if class_weight is not None:
@@ -714,9 +906,23 @@ class Sequential:
         unit_rows = isinstance(self._fused, losses_module.CategoricalCrossentropy) and _rows_sum_to_one(y)
         n = len(x)
         steps = -(-n // batch_size)
+        if steps_per_epoch is not None:
+            if steps_per_epoch > steps:
+                raise ValueError(
+                    f"steps_per_epoch={steps_per_epoch}, but {n} samples make only {steps} batches of "
+                    f"{batch_size}; pass at most {steps} (each epoch trains on the first batches of its shuffle)"
+                )
+            steps = steps_per_epoch
+        if validation_data is not None and validation_steps is not None:
+            keep = validation_steps * validation_batch_size
+            x_val, y_val = x_val[:keep], y_val[:keep]
+            w_val = None if w_val is None else w_val[:keep]
         history = History()
         self.history = history
-        initial_epoch = self.epochs_done  # callbacks number epochs over the model's life
+        if initial_epoch is None:
+            initial_epoch = self.epochs_done  # callbacks number epochs over the model's life
+        else:  # Keras: epochs is the index to stop at
+            self.epochs_done, epochs = initial_epoch, epochs - initial_epoch
         params = {
             "epochs": initial_epoch + epochs,
             "initial_epoch": initial_epoch,
@@ -794,9 +1000,9 @@ class Sequential:
             logs: dict[str, Any] = {"loss": total / max(seen, 1)}
             if y_pred_epoch is not None and seen:
                 logs.update(self._metric_values(y_true_epoch[:seen], y_pred_epoch[:seen]))
-            if validation_data is not None:
+            if validation_data is not None and (epoch - initial_epoch + 1) % validation_freq == 0:
                 val = self.evaluate(
-                    x_val, y_val, batch_size=batch_size, return_dict=True, sample_weight=w_val
+                    x_val, y_val, batch_size=validation_batch_size, return_dict=True, sample_weight=w_val
                 )
                 logs.update({f"val_{k}": v for k, v in val.items()})
             logs["learning_rate"] = lr
@@ -827,8 +1033,19 @@ class Sequential:
         self._callback_states, self._live_callbacks = list(states), None
 
     # ----------------------------------------------------------------- inference
-    def predict(self, x: np.ndarray, batch_size: int | None = None, *, as_frame: bool = False) -> Any:
+    def predict(
+        self,
+        x: np.ndarray,
+        batch_size: int | None = None,
+        verbose: int | str = "auto",
+        steps: int | None = None,
+        callbacks: Sequence[Callback] | None = None,
+        *,
+        as_frame: bool = False,
+    ) -> Any:
         """Return the model's outputs for ``x`` in inference mode.
+
+        Keras 3's signature and positional order (``as_frame`` is tinynet's own).
 
         Parameters
         ----------
@@ -838,6 +1055,13 @@ class Sequential:
         batch_size : int, optional
             Samples per forward pass, a positive integer (default: all at once,
             in chunks of at most :data:`PREDICT_CHUNK`).
+        verbose : {0, 1, 2, "auto"}
+            Accepted as Keras does; prediction prints nothing whatever its value
+            (there is no progress bar to show for a pass this short).
+        steps : int, optional
+            Predict the first ``steps`` batches only (of ``batch_size``, default 32 then).
+        callbacks : list of Callback, optional
+            Their ``on_predict_begin`` and ``on_predict_end`` are called.
         as_frame : bool
             With a pandas DataFrame or Series as ``x``: return the outputs as a
             pandas object with ``x``'s index (a DataFrame, or a Series for
@@ -849,30 +1073,58 @@ class Sequential:
         """
         if batch_size is not None:
             batch_size = _validation.positive_int(batch_size, "batch_size")
+        _validation.verbose(verbose)
+        if steps is not None:
+            steps = _validation.positive_int(steps, "steps")
+        callbacks = _callback_list(callbacks)
         if _validation.flag(as_frame, "as_frame"):
-            out = self.predict(x, batch_size)
+            out = self.predict(x, batch_size, verbose, steps, callbacks)
+            if steps is not None:
+                x = x.iloc[: len(out)]
             return to_frame(x, out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out)
         check_columns(self.feature_names_in_, x)
         x = self._as_input(x, "x")
+        if steps is not None:
+            x = x[: steps * (32 if batch_size is None else batch_size)]
         self.build_for(x)
+        for cb in callbacks:
+            cb.set_model(self)
+            cb.on_predict_begin()
         n = len(x)
         step = min(n, PREDICT_CHUNK) if batch_size is None else batch_size
         if n <= step:
-            return self.forward(x, training=False)
-        out = np.empty((n, *self.output_shape), dtype=x.dtype)
-        for lo in range(0, n, step):
-            out[lo : lo + step] = self.forward(x[lo : lo + step], training=False)
+            out = self.forward(x, training=False)
+        else:
+            out = np.empty((n, *self.output_shape), dtype=x.dtype)
+            for lo in range(0, n, step):
+                out[lo : lo + step] = self.forward(x[lo : lo + step], training=False)
+        for cb in callbacks:
+            cb.on_predict_end()
         return out
+
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """``model(x)``: the forward pass in inference mode (Keras' idiom), a new array.
+
+        Builds the model on its first call; ``training=True`` runs the layers in
+        training mode (dropout active, batch statistics) without training anything.
+        """
+        out = self.forward(x, training=_validation.flag(training, "training"))
+        return out.copy() if training else out
 
     def evaluate(
         self,
         x: np.ndarray,
         y: np.ndarray,
-        batch_size: int | None = 32,
-        return_dict: bool = False,
+        batch_size: int | None = None,
+        verbose: int | str = "auto",
         sample_weight: np.ndarray | None = None,
+        steps: int | None = None,
+        callbacks: Sequence[Callback] | None = None,
+        return_dict: bool = False,
     ) -> Any:  # float, list or dict (below): Any, so that `loss, acc = model.evaluate(...)` type-checks
         """Loss and metrics on ``(x, y)`` in inference mode.
+
+        Keras 3's signature and positional order.
 
         Parameters
         ----------
@@ -880,9 +1132,15 @@ class Sequential:
             Inputs (N, ...) and targets, as for :meth:`fit`; at least one sample.
         batch_size : int or None
             Samples per forward pass, a positive integer (None: 32, as Keras).
-        return_dict : bool
+        verbose : {0, 1, 2, "auto"}
+            Accepted as Keras does; evaluation prints nothing whatever its value.
         sample_weight : ndarray, optional
             Per-sample loss weights (N,), finite and >= 0.
+        steps : int, optional
+            Evaluate on the first ``steps`` batches only.
+        callbacks : list of Callback, optional
+            Their ``on_test_begin`` and ``on_test_end`` (with the results) are called.
+        return_dict : bool
 
         Returns
         -------
@@ -893,6 +1151,10 @@ class Sequential:
         self._require_compiled("evaluate")
         check_columns(self.feature_names_in_, x)
         batch_size = 32 if batch_size is None else _validation.positive_int(batch_size, "batch_size")
+        _validation.verbose(verbose)
+        if steps is not None:
+            steps = _validation.positive_int(steps, "steps")
+        callbacks = _callback_list(callbacks)
         return_dict = _validation.flag(return_dict, "return_dict")
         x, y = self._as_input(x, "x"), self._as_target(y)
         _same_length(x, y, "x", "y")
@@ -903,6 +1165,12 @@ class Sequential:
         y = self._check_targets(y)
         self._check_target_values(y)
         w = None if sample_weight is None else _validation.sample_weights(sample_weight, n, x.dtype)
+        if steps is not None and steps * batch_size < n:
+            n = steps * batch_size
+            x, y, w = x[:n], y[:n], None if w is None else w[:n]
+        for cb in callbacks:
+            cb.set_model(self)
+            cb.on_test_begin()
         y_pred = np.empty((n, *self.output_shape), dtype=x.dtype)
         total = 0.0
         for lo in range(0, n, batch_size):
@@ -912,6 +1180,8 @@ class Sequential:
         # the penalty is part of the objective, so it is in the reported loss here too (as Keras)
         loss = total / n + (self.regularization_loss() if self._regularized else 0.0)
         results = {"loss": loss, **self._metric_values(y, y_pred)}
+        for cb in callbacks:
+            cb.on_test_end(dict(results))
         if return_dict:
             return results
         return results["loss"] if not self.metrics else list(results.values())
@@ -1102,6 +1372,20 @@ def _callback_list(callbacks: Any) -> list[Callback]:
                 "tinynet.callbacks.LambdaCallback(on_epoch_end=...)"
             )
     return list(callbacks)
+
+
+def _refuse_swapped(optimizer: Any, loss: Any) -> None:
+    """Refuse ``compile("mse", "adam")`` (tinynet's old order) with a message that says why."""
+    if (
+        isinstance(optimizer, str)
+        and isinstance(loss, str)
+        and optimizer.lower() in losses_module.LOSSES
+        and loss.lower() in optimizers_module.OPTIMIZERS
+    ):
+        raise ValueError(
+            f"compile({optimizer!r}, {loss!r}): the first positional argument is the optimizer and the "
+            f"second the loss (Keras' order); write compile(optimizer={loss!r}, loss={optimizer!r})"
+        )
 
 
 def _same_length(a, b, name_a: str, name_b: str) -> None:

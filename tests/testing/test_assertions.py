@@ -160,7 +160,7 @@ def small_model(first=None, loss="mse"):
     with tn.gradcheck.float64_defaults():
         tn.set_seed(0)
         model = tn.Sequential([first or Dense(3, input_dim=2, activation="tanh"), Dense(2)])
-        model.compile(loss, "adam")
+        model.compile(optimizer="adam", loss=loss)
     return model
 
 
@@ -172,7 +172,8 @@ def test_model_returns_errors_keyed_like_named_params():
 
 
 def test_model_must_be_compiled():
-    model = tn.Sequential([Dense(2, input_dim=2)])
+    with tn.gradcheck.float64_defaults():
+        model = tn.Sequential([Dense(2, input_dim=2)])  # built at once (as Keras), so in float64
     with pytest.raises(RuntimeError, match="compiled"):
         assert_model_gradients(model, np.ones((2, 2)), np.ones((2, 2)))
 
@@ -182,7 +183,9 @@ def test_a_layer_that_passes_alone_can_fail_in_a_model():
     y = np.random.default_rng(0).normal(size=(4, 2))
     with pytest.raises(AssertionError, match="rebound array"):
         assert_layer_gradients(broken.RebindingDense(3), x)
-    message = failure(assert_model_gradients, small_model(broken.RebindingDense(3, input_dim=2)), x, y)
+    with tn.gradcheck.float64_defaults():  # the model is built as the layers are added: all float64
+        first = broken.RebindingDense(3, input_dim=2)
+    message = failure(assert_model_gradients, small_model(first), x, y)
     assert failing_arrays(message) == {"rebinding_dense/W", "rebinding_dense/b"}
 
 

@@ -51,7 +51,7 @@ LAYER_CASES: dict[str, list[Case]] = {
     "Activation": [Case({"activation": name}, (3, 4)) for name in sorted(tn.layers.ACTIVATIONS)],
     "Linear": [Case({}, (2, 3))],
     "ReLU": [Case({}, (3, 5)), Case({}, (1, 2, 3))],
-    "LeakyReLU": [Case({"alpha": 0.2}, (3, 5))],
+    "LeakyReLU": [Case({"negative_slope": 0.2}, (3, 5))],
     "ELU": [Case({}, (3, 5)), Case({"alpha": 0.5}, (2, 2))],
     "Sigmoid": [Case({}, (3, 5))],
     "Tanh": [Case({}, (3, 5))],
@@ -286,7 +286,7 @@ def compiled(build, loss, optimizer, seed=0):
     with tn.gradcheck.float64_defaults():
         tn.set_seed(seed)
         model = tn.Sequential(build())
-        model.compile(loss, optimizer)
+        model.compile(loss=loss, optimizer=optimizer)
     return model
 
 

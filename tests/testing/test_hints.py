@@ -107,7 +107,7 @@ def test_rebound_grads_fail_alone():
 def test_rebound_grads_are_zero_in_a_model():
     with tn.gradcheck.float64_defaults():
         model = tn.Sequential([broken.RebindingDense(3, input_dim=4, activation="tanh"), Dense(2)])
-        model.compile("mse", "sgd")
+        model.compile(optimizer="sgd", loss="mse")
     x, y = x_batch(), np.random.default_rng(1).normal(size=(5, 2))
     message = failure(assert_model_gradients, model, x, y)
     assert hints_of(message) == {
@@ -123,7 +123,7 @@ def test_accumulating_gradients():
 def test_accumulating_gradients_in_a_model():
     with tn.gradcheck.float64_defaults():
         model = tn.Sequential([broken.AccumulatingDense(3, input_dim=4), Dense(1)])
-        model.compile("mse", "sgd")
+        model.compile(optimizer="sgd", loss="mse")
     message = failure(assert_model_gradients, model, x_batch(), np.ones((5, 1)))
     assert hints_of(message) == {"accumulating_dense/W": {H.ACCUMULATES}}
 
@@ -187,7 +187,7 @@ def test_ambiguous_factor_gives_every_reading():
 def test_sign_error_propagates_to_the_layers_below():
     with tn.gradcheck.float64_defaults():
         model = tn.Sequential([Dense(3, input_dim=4), broken.SignFlippedSigmoid(), Dense(2)])
-        model.compile("mse", "sgd")
+        model.compile(optimizer="sgd", loss="mse")
     message = failure(assert_model_gradients, model, x_batch(), np.random.default_rng(2).normal(size=(5, 2)))
     assert hints_of(message) == {"dense/W": {H.SIGN}, "dense/b": {H.SIGN}}
     assert failing_arrays(message) == {"dense/W", "dense/b"}
@@ -196,7 +196,7 @@ def test_sign_error_propagates_to_the_layers_below():
 def test_loss_without_mean_shows_in_every_parameter():
     with tn.gradcheck.float64_defaults():
         model = tn.Sequential([Dense(3, input_dim=4, activation="tanh"), Dense(1)])
-        model.compile(broken.UnaveragedMSE(), "sgd")
+        model.compile(optimizer="sgd", loss=broken.UnaveragedMSE())
     message = failure(assert_model_gradients, model, x_batch(), np.ones((5, 1)))
     assert hints_of(message) == {name: {H.MISSING_MEAN} for name in model.named_params()}
 
@@ -320,9 +320,9 @@ def test_gradient_at_round_off_level():
     pytest.importorskip("tinynet.layers.normalization", reason="BatchNormalization is not written (yet)")
     with tn.gradcheck.float64_defaults():
         tn.set_seed(0)
-        bn = tn.layers.LAYER_REGISTRY["BatchNormalization"]()
+        bn = tn.layers.LAYER_REGISTRY["BatchNormalization"](epsilon=1e-5)
         model = tn.Sequential([Dense(4, input_dim=3), bn, Tanh(), Dense(1)])
-        model.compile("mse", "sgd")
+        model.compile(optimizer="sgd", loss="mse")
     x, y = np.random.default_rng(1).normal(size=(2, 6, 3))
     message = failure(assert_model_gradients, model, x, y[:, :1])
     assert hints_of(message) == {"dense/b": {H.ROUNDOFF}}

@@ -16,7 +16,7 @@ from .activations import (
     Tanh,
     get_activation,
 )
-from .base import LAYER_REGISTRY, Layer, memory_order, register_layer
+from .base import LAYER_REGISTRY, Input, Layer, memory_order, register_layer
 from .conv import Conv2D
 from .core import Dropout, Flatten
 from .dense import Dense
@@ -39,6 +39,7 @@ __all__ = [
     "Dropout",
     "Flatten",
     "GlobalAveragePooling2D",
+    "Input",
     "Layer",
     "LayerNormalization",
     "LeakyReLU",

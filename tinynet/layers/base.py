@@ -545,3 +545,59 @@ def _as_shape(shape) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         return (int(shape),)
     return tuple(int(s) for s in shape)
+
+
+class Input:
+    """The shape of a model's samples, as the first element of a Sequential (Keras' ``keras.Input``).
+
+    ``tn.Sequential([tn.Input(shape=(4,)), Dense(8, activation="relu"), Dense(1)])``
+    declares 4 features per sample; the model then builds each layer as it is
+    added (see :meth:`tinynet.Sequential.add`).  It is not a layer: it has no
+    weights, does nothing to the data and does not appear in ``model.layers``
+    (Keras lists it neither).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The shape of one sample, without the batch axis, e.g. ``(4,)`` or ``(1, 28, 28)``.
+    batch_size : int, optional
+        Accepted for Keras' signature and ignored (every batch size works).
+    dtype : str, optional
+        ``None`` or the default dtype (``tn.set_default_dtype`` chooses the precision).
+    batch_shape : tuple, optional
+        Keras' alternative to ``shape``: ``(batch_size, *shape)``.
+    name : str, optional
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, ...] | None = None,
+        batch_size: int | None = None,
+        dtype: str | None = None,
+        batch_shape: tuple[int | None, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        if shape is None and batch_shape is not None:
+            shape = tuple(batch_shape)[1:]
+        if shape is None:
+            raise ValueError("Input needs a shape, e.g. tn.Input(shape=(4,)) for 4 features per sample")
+        if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+            shape = (shape,)
+        if not isinstance(shape, (tuple, list)) or not shape:
+            raise TypeError(f"Input shape must be a tuple of sizes such as (4,), got {shape!r}")
+        for size in shape:
+            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+                raise ValueError(
+                    f"Input shape must hold positive integers (the batch axis is left out), got {tuple(shape)!r}"
+                )
+        if dtype is not None and np.dtype(dtype) != get_default_dtype():
+            raise ValueError(
+                f"Input(dtype={dtype!r}): tinynet models compute in the default dtype "
+                f"({get_default_dtype()}); call tn.set_default_dtype({str(np.dtype(dtype))!r}) before creating the model"
+            )
+        self.shape: tuple[int, ...] = tuple(int(s) for s in shape)
+        self.batch_size = batch_size
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Input(shape={self.shape})"

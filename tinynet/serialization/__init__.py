@@ -260,7 +260,7 @@ def load_weights(
         try:
             manifest = validate(archive)
             if not model.built:
-                first = model.layers[0].input_shape if model.layers else None
+                first = model._known_input_shape() if model.layers else None
                 model.build(first if first is not None else tuple(manifest["model"]["input_shape"]))
             check_architecture(archive, manifest, model)
             values = []

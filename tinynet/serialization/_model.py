@@ -613,6 +613,7 @@ def rebuild(archive: Archive, manifest: dict[str, Any]):
     entries = manifest["layers"]
     with _creation_context(manifest["model"]["dtype"]):
         model = Sequential(name=manifest["model"]["name"])
+        model._build_on_add = False  # built once below, with every parameter's allocation guarded
         for i, entry in enumerate(entries):
             class_name = entry["class_name"]
             cls = LAYER_REGISTRY.get(class_name)
@@ -648,6 +649,7 @@ def rebuild(archive: Archive, manifest: dict[str, Any]):
         finally:
             for layer in model.layers:
                 layer.__dict__.pop("add_param", None)
+            del model._build_on_add
     check_architecture(archive, manifest, model)
     return model
 
