@@ -89,7 +89,7 @@ for t in range(1, 6):
     grads["w"][...] = g
     adam.step(theta, grads)
     m = 0.9 * m + 0.1 * g; v = 0.999 * v + 0.001 * g**2
-    w = w - 0.1 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    w = w - 0.1 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-7)  # epsilon 1e-7, as Keras
 print("tinynet:", theta["w"], " by hand:", w, " equal:", np.allclose(theta["w"], w))
 
 # %% [markdown]

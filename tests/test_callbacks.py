@@ -217,7 +217,9 @@ def test_learning_rate_scheduler_sets_the_rate_of_each_epoch():
     # epochs are global: this second fit's epochs are the model's 4th and 5th (as Keras' initial_epoch)
     assert history.epoch == [3, 4]
     assert history.history["learning_rate"] == [0.1 / 4, 0.1 / 5]
-    model.compile(loss="binary_crossentropy", optimizer=tn.optimizers.SGD(schedules.ExponentialDecay(0.1, 10, 0.5)))
+    model.compile(
+        loss="binary_crossentropy", optimizer=tn.optimizers.SGD(schedules.ExponentialDecay(0.1, 10, 0.5))
+    )
     with pytest.raises(TypeError, match="already a schedule"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[halve])
 

@@ -98,7 +98,7 @@ def test_plot_weights(trained):
     fig = plot.plot_weights(model)
     assert len(fig.axes) == 2 * len(model.named_params())
     assert coloured_fraction(fig) > 0.01
-    unbuilt = tn.Sequential([tn.layers.Dense(2, input_dim=2)])
+    unbuilt = tn.Sequential([tn.layers.Dense(2)])  # no input shape: not built yet
     with pytest.raises(ValueError, match="built model"):
         plot.plot_weights(unbuilt)
 

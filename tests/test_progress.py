@@ -148,7 +148,9 @@ def test_the_learning_rate_is_shown_once_it_changes(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert ["learning_rate" in line for line in lines] == [False, True, True]
     assert lines[1].endswith("learning_rate: 0.0050") and lines[2].endswith("learning_rate: 0.0025")
-    model.compile(loss="binary_crossentropy", optimizer=tn.optimizers.SGD(schedules.ExponentialDecay(0.1, 10, 0.5)))
+    model.compile(
+        loss="binary_crossentropy", optimizer=tn.optimizers.SGD(schedules.ExponentialDecay(0.1, 10, 0.5))
+    )
     model.fit(x, y, epochs=1, batch_size=8)
     assert capsys.readouterr().out.rstrip().endswith("learning_rate: 0.1000")  # a schedule: from the start
 

@@ -148,9 +148,8 @@ def test_a_penalty_shrinks_the_weights_in_training():
 def test_a_regularizer_for_a_missing_parameter_is_an_error():
     layer = tn.layers.Dense(2, input_dim=3, use_bias=False)
     layer.add_regularizer("b", "l2")
-    model = tn.Sequential([layer])
     with pytest.raises(ValueError, match="regularizer for 'b' but no such parameter"):
-        model.build()
+        tn.Sequential([layer])  # built as the layer is added (as Keras): refused there
 
 
 def test_a_saved_model_keeps_its_regularizers_and_schedule(tmp_path):
@@ -158,7 +157,9 @@ def test_a_saved_model_keeps_its_regularizers_and_schedule(tmp_path):
     from tinynet.serialization import load_model
 
     reg_model, _ = _pair(reg=L1L2(1e-3, 2e-3))
-    reg_model.compile(loss="categorical_crossentropy", optimizer=tn.optimizers.Adam(schedules.CosineDecay(0.01, 100)))
+    reg_model.compile(
+        loss="categorical_crossentropy", optimizer=tn.optimizers.Adam(schedules.CosineDecay(0.01, 100))
+    )
     x = np.random.default_rng(0).normal(size=(4, 3))
     y = tn.datasets.one_hot(np.array([0, 1, 1, 0]), 2)
     reg_model.fit(x, y, epochs=1, verbose=0)

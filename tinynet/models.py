@@ -471,7 +471,11 @@ class Sequential:
             )
         _refuse_swapped(optimizer, loss)
         if loss_weights is not None:
-            single = loss_weights[0] if isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1 else None
+            single = (
+                loss_weights[0]
+                if isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1
+                else None
+            )
             if isinstance(loss_weights, (list, tuple)) and any(isinstance(w, str) for w in loss_weights):
                 raise TypeError(
                     f"compile's third positional argument is loss_weights (Keras 3's order), got {loss_weights!r}; "
@@ -842,7 +846,9 @@ class Sequential:
         verbose = _validation.verbose(verbose)
         epochs = _validation.positive_int(epochs, "epochs")
         if initial_epoch is not None:  # Keras' meaning: train epochs initial_epoch .. epochs - 1
-            if isinstance(initial_epoch, (bool, np.bool_)) or not isinstance(initial_epoch, (int, np.integer)):
+            if isinstance(initial_epoch, (bool, np.bool_)) or not isinstance(
+                initial_epoch, (int, np.integer)
+            ):
                 raise TypeError(f"initial_epoch must be an integer >= 0, got {initial_epoch!r}")
             if not 0 <= initial_epoch < epochs:
                 raise ValueError(

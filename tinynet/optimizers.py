@@ -47,6 +47,7 @@ updates the parameters, the state and ``iterations`` in a critical section
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -102,6 +103,9 @@ class Optimizer:
         The step size :math:`\\eta`, or a schedule ``f(step) -> float``.
     clipnorm, global_clipnorm, clipvalue : float, optional
         Gradient clipping (see the module docstring); at most one may be set.
+    lr : float or callable, optional
+        Deprecated alias of ``learning_rate`` (Keras 2's name); warns with a
+        ``DeprecationWarning`` and takes precedence.
     """
 
     name = ""
@@ -114,8 +118,16 @@ class Optimizer:
         clipnorm: float | None = None,
         global_clipnorm: float | None = None,
         clipvalue: float | None = None,
+        lr: LearningRate | None = None,
     ) -> None:
         owner = type(self).__name__
+        if lr is not None:  # Keras 2's spelling, still in many tutorials
+            warnings.warn(
+                f"{owner}(lr=...) is deprecated; use learning_rate=... (Keras' current name)",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            learning_rate = lr
         self.learning_rate = _validation.learning_rate(learning_rate, owner)
         if sum(c is not None for c in (clipnorm, global_clipnorm, clipvalue)) > 1:
             raise ValueError("set at most one of clipnorm, global_clipnorm and clipvalue")

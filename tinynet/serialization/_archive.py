@@ -48,6 +48,15 @@ import numpy as np
 
 from ._errors import ModelFileError
 
+#: The first bytes of every HDF5 file (Keras' ``.h5`` models).
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+#: What to do with a Keras file, in the errors that recognise one.
+KERAS_ADVICE = (
+    "Keras files are not tinynet model files and tinynet does not read them; rebuild the model in tinynet "
+    "and copy the weights with examples/keras_to_tinynet.py (it needs keras installed; see the docs' "
+    "'Coming from Keras' page)"
+)
+
 #: The ``format`` field of every tinynet model file's manifest.
 FORMAT_NAME = "tinynet-model"
 #: The newest format version this tinynet writes and reads (it writes the oldest that can hold
@@ -539,12 +548,23 @@ class Archive:
     def _open(self, max_bytes: int) -> None:
         fp = self._fp
         self.size = fp.seek(0, io.SEEK_END)
+        fp.seek(0)
+        if fp.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
+            raise self.error(
+                f"is an HDF5 file (a Keras .h5 model?), not a tinynet model file. {KERAS_ADVICE}"
+            )
         count, directory_offset = self._end_record()
         try:
             self._zf = zipfile.ZipFile(fp)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, struct.error) as exc:
             raise self.error(f"is not a valid zip archive ({_describe(exc)})") from exc
         infos = self._zf.infolist()
+        names = {info.filename for info in infos}
+        if MANIFEST_MEMBER not in names and ("config.json" in names or "model.weights.h5" in names):
+            raise self.error(
+                f"is a Keras model archive (.keras: config.json, model.weights.h5), not a tinynet model file. "
+                f"{KERAS_ADVICE}"
+            )
         if len(infos) != count:
             raise self.error(f"the zip directory lists {len(infos)} members but its end record says {count}")
         members = self._check_members(infos, directory_offset, max_bytes)

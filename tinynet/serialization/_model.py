@@ -242,7 +242,9 @@ def _upgrade_layer_config(entry: dict[str, Any], version: int, where: str, fail:
     if version >= 3:
         return
     if "trainable" in config:
-        raise fail(f"{where}.config has 'trainable', which format version {version} does not have (version 3 added it)")
+        raise fail(
+            f"{where}.config has 'trainable', which format version {version} does not have (version 3 added it)"
+        )
     if config.get("activation") == "gelu":
         config["activation"] = "gelu_tanh"
     if entry["class_name"] == "GELU":
