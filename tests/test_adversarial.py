@@ -27,7 +27,12 @@ def test_loss_input_gradient_matches_central_differences(n, d, k, seed):
     else:
         head, loss, y = "softmax", "sparse_categorical_crossentropy", rng.integers(0, k, n)
     model = tn.Sequential(
-        [Dense(5, input_dim=d, activation="tanh"), BatchNormalization(), Dropout(0.5), Dense(k, activation=head)]
+        [
+            Dense(5, input_dim=d, activation="tanh"),
+            BatchNormalization(),
+            Dropout(0.5),
+            Dense(k, activation=head),
+        ]
     )
     model.compile(loss, "sgd")
     x = rng.normal(size=(n, d))

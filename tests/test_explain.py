@@ -101,7 +101,7 @@ def test_explaining_changes_neither_the_model_nor_the_input(every_layer_cnn):
     model = every_layer_cnn
     x = np.random.default_rng(2).normal(size=(4, 2, 6, 6))
     x_before, weights, rng_state = x.copy(), model.get_weights(), model.rng.bit_generator.state
-    global_state = np.random.get_state()[1].copy()
+    global_state = np.random.get_state()[1].copy()  # noqa: NPY002 (the legacy global state, untouched)
     y_before = model.predict(x)
     for method in (explain.input_gradients, explain.saliency, explain.gradient_x_input):
         method(model, x)
@@ -112,7 +112,7 @@ def test_explaining_changes_neither_the_model_nor_the_input(every_layer_cnn):
     for w, w0 in zip(model.get_weights(), weights, strict=True):  # moving statistics included
         np.testing.assert_array_equal(w, w0)
     assert model.rng.bit_generator.state == rng_state
-    np.testing.assert_array_equal(np.random.get_state()[1], global_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], global_state)  # noqa: NPY002
     np.testing.assert_array_equal(model.predict(x), y_before)
 
 
@@ -152,7 +152,9 @@ def test_smoothgrad_is_seeded_and_is_the_gradient_without_noise(every_layer_cnn)
     np.testing.assert_array_equal(a, explain.smoothgrad(model, x, noise_level=0.2, n_samples=8, seed=7))
     assert not np.allclose(a, explain.smoothgrad(model, x, noise_level=0.2, n_samples=8, seed=8))
     np.testing.assert_allclose(
-        explain.smoothgrad(model, x, noise_level=0.0, n_samples=3), explain.input_gradients(model, x), rtol=1e-12
+        explain.smoothgrad(model, x, noise_level=0.0, n_samples=3),
+        explain.input_gradients(model, x),
+        rtol=1e-12,
     )
 
 
@@ -192,7 +194,9 @@ def completeness_gap(model, x, baseline, **kwargs):
 @pytest.fixture(scope="module")
 def pima():
     x, y, names, _ = tn.datasets.load_pima_diabetes(return_names=True)
-    x_train, x_test, y_train, y_test = tn.datasets.train_test_split(x, y, test_size=0.2, seed=0, stratify=True)
+    x_train, x_test, y_train, y_test = tn.datasets.train_test_split(
+        x, y, test_size=0.2, seed=0, stratify=True
+    )
     x_train, x_test = tn.datasets.standardize(x_train, x_test)
     tn.set_seed(0)
     model = tn.Sequential([Dense(12, input_dim=8, activation="relu"), Dense(1, activation="sigmoid")])
@@ -205,7 +209,9 @@ def pima():
 def digits_cnn():
     x, y = tn.datasets.load_digits(as_images=True)
     x = x / 16.0
-    x_train, x_test, y_train, y_test = tn.datasets.train_test_split(x, y, test_size=0.2, seed=0, stratify=True)
+    x_train, x_test, y_train, y_test = tn.datasets.train_test_split(
+        x, y, test_size=0.2, seed=0, stratify=True
+    )
     tn.set_seed(0)
     model = tn.Sequential(
         [
@@ -332,7 +338,9 @@ def test_permutation_importance_agrees_with_scikit_learn(ours, theirs):
     from tinynet.wrappers import KerasClassifier
 
     x, y = tn.datasets.load_pima_diabetes()
-    x_train, x_test, y_train, y_test = tn.datasets.train_test_split(x, y, test_size=0.3, seed=1, stratify=True)
+    x_train, x_test, y_train, y_test = tn.datasets.train_test_split(
+        x, y, test_size=0.3, seed=1, stratify=True
+    )
     x_train, x_test = tn.datasets.standardize(x_train, x_test)
 
     def build(meta):
