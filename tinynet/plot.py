@@ -617,7 +617,7 @@ def plot_saliency(
     titles: Sequence[str] | None = None,
     ax: Axes | Sequence[Axes] | None = None,
     alpha: float = 0.6,
-    ncols: int = 5,
+    ncols: int = 6,
 ) -> Figure:
     """Attribution heat maps laid over their images, one panel per image.
 
