@@ -5,8 +5,10 @@ explicit, derived by hand in the docstrings, and verified by tests.
 """
 
 from . import (
+    adversarial,
     callbacks,
     datasets,
+    explain,
     gradcheck,
     initializers,
     layers,
@@ -38,8 +40,10 @@ __all__ = [
     "ModelFileError",
     "Sequential",
     "__version__",
+    "adversarial",
     "callbacks",
     "datasets",
+    "explain",
     "get_default_dtype",
     "gradcheck",
     "initializers",
