@@ -24,6 +24,8 @@ from tinynet.layers import (
     MaxPool2D,
 )
 
+from .test_adversarial import digits_cnn as small_digits_cnn
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -212,17 +214,7 @@ def digits_cnn():
     x_train, x_test, y_train, y_test = tn.datasets.train_test_split(
         x, y, test_size=0.2, seed=0, stratify=True
     )
-    tn.set_seed(0)
-    model = tn.Sequential(
-        [
-            Conv2D(8, 3, padding="same", activation="relu", input_shape=(1, 8, 8)),
-            MaxPool2D(2),
-            Flatten(),
-            Dense(32, activation="relu"),
-            Dense(10, activation="softmax"),
-        ]
-    )
-    model.compile("sparse_categorical_crossentropy", "adam", metrics=["accuracy"])
+    model = small_digits_cnn(seed=0)
     model.fit(x_train, y_train, epochs=10, batch_size=32, verbose=0)
     return model, x_train, x_test, y_train, y_test
 
