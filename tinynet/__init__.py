@@ -34,12 +34,32 @@ from .serialization import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # optional parts, imported on first use so that ``import tinynet`` stays NumPy-only:
+    # tn.export_onnx needs the onnx package; tn.serving is the HTTP prediction server
+    if name == "export_onnx":
+        from .onnx_export import export_onnx
+
+        return export_onnx
+    if name == "serving":
+        import importlib
+
+        return importlib.import_module(".serving", __name__)
+    raise AttributeError(f"module 'tinynet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "export_onnx", "serving"})
+
+
 __all__ = [
     "ModelFileError",
     "Sequential",
     "__version__",
     "callbacks",
     "datasets",
+    "export_onnx",
     "get_default_dtype",
     "gradcheck",
     "initializers",
