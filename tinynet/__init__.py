@@ -23,7 +23,9 @@ from . import (
 from ._config import get_default_dtype, set_default_dtype, set_seed
 from .layers.base import register_layer
 from .models import Sequential
+from .quantization import quantize
 from .serialization import (
+    ModelCard,
     ModelFileError,
     inspect_model_file,
     load_model,
@@ -54,6 +56,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ModelCard",
     "ModelFileError",
     "Sequential",
     "__version__",
@@ -71,6 +74,7 @@ __all__ = [
     "metrics",
     "optimizers",
     "plot",
+    "quantize",
     "register_layer",
     "regularizers",
     "save_model",
