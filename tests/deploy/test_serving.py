@@ -292,3 +292,14 @@ def test_tinynet_serve_refuses_a_bad_model_file(tmp_path):
 
     (tmp_path / "bad.npz").write_bytes(b"garbage")
     assert main(["serve", str(tmp_path / "bad.npz"), "--port", "0"]) == 1
+
+
+def test_metadata_reports_the_card_and_quantization():
+    model = tn.quantize(small_model())
+    model.card = tn.ModelCard(description="a test model", metrics={"accuracy": 0.9})
+    _, meta = call(make_wsgi_app(model), "GET", "/metadata")
+    assert meta["model"]["quantized"] is True
+    assert meta["model"]["card"]["description"] == "a test model"
+    assert meta["model"]["card"]["metrics"] == {"accuracy": 0.9}
+    _, plain = call(make_wsgi_app(small_model()), "GET", "/metadata")
+    assert plain["model"]["quantized"] is False and plain["model"]["card"] is None
