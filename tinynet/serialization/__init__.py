@@ -137,10 +137,6 @@ def save_model(
         A model card to store (description, training data, metrics; the tinynet
         and NumPy versions are recorded here); by default ``model.card``, if set.
 
-    A model returned by :func:`tinynet.quantize` (``model.quantized``) is saved
-    with int8 kernels and per-channel scales.  A file with int8 kernels or a
-    card is format version 3; others keep the older versions.
-
     Raises
     ------
     ValueError
@@ -152,6 +148,12 @@ def save_model(
         When the path cannot be written; the error names ``path``, never the
         temporary file.  A symbolic link is written through: the file it points
         to is replaced, and the link stays.
+
+    Notes
+    -----
+    A model returned by :func:`tinynet.quantize` (``model.quantized``) is saved
+    with int8 kernels and per-channel scales.  A file with int8 kernels or a
+    card is format version 3; other files keep the older versions.
 
     Examples
     --------
