@@ -37,6 +37,11 @@ Each built-in layer maps to operators computing the same formula:
   :math:`x\,\sigma(2c(x + kx^3))`, :math:`c = \sqrt{2/\pi}`, :math:`k = 0.044715`
   (ONNX's own ``Gelu`` needs opset 20).
 
+Dtype.  The graph computes in the model's dtype: float32 (``tensor(float)``)
+or float64 (``tensor(double)``).  onnxruntime's CPU provider runs float64
+``MatMul``, ``LayerNormalization`` and the activations, but has no float64
+``Conv`` or pooling kernels; export a float32 copy of a float64 CNN for it.
+
 A layer of any other class (a custom layer, or a subclass of a built-in one,
 whose forward may differ) has no mapping: :func:`export_onnx` raises
 :class:`ValueError` naming it.

@@ -202,3 +202,26 @@ def test_cli_export_errors(tmp_path, capsys):
     assert "Traceback" not in err and "\x1b" not in err
     assert main(["export", str(source), str(tmp_path / "x.onnx"), "--opset", "3"]) == 2
     assert "opset" in capsys.readouterr().err
+
+
+def test_a_float64_model_exports_in_float64(float64):
+    tn.set_seed(0)
+    model = tn.Sequential([L.Dense(4, input_dim=3, activation="gelu"), L.LayerNormalization(), L.Dense(2)])
+    model.build()
+    proto = to_onnx(model)
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    got = run_onnx(proto, x)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, model.predict(x), rtol=0, atol=1e-10)
+
+
+def test_cli_export_names_a_layer_without_mapping(tmp_path, capsys):
+    from tinynet.cli import main
+
+    model = tn.Sequential([L.Dense(3, input_dim=2), Doubler(name="twice")])
+    tn.save_model(model, tmp_path / "m.npz")
+    assert main(["export", str(tmp_path / "m.npz"), str(tmp_path / "m.onnx")]) == 1
+    err = capsys.readouterr().err
+    assert "layer 'twice' (Doubler) has no ONNX mapping" in err and "Traceback" not in err
+    assert not (tmp_path / "m.onnx").exists()

@@ -303,3 +303,21 @@ def test_metadata_reports_the_card_and_quantization():
     assert meta["model"]["card"]["metrics"] == {"accuracy": 0.9}
     _, plain = call(make_wsgi_app(small_model()), "GET", "/metadata")
     assert plain["model"]["quantized"] is False and plain["model"]["card"] is None
+
+
+def test_tinynet_serve_argument_errors(tmp_path, capsys):
+    from tinynet.cli import main
+
+    path = tmp_path / "model.npz"
+    tn.save_model(small_model(), path)
+    with pytest.raises(SystemExit) as info:
+        main(["serve", str(path), "--port", "70000"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["serve", str(path), "--max-body-bytes", "0"])
+    assert info.value.code == 2
+    capsys.readouterr()
+    # an address this machine does not have
+    assert main(["serve", str(path), "--host", "192.0.2.1", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "tinynet serve: error: cannot listen on 192.0.2.1:0" in err and "Traceback" not in err
