@@ -123,7 +123,8 @@ def parse_instances(body: bytes, input_shape: tuple[int, ...], dtype: np.dtype) 
     if x.dtype.kind not in "iuf":
         raise RequestError(
             400,
-            f"every value of 'instances' must be a number (not a string, boolean, null or object); expected {expected}",
+            f"every value of 'instances' must be a number in float range (not a string, boolean, null, object "
+            f"or an integer beyond 64 bits); expected {expected}",
         )
     if x.shape[1:] != tuple(input_shape):
         if not (x.ndim == 2 and x.shape[1] == width):
