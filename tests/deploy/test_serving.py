@@ -321,3 +321,10 @@ def test_tinynet_serve_argument_errors(tmp_path, capsys):
     assert main(["serve", str(path), "--host", "192.0.2.1", "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "tinynet serve: error: cannot listen on 192.0.2.1:0" in err and "Traceback" not in err
+
+
+def test_the_cli_default_body_limit_is_the_serving_one():
+    from tinynet import cli, serving
+
+    # the CLI keeps its own copy so that `tinynet --help` does not import the server
+    assert cli.DEFAULT_MAX_BODY_BYTES == serving.DEFAULT_MAX_BODY_BYTES

@@ -47,7 +47,7 @@
     onnxruntime and other serving engines; needs the ``onnx`` package
     (``pip install tinynet[onnx]``).  Status 1 also for a model with a layer
     that has no ONNX mapping (the message names it).
-``tinynet serve MODEL [--host H] [--port N] [--max-body-bytes N] [--threads]``
+``tinynet serve MODEL [--host H] [--port N] [--max-body-bytes N] [--allow-nonfinite]``
     Serve predictions over HTTP (see :mod:`tinynet.serving`): ``POST /predict``
     with ``{"instances": [...]}``, ``GET /health``, ``GET /metadata``.  Prints
     ``serving MODEL on http://HOST:PORT`` on standard output once listening
