@@ -24,7 +24,10 @@ NaN / infinite values (JSON has no such numbers; Python's ``NaN`` and
 ``Infinity`` extensions, and numbers too large for the model's dtype, are
 refused); 404 for an unknown path; 405 for a wrong method; 411 without
 ``Content-Length``; 413 for a body over ``max_body_bytes``; 415 for a content
-type other than JSON.  An unexpected failure of the model gets 500.
+type other than JSON.  An unexpected failure of the model gets 500.  A body the
+server does not use is read and dropped when it has at most 4 x ``max_body_bytes``,
+so that clients that send the whole body before reading (``http.client``) get the
+error message; a larger one is left unread and the connection closed.
 
 Thread safety.  A model's forward pass reuses work arrays between calls (see
 :mod:`tinynet.layers.base`), so two threads predicting with one model at the
@@ -226,6 +229,7 @@ def make_wsgi_app(model, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Cal
                 "send fewer instances per request",
             )
         body = environ["wsgi.input"].read(length)
+        environ["tinynet.body_read"] = True
         if len(body) != length:
             raise RequestError(400, f"the body ended after {len(body):,} of its {length:,} bytes")
         x = parse_instances(body, input_shape, dtype)
@@ -259,6 +263,8 @@ def make_wsgi_app(model, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Cal
                 500,
                 _encode({"error": f"the prediction failed ({type(exc).__name__}: {str(exc)[:300]})"}),
             )
+        if not environ.get("tinynet.body_read"):
+            _discard_body(environ, 4 * max_body_bytes)
         start_response(
             f"{status} {_REASONS[status]}",
             [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers],
@@ -266,6 +272,30 @@ def make_wsgi_app(model, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Cal
         return [body]
 
     return app
+
+
+def _discard_body(environ: dict, limit: int) -> None:
+    """Read and drop a body the app did not use, when it declares at most ``limit`` bytes.
+
+    A client such as :mod:`http.client` sends its whole body before it reads the
+    answer: if the server answered 413 (or 404, 415, ...) and closed without reading,
+    the client would see a broken pipe instead of the error message.  Larger bodies
+    are left unread (the connection is closed on them): reading them would let a
+    client make the server read without end.
+    """
+    text = environ.get("CONTENT_LENGTH", "").strip()
+    if not text.isdigit() or not 0 < int(text) <= limit:
+        return
+    remaining = int(text)
+    stream = environ["wsgi.input"]
+    try:
+        while remaining > 0:
+            chunk = stream.read(min(remaining, 2**16))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+    except OSError:  # the client went away: nothing to answer
+        pass
 
 
 def _encode(document: dict[str, Any]) -> bytes:

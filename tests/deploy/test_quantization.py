@@ -50,7 +50,9 @@ def to_bytes(model, **kwargs) -> bytes:
         st.tuples(st.integers(1, 6), st.integers(1, 5), st.integers(1, 3)),
         # weights of any sign and scale but not near float32's underflow (1e-38), where the scale
         # max|W|/127 would lose precision as a subnormal number
-        elements=st.one_of(st.just(0.0), st.floats(2.0**-100, 1e3, width=32), st.floats(-1e3, -(2.0**-100), width=32)),
+        elements=st.one_of(
+            st.just(0.0), st.floats(2.0**-100, 1e3, width=32), st.floats(-1e3, -(2.0**-100), width=32)
+        ),
     ),
     st.integers(0, 2),
 )

@@ -328,3 +328,23 @@ def test_the_cli_default_body_limit_is_the_serving_one():
 
     # the CLI keeps its own copy so that `tinynet --help` does not import the server
     assert cli.DEFAULT_MAX_BODY_BYTES == serving.DEFAULT_MAX_BODY_BYTES
+
+
+def test_a_client_that_sends_its_whole_body_first_gets_the_413():
+    # http.client writes the whole body before reading: without the server reading (and dropping)
+    # the body, the client would get a broken pipe instead of the error message
+    server = make_server(small_model(), "127.0.0.1", 0, max_body_bytes=1_000_000)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        big = instances(np.zeros((100_000, 4)))
+        assert 1_000_000 < len(big) < 4_000_000
+        status, answer = _post(port, "/predict", big)
+        assert status == 413 and "1,000,000" in answer["error"]
+        assert _post(port, "/elsewhere", big[:900_000])[0] == 404
+        assert _post(port, "/predict", instances(np.ones((2, 4))))[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(TIMEOUT)
