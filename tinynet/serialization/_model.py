@@ -395,7 +395,7 @@ def _short(value: Any) -> str:
 
 
 def validate(archive: Archive) -> dict[str, Any]:
-    """Check the whole manifest schema (versions 1 and 2); return the manifest.
+    """Check the whole manifest schema (versions 1, 2 and 3); return the manifest.
 
     Also checks that every array is referenced exactly once and every reference
     names an array of the file.
