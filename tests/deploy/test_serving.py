@@ -348,3 +348,14 @@ def test_a_client_that_sends_its_whole_body_first_gets_the_413():
         server.shutdown()
         server.server_close()
         thread.join(TIMEOUT)
+
+
+def test_import_tinynet_imports_neither_onnx_nor_the_server():
+    # runs without the onnx extra too (tests/deploy/test_onnx.py is skipped then)
+    code = (
+        "import sys, tinynet as tn; tn.Sequential; tn.quantize; tn.ModelCard; "
+        "bad = [m for m in ('onnx', 'onnxruntime', 'tinynet.onnx_export', 'tinynet.serving', "
+        "'http.server', 'wsgiref', 'socketserver') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
