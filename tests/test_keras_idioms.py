@@ -107,7 +107,7 @@ def test_trainable_is_saved_in_the_model_file(tmp_path):
     model.layers[0].trainable = False
     model.fit(*data(), epochs=1, verbose=0)
     model.save(tmp_path / "m.npz")
-    assert tn.inspect_model_file(tmp_path / "m.npz").format_version == 3
+    assert tn.inspect_model_file(tmp_path / "m.npz").format_version == 4
     loaded = tn.load_model(tmp_path / "m.npz")
     assert [layer.trainable for layer in loaded.layers] == [False, True]
     before = loaded.layers[0].get_weights()

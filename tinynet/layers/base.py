@@ -152,6 +152,9 @@ class Layer:
 
     registered_name: str = ""
 
+    #: The flag behind :attr:`trainable` (a class default, for subclasses that skip ``Layer.__init__``).
+    _trainable: bool = True
+
     #: Counts every change of any layer's ``trainable`` flag, so that a model notices
     #: a layer frozen or unfrozen after it was built with one comparison per step.
     _trainable_changes: int = 0

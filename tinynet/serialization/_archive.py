@@ -59,10 +59,10 @@ KERAS_ADVICE = (
 
 #: The ``format`` field of every tinynet model file's manifest.
 FORMAT_NAME = "tinynet-model"
-#: The newest format version this tinynet writes and reads (it writes the oldest that can hold
-#: the file: 1 without callback states, which version 2 added, and without frozen layers or
-#: GELU, which version 3 changed).
-FORMAT_VERSION = 3
+#: The newest format version this tinynet writes and reads.  It writes the oldest version that
+#: holds the file: 1, or 2 with callback states, or 3 with int8 kernels or a model card, or 4 with
+#: frozen layers, GELU or LeakyReLU layers (whose configs version 4 changed).
+FORMAT_VERSION = 4
 #: The zip member that holds the manifest (a 1-D uint8 ``.npy`` of UTF-8 JSON).
 MANIFEST_MEMBER = "manifest.npy"
 
