@@ -186,7 +186,7 @@ def main(argv: list[str]) -> int:
         print("usage: python examples/keras_to_tinynet.py MODEL.keras|MODEL.h5 OUT.npz", file=sys.stderr)
         return 2
     try:
-        import keras
+        import keras  # type: ignore[import-not-found]  # optional: only this script needs it
     except ImportError:
         print(
             "this script needs Keras (pip install keras and a backend) to read the Keras file",

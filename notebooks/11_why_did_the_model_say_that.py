@@ -56,7 +56,7 @@ def digits_cnn():
             tn.layers.Dense(10, activation="softmax"),
         ]
     )
-    model.compile("sparse_categorical_crossentropy", "adam", metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
@@ -170,7 +170,7 @@ xp_train, xp_test, yp_train, yp_test = tn.datasets.train_test_split(xp, yp, test
 xp_train, xp_test = tn.datasets.standardize(xp_train, xp_test)
 tn.set_seed(0)
 pima = tn.Sequential([tn.layers.Dense(12, input_dim=8, activation="relu"), tn.layers.Dense(1, activation="sigmoid")])
-pima.compile("binary_crossentropy", "adam", metrics=["accuracy"])
+pima.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
 pima.fit(xp_train, yp_train, epochs=30, verbose=0)
 
 patient = xp_test[:1]

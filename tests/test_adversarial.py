@@ -34,7 +34,7 @@ def test_loss_input_gradient_matches_central_differences(n, d, k, seed):
             Dense(k, activation=head),
         ]
     )
-    model.compile(loss, "sgd")
+    model.compile(optimizer="sgd", loss=loss)
     x = rng.normal(size=(n, d))
     analytic = adversarial.loss_input_gradient(model, x, y)
     probe = x.copy()
@@ -61,7 +61,7 @@ def digits_cnn(seed=0):
             Dense(10, activation="softmax"),
         ]
     )
-    model.compile("sparse_categorical_crossentropy", "adam", metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 

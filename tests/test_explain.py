@@ -85,7 +85,7 @@ def every_layer_cnn():
             Dense(3, activation="softmax"),
         ]
     )
-    model.compile("sparse_categorical_crossentropy", "adam")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     rng = np.random.default_rng(0)
     model.fit(rng.normal(size=(16, 2, 6, 6)), rng.integers(0, 3, 16), epochs=3, batch_size=8, verbose=0)
     tn.set_default_dtype(old)
@@ -202,7 +202,7 @@ def pima():
     x_train, x_test = tn.datasets.standardize(x_train, x_test)
     tn.set_seed(0)
     model = tn.Sequential([Dense(12, input_dim=8, activation="relu"), Dense(1, activation="sigmoid")])
-    model.compile("binary_crossentropy", "adam", metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=30, batch_size=32, verbose=0)
     return model, x_train, x_test, y_train, y_test, names
 
@@ -298,7 +298,7 @@ def test_permutation_importance_is_seeded_and_zero_for_an_unused_feature(pima):
     assert np.argmax(a.importances_mean) == 1
     # a model that ignores column 4 (its weights zeroed) loses nothing when it is shuffled
     blind = tn.Sequential([Dense(12, input_dim=8, activation="relu"), Dense(1, activation="sigmoid")])
-    blind.compile("binary_crossentropy", "adam")
+    blind.compile(optimizer="adam", loss="binary_crossentropy")
     blind.build()
     blind.set_weights(model.get_weights())
     blind.layers[0].params["W"][4] = 0.0

@@ -392,3 +392,44 @@ def test_model_file_from_a_stream_is_still_read():
     model.save(buffer)
     buffer.seek(0)
     assert tn.load_model(buffer).count_params() == model.count_params()
+
+
+def _saved(model) -> bytes:
+    buffer = io.BytesIO()
+    model.save(buffer)
+    return buffer.getvalue()
+
+
+def test_older_format_versions_cannot_hold_trainable():
+    from tests.serialization.helpers import edit_manifest
+
+    data = _saved(mlp())  # a plain model: format version 1
+
+    def freeze(manifest):
+        manifest["layers"][0]["config"]["trainable"] = False
+
+    with pytest.raises(tn.ModelFileError, match="'trainable', which format version 1 does not have"):
+        tn.load_model(io.BytesIO(edit_manifest(data, freeze)))
+
+
+def test_gelu_files_round_trip_as_version_4_and_older_gelu_means_the_tanh_form():
+    from tests.serialization.helpers import edit_manifest
+
+    tn.set_seed(0)
+    model = tn.Sequential([Dense(3, input_dim=2, activation="gelu"), GELU(approximate=True), Dense(1)])
+    model.compile("adam", "mse")
+    data = _saved(model)
+    x = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    loaded = tn.load_model(io.BytesIO(data))
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert loaded.layers[0].activation.activation_name == "gelu" and loaded.layers[1].approximate
+
+    def as_version_2(manifest):  # what tinynet wrote before: "gelu" was the tanh form
+        manifest["format_version"] = 2
+        manifest["layers"][1]["config"].pop("approximate")
+        manifest.pop("card")
+        for layer in manifest["layers"]:
+            layer.pop("quantized")
+
+    old = tn.load_model(io.BytesIO(edit_manifest(data, as_version_2)))
+    assert old.layers[0].activation.activation_name == "gelu_tanh" and old.layers[1].approximate

@@ -26,7 +26,7 @@ def digits_model():
             tn.layers.Dense(10, activation="softmax"),
         ]
     )
-    model.compile("sparse_categorical_crossentropy", "adam")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=5, verbose=0)
     return model, x, y
 
@@ -86,7 +86,7 @@ def test_plot_attributions_of_a_pima_model_by_name():
     model = tn.Sequential(
         [tn.layers.Dense(8, input_dim=8, activation="relu"), tn.layers.Dense(1, activation="sigmoid")]
     )
-    model.compile("binary_crossentropy", "adam")
+    model.compile(optimizer="adam", loss="binary_crossentropy")
     model.fit(x, y, epochs=5, verbose=0)
     result = explain.permutation_importance(model, x, y, n_repeats=3)
     fig = plot.plot_attributions(result.importances_mean, names, errors=result.importances_std)

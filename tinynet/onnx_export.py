@@ -39,8 +39,12 @@ Each built-in layer maps to operators computing the same formula:
 
 Dtype.  The graph computes in the model's dtype: float32 (``tensor(float)``)
 or float64 (``tensor(double)``).  onnxruntime's CPU provider runs float64
-``MatMul``, ``LayerNormalization`` and the activations, but has no float64
-``Conv`` or pooling kernels; export a float32 copy of a float64 CNN for it.
+``MatMul``, ``LayerNormalization`` and the activations except ``Erf`` (the
+exact GELU's), but has no float64 ``Conv`` or pooling kernels; export a float32
+copy of a float64 CNN, or of a float64 model with the exact GELU, for it.
+ONNX stores the normalization layers' epsilon as a float32 attribute, so a
+float64 graph adds :math:`\epsilon` rounded to float32 (1e-3 becomes
+1e-3 + 4.7e-11, which moves float64 outputs by about 1e-10).
 
 A layer of any other class (a custom layer, or a subclass of a built-in one,
 whose forward may differ) has no mapping: :func:`export_onnx` raises
