@@ -22,7 +22,7 @@ from .base import Layer, memory_order, register_layer
 
 
 class ActivationLayer(Layer):
-    """Base class of the activations (no parameters): :math:`y = f(x)`.
+    r"""Base class of the activations (no parameters): :math:`y = f(x)`.
 
     A subclass states :math:`f` in ``_forward(x, out)`` and the product
     :math:`G \odot f'(x)` in ``_backward(grad_output, out)``, each writing into
