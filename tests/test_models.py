@@ -483,3 +483,46 @@ def test_a_layer_added_to_a_built_model_is_built_on_the_next_call():
     assert model.forward(x.astype(np.float64)).dtype == np.float32  # converted to the model's dtype
     with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, 3\) but received \(2, 5\)"):
         model.forward(np.ones((2, 5), np.float32))
+
+
+@pytest.mark.parametrize(
+    ("head", "loss"),
+    [("softmax", "categorical_crossentropy"), ("sigmoid", "binary_crossentropy"), (None, "mse")],
+)
+def test_train_step_is_the_four_documented_lines_bit_for_bit(head, loss):
+    # models.py's docstring: forward, loss.forward, backward, optimizer.step
+    def make():
+        tn.set_seed(0)
+        model = tn.Sequential([Dense(6, input_dim=4, activation="relu"), Dense(3, activation=head)])
+        model.compile(loss, tn.optimizers.Adam(0.01))
+        return model
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10, 4)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 10)]
+    a, b = make(), make()
+    for lo in (0, 4, 8, 0):
+        xb, yb = x[lo : lo + 4], y[lo : lo + 4]
+        loss_a = a.train_step(xb, yb)
+        y_pred = b.forward(xb, training=True)
+        loss_b = b.loss.forward(yb, y_pred)
+        b.backward(b.loss.backward())
+        b.optimizer.step(b.named_params(), b.named_grads())
+        assert loss_a == loss_b
+        for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+            np.testing.assert_array_equal(wa, wb)
+
+
+def test_fit_goes_through_model_backward():
+    x, y = toy_data(40)
+    model = seed_model()
+    calls = []
+    backward = model.backward
+
+    def spy(grad_output, input_grad=True):
+        calls.append(type(grad_output).__name__)
+        return backward(grad_output, input_grad)
+
+    model.backward = spy
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    assert calls == ["LogitGradient"] * 6  # 3 steps per epoch, each from the fused head's gradient

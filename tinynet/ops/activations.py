@@ -66,8 +66,7 @@ def sigmoid(x: np.ndarray, out=None) -> np.ndarray:
 
 def sigmoid_backward(y: np.ndarray, grad: np.ndarray, out=None) -> np.ndarray:
     r""":math:`G \odot y (1 - y)`, since :math:`\sigma'(x) = \sigma(x)(1 - \sigma(x))`; computed as :math:`(y - y^2) G`."""
-    out = np.subtract(y, np.square(y), out=out)
-    return np.multiply(out, grad, out=out)
+    return np.multiply(y - np.square(y), grad, out=out)
 
 
 def tanh(x: np.ndarray, out=None) -> np.ndarray:
@@ -77,9 +76,7 @@ def tanh(x: np.ndarray, out=None) -> np.ndarray:
 
 def tanh_backward(y: np.ndarray, grad: np.ndarray, out=None) -> np.ndarray:
     r""":math:`G \odot (1 - y^2)`, since :math:`\tanh' x = 1 - \tanh^2 x`."""
-    out = np.square(y, out=out)
-    np.subtract(1, out, out=out)
-    return np.multiply(out, grad, out=out)
+    return np.multiply(1 - np.square(y), grad, out=out)
 
 
 def softplus(x: np.ndarray, out=None) -> np.ndarray:
