@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinynet as tn
-from tinynet.engine import FusedHead, LogitGradient
 from tinynet import losses
+from tinynet.engine import FusedHead, LogitGradient
 from tinynet.gradcheck import check_loss
 
 from .strategies import batch_sizes, features, seeds
@@ -211,7 +211,9 @@ def test_sparse_labels_give_the_one_hot_losses_bits(dtype, seed):
     np.testing.assert_array_equal(sparse.backward(), dense.backward())
 
 
-@pytest.mark.parametrize(("loss", "head"), [(losses.BinaryCrossentropy, "sigmoid"), (losses.CategoricalCrossentropy, "softmax")])
+@pytest.mark.parametrize(
+    ("loss", "head"), [(losses.BinaryCrossentropy, "sigmoid"), (losses.CategoricalCrossentropy, "softmax")]
+)
 def test_a_loss_returns_a_fresh_gradient_unless_it_has_the_heads_work_array(loss, head):
     rng = np.random.default_rng(0)
     z = rng.normal(size=(5, 4)).astype(np.float32)

@@ -100,7 +100,9 @@ def test_dense_backward(n, sizes, lead, seed):
 )
 def test_conv2d_backward(x, filters, kernel, strides, padding, seed):
     n, c, h, w = x.shape
-    axes = [ops.conv_output_size(size, k, s, padding) for size, k, s in zip((h, w), kernel, strides)]
+    axes = [
+        ops.conv_output_size(size, k, s, padding) for size, k, s in zip((h, w), kernel, strides, strict=True)
+    ]
     if None in axes:
         return  # the kernel does not fit: the layer refuses such inputs
     (oh, top, bottom), (ow, left, right) = axes

@@ -77,7 +77,12 @@ class Workspace:
         return type(self), ()
 
     def array(
-        self, key: str, shape: tuple[int, ...], dtype, order: tuple[int, ...] | None = None, zeros: bool = False
+        self,
+        key: str,
+        shape: tuple[int, ...],
+        dtype,
+        order: tuple[int, ...] | None = None,
+        zeros: bool = False,
     ) -> np.ndarray:
         """The work array ``key`` of ``shape`` and ``dtype`` (contents undefined).
 
@@ -181,7 +186,9 @@ class FusedHead:
         self.layer, self.activation = layer, activation
         self.kind = activation.activation_name
         # below the head: an ActivatedLayer's pre-activation backward, or nothing (an activation layer)
-        self.preactivation = getattr(layer, "backward_preactivation", None) if layer is not activation else None
+        self.preactivation = (
+            getattr(layer, "backward_preactivation", None) if layer is not activation else None
+        )
         if getattr(layer, "fn", None) is activation:  # Activation("softmax"): the whole layer is the head
             self.preactivation = None
 
@@ -226,7 +233,7 @@ class Executor:
         self.top_down = self.layers[::-1]
         self.head = head
         self.plans: dict[tuple, Plan] = {}
-        self.active: Plan | None | str = "unknown"  # whose workspaces the layers hold; None: FRESH
+        self.active: Plan | str | None = "unknown"  # whose workspaces the layers hold; None: FRESH
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "plans": {}, "active": "unknown"}

@@ -39,6 +39,7 @@ logits.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -66,7 +67,11 @@ class Loss:
         """The logits the fused form works on: a matching :class:`~tinynet.engine.HeadOutput`'s,
         or ``y_pred`` itself with ``from_logits``; None for the general path."""
         self._head, self._fused = None, False
-        if type(y_pred) is HeadOutput and y_pred.logits is not None and y_pred.activation == self.fusable_activation:
+        if (
+            type(y_pred) is HeadOutput
+            and y_pred.logits is not None
+            and y_pred.activation == self.fusable_activation
+        ):
             self._head = y_pred
             return y_pred.logits
         if self.from_logits and self.fusable_activation is not None:
@@ -147,7 +152,7 @@ class Loss:
         return np.add.reduce(flat, axis=1) / flat.shape[1]  # .mean(axis=1) without its wrapper
 
     def _elements_per_sample(self, y_pred: np.ndarray) -> int:
-        return int(np.prod(y_pred.shape[1:])) if y_pred.ndim > 1 else 1
+        return math.prod(y_pred.shape[1:])
 
 
 class MeanSquaredError(Loss):
@@ -228,7 +233,9 @@ class BinaryCrossentropy(Loss):
             return super().backward()
         z, head = self.y_pred, self._head
         p = ops.sigmoid(z) if head is None else head.view(np.ndarray)
-        return ops.cross_entropy_logits_grad(p, self.y_true, self._scale(z), out=None if head is None else head.gradient)
+        return ops.cross_entropy_logits_grad(
+            p, self.y_true, self._scale(z), out=None if head is None else head.gradient
+        )
 
     def _scale(self, z: np.ndarray) -> float | np.ndarray:
         """The reduction's :math:`w_n / (N D)`, broadcasting against ``z``."""
@@ -332,7 +339,7 @@ class CategoricalCrossentropy(Loss):
 
     @staticmethod
     def _positions_per_sample(y_pred):
-        return int(np.prod(y_pred.shape[1:-1])) if y_pred.ndim > 2 else 1
+        return math.prod(y_pred.shape[1:-1])
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):

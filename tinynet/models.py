@@ -580,7 +580,9 @@ class Sequential:
         total = 0.0
         for lo in range(0, n, int(batch_size)):
             hi = min(n, lo + int(batch_size))
-            y_chunk = y_pred[lo:hi] = self.forward(x[lo:hi], training=False)  # a fused head's output: from logits
+            y_chunk = y_pred[lo:hi] = self.forward(
+                x[lo:hi], training=False
+            )  # a fused head's output: from logits
             total += self.loss.forward(y[lo:hi], y_chunk, None if w is None else w[lo:hi]) * (hi - lo)
         # the penalty is part of the objective, so it is in the reported loss here too (as Keras)
         loss = total / n + (self.regularization_loss() if self._regularized else 0.0)

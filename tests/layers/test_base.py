@@ -81,7 +81,10 @@ def _mlp_and_cnn(seed=0):
 def test_a_model_keeps_one_plan_per_batch_shape_and_reuses_its_arrays():
     model = _mlp_and_cnn()
     rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(8, 2, 6, 6)).astype(np.float32), np.eye(3, dtype=np.float32)[rng.integers(0, 3, 8)]
+    x, y = (
+        rng.normal(size=(8, 2, 6, 6)).astype(np.float32),
+        np.eye(3, dtype=np.float32)[rng.integers(0, 3, 8)],
+    )
     outputs = {}
     for n in (8, 5, 8, 5):
         model.train_step(x[:n], y[:n])

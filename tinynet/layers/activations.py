@@ -137,7 +137,8 @@ class ReLU(ActivationLayer):
     in_place = True  # [x > 0] = [y > 0]: the input is not needed once y exists
 
     def _forward(self, x, out):
-        ops.relu(x, out=out)
+        zeros = self.zeroed_buffer("zeros", x.shape, x.dtype, memory_order(x)) if self.training else None
+        ops.relu(x, out=out, zeros=zeros)
 
     def _backward(self, grad_output, out):
         ops.relu_backward(self.y, grad_output, out=out)

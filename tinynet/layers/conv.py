@@ -136,11 +136,20 @@ class Conv2D(ActivatedLayer):
         (oh, top, bottom), (ow, left, right) = self._batch_geometry(x)
         (n, c, h, w), F = x.shape, self.filters
         pad_shape = (n, c, top + h + bottom, left + w + right)
-        x_pad = ops.pad_images(x, top, bottom, left, right, self.zeroed_buffer("x_pad", pad_shape) if training else None)
-        windows = self.workspace.derived("windows", x_pad, lambda: ops.receptive_fields(x_pad, self.kernel_size, self.strides))
+        x_pad = ops.pad_images(
+            x, top, bottom, left, right, self.zeroed_buffer("x_pad", pad_shape) if training else None
+        )
+        windows = self.workspace.derived(
+            "windows", x_pad, lambda: ops.receptive_fields(x_pad, self.kernel_size, self.strides)
+        )
         x_col = self.output_array("x_col", (windows.size,), training)
         self.x_col = ops.im2col(x_pad, self.kernel_size, self.strides, out=x_col, windows=windows)
-        z = ops.conv2d_forward(self.x_col, self.params["W"], self.params.get("b"), out=self.output_array("z", (n, oh, ow, F), training))
+        z = ops.conv2d_forward(
+            self.x_col,
+            self.params["W"],
+            self.params.get("b"),
+            out=self.output_array("z", (n, oh, ow, F), training),
+        )
         self._padding = (x.shape, pad_shape, top, left)
         return self.activate(z, training)
 
@@ -155,7 +164,9 @@ class Conv2D(ActivatedLayer):
             return None
         (_, _, h, w), pad_shape, top, left = self._padding
         dx_col = self.buffer("dx_col", self.x_col.shape, G.dtype)
-        dx_pad = ops.col2im(G, self.params["W"], pad_shape, self.strides, self.buffer("dx_pad", pad_shape, G.dtype), dx_col)
+        dx_pad = ops.col2im(
+            G, self.params["W"], pad_shape, self.strides, self.buffer("dx_pad", pad_shape, G.dtype), dx_col
+        )
         return dx_pad[:, :, top : top + h, left : left + w]
 
     def _batch_geometry(self, x: np.ndarray) -> tuple:
@@ -222,7 +233,10 @@ def _geometry(sample_shape, kernel_size, strides, padding) -> tuple | None:
     """((OH, top, bottom), (OW, left, right)) for samples (C, H, W), or None when they do not fit."""
     if len(sample_shape) != 3:
         return None
-    axes = [ops.conv_output_size(n, k, s, padding) for n, k, s in zip(sample_shape[1:], kernel_size, strides, strict=True)]
+    axes = [
+        ops.conv_output_size(n, k, s, padding)
+        for n, k, s in zip(sample_shape[1:], kernel_size, strides, strict=True)
+    ]
     return None if None in axes else tuple(axes)
 
 

@@ -96,7 +96,8 @@ class Dense(ActivatedLayer):
         ops.dense_backward(self.x, grad_z, self.grads["W"], self.grads.get("b"))
         if not self.need_input_grad:  # the first layer of a model in training: dX is never used
             return None
-        return ops.dense_input_grad(grad_z, self.params["W"], out=self.buffer("dx", self.x.shape, grad_z.dtype))
+        dx = self.buffer("dx", self.x.shape, grad_z.dtype)
+        return ops.dense_input_grad(grad_z, self.params["W"], out=dx)
 
     def get_config(self) -> dict:
         config = {

@@ -109,8 +109,14 @@ class BatchNormalization(Layer):
                 running += (1.0 - self.momentum) * batch_value.reshape(-1)
         else:
             mean, variance = (self.state[k].reshape(per_feature) for k in ("moving_mean", "moving_variance"))
-            self.x_hat, _, _, self.inv_std = ops.normalize_forward(x, axes, self.epsilon, mean, variance, out=x_hat)
-        y = np.multiply(self.x_hat, self.params["gamma"].reshape(per_feature), out=self.output_array("y", x.shape, training, x.dtype))
+            self.x_hat, _, _, self.inv_std = ops.normalize_forward(
+                x, axes, self.epsilon, mean, variance, out=x_hat
+            )
+        y = np.multiply(
+            self.x_hat,
+            self.params["gamma"].reshape(per_feature),
+            out=self.output_array("y", x.shape, training, x.dtype),
+        )
         y += self.params["beta"].reshape(per_feature)
         return y
 
@@ -188,7 +194,9 @@ class LayerNormalization(Layer):
         self._check(x)
         x_hat = self.output_array("x_hat", x.shape, training, x.dtype)
         self.x_hat, _, _, self.inv_std = ops.normalize_forward(x, (x.ndim - 1,), self.epsilon, out=x_hat)
-        y = np.multiply(self.x_hat, self.params["gamma"], out=self.output_array("y", x.shape, training, x.dtype))
+        y = np.multiply(
+            self.x_hat, self.params["gamma"], out=self.output_array("y", x.shape, training, x.dtype)
+        )
         y += self.params["beta"]
         return y
 

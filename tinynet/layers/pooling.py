@@ -113,13 +113,20 @@ class MaxPool2D(_Pool2D):
         out_shape, order = self._output_shape(x), memory_order(x)
         windows = ops.pool_windows(x, self.pool_size, self.strides, out_shape[2:])
         y = self.output_array("y", out_shape, training, x.dtype, order)
-        self.argmax = self.output_array("argmax", out_shape, training, _position_dtype(len(windows)), order)
+        arg_dtype = _position_dtype(len(windows))
+        self.argmax = self.output_array("argmax", out_shape, training, arg_dtype, order)
+        won, positions = (
+            self.buffer("won", out_shape, bool, order),
+            self.buffer("positions", out_shape, arg_dtype, order),
+        )
         self._x_shape, self._order = x.shape, order
-        return ops.max_pool(windows, out=y, argmax=self.argmax)
+        return ops.max_pool(windows, y, self.argmax, won, positions)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         grad_input = self.buffer("dx", self._x_shape, grad_output.dtype, self._order)
-        return ops.max_pool_backward(grad_output, self.argmax, self._x_shape, self.pool_size, self.strides, grad_input)
+        return ops.max_pool_backward(
+            grad_output, self.argmax, self._x_shape, self.pool_size, self.strides, grad_input
+        )
 
 
 def _position_dtype(positions: int) -> np.dtype:

@@ -35,7 +35,15 @@ from .activations import (
     tanh,
     tanh_backward,
 )
-from .conv import col2im, conv2d_backward, conv2d_forward, conv_output_size, im2col, pad_images, receptive_fields
+from .conv import (
+    col2im,
+    conv2d_backward,
+    conv2d_forward,
+    conv_output_size,
+    im2col,
+    pad_images,
+    receptive_fields,
+)
 from .dense import dense_backward, dense_forward, dense_input_grad
 from .losses import (
     cross_entropy_logits_grad,

@@ -1,33 +1,70 @@
-r"""2-D convolution (cross-correlation) as im2col plus one matrix product.
+r"""2-D convolution (cross-correlation) as im2col plus one matrix product, derived step by step.
 
-Images are NCHW: (batch, channels, height, width).  Let :math:`\tilde X` be the
-input zero-padded by :math:`(t, \cdot, l, \cdot)` rows/columns at the top,
-bottom, left and right, :math:`s_h, s_w` the strides and :math:`k_h, k_w` the
-kernel size.  For sample :math:`n`, filter :math:`f` and output pixel
-:math:`(p, q)`:
+**Forward.** Let :math:`\tilde X` be the zero-padded input, :math:`k_h \times k_w` the kernel, :math:`s_h, s_w` the
+strides, :math:`F` the number of filters. For sample :math:`n`, filter :math:`f` and output pixel :math:`(p, q)`:
 
 .. math::
-    Z_{nfpq} = b_f + \sum_{c=0}^{C-1} \sum_{i=0}^{k_h-1} \sum_{j=0}^{k_w-1}
-               W_{fcij}\, \tilde X_{n,c,\,p s_h + i,\,q s_w + j}.
 
-im2col gathers every receptive field into the columns of one matrix,
+    Z_{nfpq} = b_f + \sum_{c=0}^{C-1}\sum_{i=0}^{k_h-1}\sum_{j=0}^{k_w-1} W_{fcij}\,\tilde X_{n,c,\,p s_h + i,\,q s_w + j},
+    \qquad Y = f(Z).
+
+**im2col.** Copy every receptive field into a column of one matrix:
 
 .. math::
-    X_{\mathrm{col}}[(c, i, j),\ (n, p, q)] = \tilde X_{n,c,\,p s_h + i,\,q s_w + j},
 
-with rows ordered like the flattened kernel
-:math:`W_{\mathrm{mat}} = W.\mathrm{reshape}(F, C k_h k_w)`, and the triple sum
-becomes one matrix product over the whole batch (:func:`conv2d_forward`).  The
-backward pass is then a :func:`~tinynet.ops.dense_backward` with inputs
-:math:`X_{\mathrm{col}}^\top` (:func:`conv2d_backward`) followed by col2im, the
-adjoint of the gather (:func:`col2im`).
+    X_{\mathrm{col}}\big[(c, i, j),\ (n, p, q)\big] = \tilde X_{n,c,\,p s_h + i,\,q s_w + j},
 
-Output size per axis, for input size :math:`n`, kernel :math:`k`, stride :math:`s`
-(:func:`conv_output_size`): ``"valid"``: :math:`\lfloor (n - k)/s \rfloor + 1`
-(needs :math:`n \ge k`); ``"same"``: :math:`\lceil n/s \rceil` with total padding
-:math:`\max((\lceil n/s \rceil - 1)s + k - n, 0)`, the odd extra row/column
-at the bottom/right (as TensorFlow); an int :math:`p`: :math:`p` zeros on each
-side, :math:`\lfloor (n + 2p - k)/s \rfloor + 1`.
+rows ordered like the flattened kernel :math:`W_{\mathrm{mat}} = W.\mathrm{reshape}(F, C k_h k_w)`. The
+triple sum is then one matrix product over the whole batch, with a row per output pixel:
+
+.. math::
+
+    Z_{\mathrm{mat}} = X_{\mathrm{col}}^\top\, W_{\mathrm{mat}}^\top + \mathbf 1\, b^\top ,
+    \qquad Z_{\mathrm{mat}}\big[(n, p, q),\ f\big] = Z_{nfpq}.
+
+**Memory layout.** :math:`Z_{\mathrm{mat}}`, of shape :math:`(N P Q,\ F)`, *is* :math:`Z` stored channels-last,
+:math:`(N, P, Q, F)`. The layer returns the NCHW view ``z.transpose(0, 3, 1, 2)`` of it rather than copying
+it into NCHW order: the values are indexed :math:`Z_{nfpq}` as always, only the strides differ. The
+activation and pooling after it keep that layout, so their element-wise loops run over contiguous
+channels, and the gradient comes back channels-last, ready for step 1 below.
+
+**Backward**, step by step.
+
+1. Through the activation, as for Dense, to get :math:`G = \partial L/\partial Z`; lay it out like
+   :math:`Z_{\mathrm{mat}}`: :math:`G_{\mathrm{mat}}[(n, p, q), f] = G_{nfpq}` (a view when :math:`G` is channels-last,
+   one copy otherwise).
+2. On the columns, the layer *is* a Dense layer with inputs :math:`X_{\mathrm{col}}^\top`, so the
+   Dense derivation gives
+
+    .. math::
+
+        dW_{\mathrm{mat}} = G_{\mathrm{mat}}^\top\, X_{\mathrm{col}}^\top, \qquad
+        db = G_{\mathrm{mat}}^\top\,\mathbf 1, \qquad
+        dX_{\mathrm{col}} = W_{\mathrm{mat}}^\top\, G_{\mathrm{mat}}^\top .
+
+    Written out for one weight: :math:`\partial L/\partial W_{fcij} = \sum_{n,p,q} G_{nfpq}\,\tilde X_{n,c,\,p s_h+i,\,q s_w+j}`.
+
+3. **col2im.** Each pixel of :math:`\tilde X` was copied into every column whose window contains it, so
+   by the chain rule it receives the *sum* of the gradients of all its copies:
+
+    .. math::
+
+        \frac{\partial L}{\partial \tilde X_{nchw}} =
+        \sum_{\substack{i,j,p,q:\\ p s_h + i = h,\ q s_w + j = w}} dX_{\mathrm{col}}\big[(c,i,j),(n,p,q)\big].
+
+    For a fixed offset :math:`(i, j)` the pixels :math:`(p s_h + i,\ q s_w + j)` are all distinct, so col2im is
+    :math:`k_h k_w` vectorised additions of strided slices.
+
+4. Remove the padding: :math:`\partial L/\partial X` is :math:`\partial L/\partial\tilde X` without the padded rows
+   and columns.
+
+**Shapes.** ``x`` :math:`(N, C, H, W)`; ``W`` :math:`(F, C, k_h, k_w)`; ``b`` :math:`(F,)`; ``z``, ``y``, :math:`G` :math:`(N, F, P, Q)`,
+stored :math:`(N, P, Q, F)`; :math:`X_{\mathrm{col}}` and :math:`dX_{\mathrm{col}}` :math:`(C k_h k_w,\ N P Q)`;
+:math:`G_{\mathrm{mat}}` :math:`(N P Q,\ F)`.
+Output size per axis for input :math:`n`, kernel :math:`k`, stride :math:`s` (:func:`conv_output_size`):
+``"valid"`` :math:`\lfloor (n-k)/s\rfloor + 1` (needs :math:`n \ge k`); ``"same"`` :math:`\lceil n/s\rceil`, with total
+padding :math:`\max((\lceil n/s \rceil - 1)s + k - n, 0)`, the odd extra row/column at the bottom/right (as
+TensorFlow); an integer padding :math:`p`: :math:`\lfloor (n + 2p - k)/s\rfloor + 1`.
 """
 
 from __future__ import annotations
@@ -98,17 +135,11 @@ def receptive_fields(x_pad: np.ndarray, kernel_size: tuple[int, int], strides: t
 
 
 def conv2d_forward(x_col: np.ndarray, W: np.ndarray, b: np.ndarray | None, out: np.ndarray) -> np.ndarray:
-    r"""The convolution as one GEMM over the whole batch, computed with a row per output pixel.
-
-    .. math:: Z_{\mathrm{mat}} = X_{\mathrm{col}}^\top W_{\mathrm{mat}}^\top + \mathbf 1 b^\top,
-        \qquad Z_{\mathrm{mat}}[(n, p, q), f] = Z_{nfpq}.
-
-    :math:`Z_{\mathrm{mat}}` (N OH OW, F) *is* the output stored channels-last,
-    (N, OH, OW, F): ``out`` has that shape, and the result is its NCHW view
-    ``out.transpose(0, 3, 1, 2)``, no copy.
+    r""":math:`Z_{\mathrm{mat}} = X_{\mathrm{col}}^\top W_{\mathrm{mat}}^\top + \mathbf 1 b^\top` into ``out``
+    (N, OH, OW, F), returned as its NCHW view (module docstring: forward, memory layout).
 
     Shapes: ``x_col`` (C kh kw, N OH OW); ``W`` (F, C, kh, kw); ``b`` (F,);
-    ``out`` (N, OH, OW, F); result (N, F, OH, OW).
+    result (N, F, OH, OW), stored channels-last.
     """
     F = W.shape[0]
     np.matmul(x_col.T, W.reshape(F, -1).T, out=out.reshape(-1, F))
@@ -117,22 +148,11 @@ def conv2d_forward(x_col: np.ndarray, W: np.ndarray, b: np.ndarray | None, out: 
     return out.transpose(0, 3, 1, 2)
 
 
-def conv2d_backward(
-    x_col: np.ndarray, G: np.ndarray, dW: np.ndarray, db: np.ndarray | None = None
-) -> None:
-    r"""The parameter gradients of :func:`conv2d_forward`, written into ``dW`` and ``db``.
+def conv2d_backward(x_col: np.ndarray, G: np.ndarray, dW: np.ndarray, db: np.ndarray | None = None) -> None:
+    r""":math:`dW_{\mathrm{mat}} = G_{\mathrm{mat}}^\top X_{\mathrm{col}}^\top` and
+    :math:`db = G_{\mathrm{mat}}^\top \mathbf 1` (module docstring, step 2), into ``dW`` and ``db``.
 
-    With :math:`G_{\mathrm{mat}}[(n,p,q), f] = G_{nfpq}` (``G``, shape (N OH OW, F),
-    the channels-last gradient), the layer is a Dense with inputs
-    :math:`X_{\mathrm{col}}^\top`:
-
-    .. math::
-        \frac{\partial L}{\partial W_{fcij}} = \sum_{n,p,q} G_{nfpq}\,
-            \tilde X_{n,c,\,p s_h+i,\,q s_w+j}
-            \;\Rightarrow\; dW_{\mathrm{mat}} = G_{\mathrm{mat}}^\top X_{\mathrm{col}}^\top,
-        \qquad
-        \frac{\partial L}{\partial b_f} = \sum_{n,p,q} G_{nfpq}
-            \;\Rightarrow\; db = G_{\mathrm{mat}}^\top \mathbf 1 .
+    ``G`` is :math:`G_{\mathrm{mat}}`, shape (N OH OW, F): the rows of the channels-last gradient.
     """
     np.matmul(G.T, x_col.T, out=dW.reshape(len(dW), -1))
     if db is not None:
@@ -147,20 +167,11 @@ def col2im(
     out=None,
     dx_col=None,
 ) -> np.ndarray:
-    r""":math:`\partial L/\partial \tilde X`, shape ``pad_shape`` (N, C, H, W), from :math:`G_{\mathrm{mat}}`.
+    r""":math:`\partial L/\partial \tilde X` (shape ``pad_shape``): :math:`dX_{\mathrm{col}} = W_{\mathrm{mat}}^\top G_{\mathrm{mat}}^\top`,
+    then col2im, the adjoint of the im2col gather (module docstring, steps 2 and 3).
 
-    .. math::
-        dX_{\mathrm{col}} = W_{\mathrm{mat}}^\top G_{\mathrm{mat}}^\top, \qquad
-        \frac{\partial L}{\partial \tilde X_{nchw}} =
-            \sum_{\substack{i,j,p,q:\\ p s_h + i = h,\ q s_w + j = w}}
-            dX_{\mathrm{col}}[(c,i,j),(n,p,q)].
-
-    The sum is the adjoint of the im2col gather: every pixel receives the
-    gradient of each column it was copied into.  For a fixed kernel offset
-    :math:`(i, j)` the pixels :math:`(p s_h + i, q s_w + j)` are distinct, so it
-    is :math:`k_h k_w` vectorised additions of strided slices.  The caller cuts
-    the padding off.  ``G`` (N OH OW, F) is the rows of (N, OH, OW, F);
-    ``dx_col`` an optional work array of :math:`X_{\mathrm{col}}`'s size.
+    ``G`` (N OH OW, F) is :math:`G_{\mathrm{mat}}`; ``dx_col`` an optional work array of
+    :math:`X_{\mathrm{col}}`'s shape; the caller cuts the padding off (step 4).
     """
     F, c, kh, kw = W.shape
     (sh, sw), n = strides, pad_shape[0]

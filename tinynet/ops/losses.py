@@ -43,7 +43,7 @@ def logsumexp(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     A : ndarray, shape (..., 1)
         :math:`\log \sum_j e^{s_j}`.
     """
-    s = z - np.max(z, axis=-1, keepdims=True)
+    s = z - np.maximum.reduce(z, axis=-1, keepdims=True)
     return s, np.log(np.add.reduce(np.exp(s), axis=-1, keepdims=True))
 
 
@@ -54,15 +54,48 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
 
 
 def sigmoid_cross_entropy(z: np.ndarray, t: np.ndarray, A: np.ndarray | None = None) -> np.ndarray:
-    r"""Binary cross-entropy of :math:`p = \sigma(z)` against :math:`t`, element by element, from logits.
+    r"""Binary cross-entropy of :math:`p = \sigma(z)` against targets :math:`t`, element by element, from logits.
 
-    :math:`\log p = -\log(1 + e^{-z}) = z - A(z)` and :math:`\log(1 - p) = -A(z)`, with
-    :math:`A(z) = \log(1 + e^z) = \max(z, 0) + \log(1 + e^{-|z|})` (softplus), so
+    Used with ``from_logits=True``, or automatically after a model's sigmoid
+    output layer (a fused head, :mod:`tinynet.engine`).  With :math:`p = \sigma(z)`:
 
-    .. math:: \ell = -t \log p - (1 - t)\log(1 - p) = A(z) - t z,
+    .. math::
 
-    never an exponential of a positive number.  ``A`` may pass
-    :math:`A(z)` when the caller has it (a fused head); shapes: all like ``z``.
+        \log p = -\log(1 + e^{-z}), \qquad \log(1 - p) = \log\frac{e^{-z}}{1 + e^{-z}} = -z - \log(1 + e^{-z}).
+
+    Substituting,
+
+    .. math::
+
+        -\big[t\log p + (1-t)\log(1-p)\big] = t\log(1+e^{-z}) + (1-t)\big(z + \log(1+e^{-z})\big)
+        = z - zt + \log(1 + e^{-z}).
+
+    For :math:`z < 0`, :math:`e^{-z}` could overflow, so use :math:`z + \log(1 + e^{-z}) = \log(e^z + 1)` and write
+    both cases as one expression that never exponentiates a positive number:
+
+    .. math::
+
+        \ell = \max(z, 0) - z t + \log\big(1 + e^{-|z|}\big).
+
+    **The fused gradient.** Chain the probability gradient through :math:`\sigma' = p(1 - p)`
+    (see Sigmoid):
+
+    .. math::
+
+        \frac{\partial L}{\partial z} = \frac{\partial L}{\partial p}\cdot p(1 - p)
+        = \frac{1}{ND}\,\frac{p - t}{p(1 - p)}\cdot p(1 - p) = \frac{\sigma(z) - t}{ND} .
+
+    The :math:`p(1-p)` cancels. The fused form is cheaper, and it stays exact where the unfused chain
+    breaks down: there :math:`p` is clipped to :math:`[\epsilon, 1 - \epsilon]` (and in float32 :math:`\sigma(z)` rounds to
+    exactly 1 for :math:`z \gtrsim 17`), so :math:`\partial L/\partial p` becomes 0 and a confidently wrong
+    prediction would get no gradient at all.
+
+    **The log-normalizer view.** :math:`\max(z, 0) + \log(1 + e^{-|z|}) = \log(1 + e^z) = A(z)` (softplus), the
+    log-sum-exp of the two logits :math:`(0, z)` of which the sigmoid is the softmax: :math:`p = e^{z - A(z)}`, and the
+    loss is just :math:`\ell = A(z) - t z`: this function returns it, element by element.
+    A model's fused head hands the loss :math:`A` with :math:`p` (a
+    :class:`~tinynet.engine.HeadOutput`), and the mean loss then costs one sum and
+    one dot product.  Shapes: ``z``, ``t``, ``A`` and the result alike.
     """
     if A is None:
         A = softplus(z)
@@ -70,13 +103,45 @@ def sigmoid_cross_entropy(z: np.ndarray, t: np.ndarray, A: np.ndarray | None = N
 
 
 def softmax_cross_entropy(s: np.ndarray, t: np.ndarray, A: np.ndarray | None = None) -> np.ndarray:
-    r"""Categorical cross-entropy of :math:`p = \mathrm{softmax}(s)` against :math:`t`, per row, from logits.
+    r"""Categorical cross-entropy of :math:`p = \mathrm{softmax}(z)` per row, from logits.
 
-    .. math:: \ell = -\sum_k t_k \log p_k = \sum_k t_k \big(A(s) - s_k\big),
+    With :math:`p = \mathrm{softmax}(z)` and :math:`\log p_{nk} = z_{nk} - \mathrm{LSE}(z_n)`,
+    :math:`\mathrm{LSE}(z_n) = \log\sum_j e^{z_{nj}}` (evaluated after subtracting :math:`\max_j z_{nj}`):
 
-    each term :math:`A - s_k = -\log p_k \ge 0` (no difference of large sums).
-    ``A`` may pass :math:`A(s)` (shape (..., 1)) when the caller has it, for
-    instance with :math:`s` the shifted logits of :func:`logsumexp`.
+    .. math::
+
+        \ell_n = -\sum_k t_{nk}\big(z_{nk} - \mathrm{LSE}(z_n)\big)
+        = -\sum_k t_{nk} z_{nk} + \Big(\sum_k t_{nk}\Big)\mathrm{LSE}(z_n).
+
+    **The fused gradient.** :math:`\partial\,\mathrm{LSE}(z_n)/\partial z_{nk} = e^{z_{nk}}/\sum_j e^{z_{nj}} = p_{nk}`, so
+
+    .. math::
+
+        \frac{\partial L}{\partial z_{nk}} = \frac1N\Big(p_{nk}\sum_j t_{nj} - t_{nk}\Big)
+        = \frac{p_{nk} - t_{nk}}{N} \quad\text{when each target row sums to 1.}
+
+    The same result comes from chaining :math:`-t/p` through the softmax Jacobian
+    :math:`y_i(\delta_{ij} - y_j)` of Softmax:
+    :math:`\sum_i (-t_i/p_i)\,p_i(\delta_{ij} - p_j) = -t_j + p_j \sum_i t_i`.
+
+    In the same way, :math:`A(z_n) = \mathrm{LSE}(z_n) = m_n + \log S_n` with :math:`m_n` the row maximum and
+    :math:`S_n = \sum_j e^{z_{nj} - m_n}` is what the softmax computes to normalize, and the loss is
+    :math:`\sum_{n,k} t_{nk}\,\big(A(z_n) - z_{nk}\big)/N`: one subtraction
+    :math:`-\log p_{nk} = A(z_n) - z_{nk} \ge 0`, element by element, and one dot product with :math:`t`, with
+    no second pass of row maxima and sums over the logits.
+
+    One more step is saved by shifting. Subtracting a constant :math:`c` from a row changes nothing:
+    :math:`A(z_n - c) = A(z_n) - c`, so :math:`A(z_n) - z_{nk} = A(s_n) - s_{nk}` for the shifted logits
+    :math:`s_{nk} = z_{nk} - m_n`, which the softmax computed anyway before exponentiating. Their maximum is 0,
+    so their log-partition is a single logarithm, :math:`A(s_n) = \log S_n`, with no :math:`m_n` to add back
+    (:func:`logsumexp`). A model's fused softmax head therefore hands the loss :math:`s` and :math:`\log S`
+    (the sigmoid hands over :math:`z` and its softplus), and the loss is
+    :math:`\sum_{n,k} t_{nk}\,(\log S_n - s_{nk})/N`, each term still :math:`\ge 0`. Test, for both heads,
+    saturated ones included:
+    ``tests/test_losses.py::test_the_heads_output_gives_the_same_loss_and_gradient_as_the_logits``.
+
+    ``A``, when given, is :math:`A(s)` of shape (..., 1) for the logits ``s``;
+    without it, it is computed (on shifted logits).
 
     Returns
     -------
