@@ -16,8 +16,8 @@ class Dense(ActivatedLayer):
 
     .. math:: Z = X W + \mathbf{1} b^\top, \qquad Y = f(Z);
 
-    backward, from :math:`G_Z = \partial L/\partial Z` (the activation's
-    :math:`G \odot f'(Z)`, or its own Jacobian product for softmax):
+    backward, with :math:`G = \partial L/\partial Y`, from :math:`G_Z = \partial L/\partial Z`
+    (the activation's :math:`G \odot f'(Z)`, or its own Jacobian product for softmax):
     :math:`dW = X^\top G_Z`, :math:`db = \mathbf{1}^\top G_Z`, :math:`dX = G_Z W^\top`
     (derived in :func:`tinynet.ops.dense_backward` and :func:`tinynet.ops.dense_input_grad`).
 

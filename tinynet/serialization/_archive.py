@@ -45,11 +45,8 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ._errors import ModelFileError
+from ._version import FORMAT_NAME, FORMAT_VERSION
 
-#: The ``format`` field of every tinynet model file's manifest.
-FORMAT_NAME = "tinynet-model"
-#: The format version this tinynet writes (and the newest it reads).
-FORMAT_VERSION = 1
 #: The zip member that holds the manifest (a 1-D uint8 ``.npy`` of UTF-8 JSON).
 MANIFEST_MEMBER = "manifest.npy"
 

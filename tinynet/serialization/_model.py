@@ -21,8 +21,10 @@ import numpy as np
 
 from .. import _config
 from ..layers.base import LAYER_REGISTRY, Layer
-from ._archive import FORMAT_NAME, FORMAT_VERSION, MAX_MEMBERS, MAX_NDIM, Archive, _describe
+from ..models import Sequential  # one way only: models never imports this package at import time
+from ._archive import MAX_MEMBERS, MAX_NDIM, Archive, _describe
 from ._errors import ModelFileError
+from ._version import FORMAT_NAME, FORMAT_VERSION
 
 #: The generators whose state a model file can hold (a fixed list, like every lookup here).
 BIT_GENERATORS = ("PCG64",)
@@ -484,8 +486,6 @@ def _guard_parameters(layer: Layer, expected: dict[str, tuple[str, tuple[int, ..
 
 def rebuild(archive: Archive, manifest: dict[str, Any]):
     """The model of the manifest, built, with parameters of the stored shapes (values not read yet)."""
-    from ..models import Sequential
-
     fail = archive.error
     import_builtin_layers()
     entries = manifest["layers"]
