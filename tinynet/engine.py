@@ -48,6 +48,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import ops
+
 if TYPE_CHECKING:
     from .layers.base import Layer
 
@@ -105,7 +107,7 @@ class Workspace:
 
 
 class _Fresh(Workspace):
-    """A workspace that allocates every array anew and keeps nothing (inference)."""
+    """A workspace that allocates every array anew and keeps nothing (inference; ``arrays`` stays empty)."""
 
     __slots__ = ()
     fresh = True
@@ -137,9 +139,11 @@ def _inverse(order: tuple[int, ...]) -> tuple[int, ...]:
 class HeadOutput(np.ndarray):
     """The probabilities of a fused head, carrying what its cross-entropy needs.
 
-    An ordinary array of probabilities :math:`p` (sigmoid or softmax) with four
-    attributes, set by :meth:`FusedHead.output`; a view or a result computed
-    from it carries none of them (they are ``None``).
+    An ordinary array of probabilities :math:`p` (sigmoid or softmax) that knows
+    its head (:meth:`FusedHead.output`); the attributes below are computed when a
+    loss first asks for them (``predict`` never does), and are valid until the
+    model's next forward pass.  A view or a result computed from it carries
+    nothing (they are ``None``).
 
     Attributes
     ----------
@@ -155,10 +159,34 @@ class HeadOutput(np.ndarray):
         A work array for the loss's gradient with respect to the logits.
     """
 
-    activation: str | None = None
-    logits: np.ndarray | None = None
-    log_normalizer: np.ndarray | None = None
-    gradient: np.ndarray | None = None
+    head: FusedHead | None = None
+    z: np.ndarray | None = None  # the logits of the forward pass that made this output
+    parts: tuple[np.ndarray, np.ndarray] | None = None  # (logits, log_normalizer), once computed
+
+    @property
+    def activation(self) -> str | None:
+        return None if self.head is None else self.head.kind
+
+    @property
+    def logits(self) -> np.ndarray | None:
+        return None if self.head is None else self._parts()[0]
+
+    @property
+    def log_normalizer(self) -> np.ndarray | None:
+        return None if self.head is None else self._parts()[1]
+
+    @property
+    def gradient(self) -> np.ndarray | None:
+        if self.head is None:
+            return None
+        return self.head.activation.workspace.derived(
+            "gradient", self, lambda: np.empty(self.shape, self.dtype).view(LogitGradient)
+        )
+
+    def _parts(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.parts is None:
+            self.parts = self.head.logits_and_log_normalizer()
+        return self.parts
 
 
 class LogitGradient(np.ndarray):
@@ -193,18 +221,22 @@ class FusedHead:
             self.preactivation = None
 
     def output(self, p: np.ndarray) -> HeadOutput:
-        """The head's probabilities ``p`` as a :class:`HeadOutput` with the logits of the last forward."""
-        from . import ops
-
-        z, ws = self.activation.x, self.activation.workspace
-        if self.kind == "softmax":
-            logits, A = ops.logsumexp(z)
-        else:
-            logits, A = z, ops.softplus(z)
-        y = ws.derived("head", p, lambda: p.view(HeadOutput))
-        y.activation, y.logits, y.log_normalizer = self.kind, logits, A
-        y.gradient = ws.derived("gradient", p, lambda: np.empty_like(p).view(LogitGradient))
+        """The head's probabilities ``p`` as a :class:`HeadOutput` of the last forward's logits."""
+        y = self.activation.workspace.derived("head", p, lambda: p.view(HeadOutput))
+        y.head, y.z, y.parts = self, self.activation.x, None
         return y
+
+    def logits_and_log_normalizer(self) -> tuple[np.ndarray, np.ndarray]:
+        r"""The last forward's logits and their log-normalizer (see :class:`HeadOutput`).
+
+        For the softmax, its shifted logits :math:`s` and :math:`\log S` from the
+        row sums its forward kept (:func:`tinynet.ops.softmax`); for the sigmoid,
+        :math:`z` and :math:`\log(1 + e^z)` (:func:`tinynet.ops.softplus`).
+        """
+        act = self.activation
+        if self.kind == "softmax":
+            return act.s, np.log(act.S)
+        return act.x, ops.softplus(act.x)
 
     def backward(self, grad_z: LogitGradient) -> np.ndarray | None:
         """Backward below the activation: the head layer's pre-activation backward, if it has one."""
@@ -267,7 +299,7 @@ class Executor:
             layer.reuse_grad_output = True  # the gradient from the layer above is a temporary
         first.need_input_grad = input_grad
         try:
-            if type(grad) is LogitGradient:  # dL/dz: the loss went through the head's activation already
+            if type(grad) is LogitGradient and self.head is not None:  # dL/dz: past the head's activation
                 grad, layers = self.head.backward(grad), layers[1:]
             for layer in layers:
                 grad = layer.backward(grad)

@@ -262,13 +262,16 @@ class Softmax(ActivationLayer):
     Jacobian-vector product :math:`y \odot (G - \sum_i G_i y_i)` (:func:`tinynet.ops.softmax_backward`).
 
     Followed by categorical cross-entropy, a model uses the fused gradient
-    :math:`(y - t)/N` instead (see :mod:`tinynet.engine`).
+    :math:`(y - t)/N` instead (see :mod:`tinynet.engine`), starting from the
+    shifted logits ``s`` and row sums ``S`` that forward keeps.
     """
 
     activation_name = "softmax"
 
     def _forward(self, x, out):
-        ops.softmax(x, out=out)
+        self.s = self.buffer("s", x.shape, x.dtype, memory_order(x))  # kept for a fused head
+        self.S = self.buffer("S", (*x.shape[:-1], 1), x.dtype)
+        ops.softmax(x, out=out, shifted=self.s, sums=self.S)
 
     def _backward(self, grad_output, out):
         ops.softmax_backward(self.y, grad_output, out=out)

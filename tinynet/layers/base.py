@@ -294,7 +294,11 @@ class Layer:
         the memory layout of another array: axis ``order[0]`` outermost,
         ``order[-1]`` innermost; ``None`` means C order.
         """
-        return self.workspace.array(key, shape, self.dtype if dtype is None else dtype, order)
+        dtype = self.dtype if dtype is None else dtype
+        a = self.workspace.arrays.get(key)  # the usual case, inline: a step asks for a dozen arrays
+        if a is not None and a.shape == shape and a.dtype == dtype:
+            return a
+        return self.workspace.array(key, shape, dtype, order)
 
     def zeroed_buffer(
         self,

@@ -11,6 +11,7 @@ operation then runs over contiguous channels instead of rows of a few pixels.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -52,12 +53,15 @@ class _Pool2D(Layer):
 
     def _output_shape(self, x: np.ndarray) -> tuple[int, ...]:
         """The (N, C, OH, OW) output shape of the batch ``x``, after checking it is (N, C, H, W)."""
-        if x.ndim != 4:
-            raise ValueError(
-                f"{self._describe()} expects a batch of shape (batch, channels, height, width), "
-                f"received {x.shape}"
-            )
-        return (x.shape[0], *self.compute_output_shape(x.shape[1:]))
+        shape = _pooled_shape(x.shape, self.pool_size, self.strides)
+        if shape is None:  # not (N, C, H, W), or smaller than a window: say so
+            if x.ndim != 4:
+                raise ValueError(
+                    f"{self._describe()} expects a batch of shape (batch, channels, height, width), "
+                    f"received {x.shape}"
+                )
+            self.compute_output_shape(x.shape[1:])
+        return shape
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides)}
@@ -111,7 +115,7 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         out_shape, order = self._output_shape(x), memory_order(x)
-        windows = ops.pool_windows(x, self.pool_size, self.strides, out_shape[2:])
+        windows = self._windows("x windows", x, out_shape)
         y = self.output_array("y", out_shape, training, x.dtype, order)
         arg_dtype = _position_dtype(len(windows))
         self.argmax = self.output_array("argmax", out_shape, training, arg_dtype, order)
@@ -124,9 +128,26 @@ class MaxPool2D(_Pool2D):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         grad_input = self.buffer("dx", self._x_shape, grad_output.dtype, self._order)
+        won = self.buffer("won", self.argmax.shape, bool, self._order)  # free after forward
+        G = self.buffer("G", self.argmax.shape, grad_output.dtype, self._order)
+        targets = self._windows("dx windows", grad_input, self.argmax.shape)
         return ops.max_pool_backward(
-            grad_output, self.argmax, self._x_shape, self.pool_size, self.strides, grad_input
+            grad_output, self.argmax, self._x_shape, self.pool_size, self.strides, grad_input, won, G, targets
         )
+
+    def _windows(self, key: str, a: np.ndarray, out_shape: tuple[int, ...]) -> list[tuple[int, np.ndarray]]:
+        """:func:`tinynet.ops.pool_windows` of ``a``, made once while ``a`` is the same array."""
+        make = lambda: ops.pool_windows(a, self.pool_size, self.strides, out_shape[2:])  # noqa: E731
+        return self.workspace.derived(key, a, make)
+
+
+@functools.lru_cache(maxsize=256)
+def _pooled_shape(x_shape: tuple[int, ...], pool_size, strides) -> tuple[int, ...] | None:
+    """(N, C, OH, OW) for a batch (N, C, H, W), or None when it is no such batch or too small."""
+    if len(x_shape) != 4 or x_shape[2] < pool_size[0] or x_shape[3] < pool_size[1]:
+        return None
+    (n, c, h, w), (kh, kw), (sh, sw) = x_shape, pool_size, strides
+    return (n, c, (h - kh) // sh + 1, (w - kw) // sw + 1)
 
 
 def _position_dtype(positions: int) -> np.dtype:

@@ -199,18 +199,22 @@ def _gelu_s(x: np.ndarray) -> np.ndarray:
     return sigmoid(2.0 * _GELU_C * (x + _GELU_K * x**3))
 
 
-def softmax(x: np.ndarray, out=None) -> np.ndarray:
+def softmax(x: np.ndarray, out=None, shifted=None, sums=None) -> np.ndarray:
     r"""Softmax over the last axis.
 
-    .. math:: y_i = \frac{e^{x_i - m}}{\sum_j e^{x_j - m}}, \qquad m = \max_j x_j
+    .. math:: y_i = \frac{e^{s_i}}{S}, \qquad s_i = x_i - m, \quad m = \max_j x_j, \quad S = \sum_j e^{s_j}
 
     Subtracting the maximum changes nothing mathematically (softmax is invariant
     to adding a constant) and keeps every exponent :math:`\le 0`, so nothing
-    overflows.  ``out`` may not be ``x``.
+    overflows.  ``shifted`` (like ``x``) and ``sums`` (shape (..., 1)), when
+    given, receive :math:`s` and :math:`S`: with them a fused cross-entropy
+    needs only :math:`\log S`, the log-normalizer of :math:`s` (see
+    :func:`tinynet.ops.logsumexp`).  ``out`` may not be ``x``.
     """
-    out = np.subtract(x, np.maximum.reduce(x, axis=-1, keepdims=True), out=out)
-    np.exp(out, out=out)
-    out /= np.add.reduce(out, axis=-1, keepdims=True)
+    s = np.subtract(x, np.maximum.reduce(x, axis=-1, keepdims=True), out=out if shifted is None else shifted)
+    out = np.exp(s, out=out)
+    S = np.add.reduce(out, axis=-1, keepdims=True, out=sums)
+    out /= S
     return out
 
 

@@ -18,6 +18,8 @@ fastest when the outputs share the input's (a caller allocates them so).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -60,7 +62,7 @@ def max_pool(
     for pos, candidate in windows[1:]:
         np.greater(candidate, out, out=won)
         np.maximum(out, candidate, out=out)
-        np.multiply(won, pos, out=positions)
+        np.multiply(won, argmax.dtype.type(pos), out=positions)  # a typed scalar: no int64 loop
         np.maximum(argmax, positions, out=argmax)
     return out
 
@@ -72,6 +74,9 @@ def max_pool_backward(
     pool_size: tuple[int, int],
     strides: tuple[int, int],
     out: np.ndarray | None = None,
+    won: np.ndarray | None = None,
+    grad_copy: np.ndarray | None = None,
+    targets: list[tuple[int, np.ndarray]] | None = None,
 ) -> np.ndarray:
     r"""Max pooling's backward pass: each output's gradient routed to its window's winner.
 
@@ -91,19 +96,28 @@ def max_pool_backward(
     the input gradient receives :math:`G` where that offset won; with overlap, :math:`G` is
     scatter-added at the flat index of each winner (:func:`numpy.ufunc.at`, unbuffered: repeated
     indices accumulate).  ``out`` has ``x_shape`` (N, C, H, W), any memory layout.
+    ``won`` (bool) and ``grad_copy`` (``grad``'s dtype) are optional work arrays
+    shaped and laid out like ``argmax``: ``grad`` stored in another layout is
+    copied first (a pass over operands of mixed layouts is several times slower).
+    ``targets``, when given, is :func:`pool_windows` of ``out``.
     """
     (kh, kw), (sh, sw) = pool_size, strides
     n, c, h, w = x_shape
     oh, ow = argmax.shape[2:]
     if out is None:
         out = np.empty(x_shape, dtype=grad.dtype)
-    if _axis_order(grad) != _axis_order(argmax):
-        grad = _copy_like(argmax, grad)  # one copy: element-wise work is several times faster in one layout
+    if _axis_order(grad.strides) != _axis_order(argmax.strides):
+        grad_copy = np.empty_like(argmax, dtype=grad.dtype) if grad_copy is None else grad_copy
+        np.copyto(grad_copy, grad)
+        grad = grad_copy
+    won = (
+        np.empty_like(argmax, dtype=bool) if won is None else won
+    )  # one copy: element-wise work is several times faster in one layout
     if sh >= kh and sw >= kw:  # windows do not overlap: every pixel is in at most one window
         if not (sh == kh and sw == kw and oh * kh == h and ow * kw == w):
             out.fill(0)  # some pixels are in no window (gaps, a leftover border): they get 0
-        for pos, target in pool_windows(out, pool_size, strides, (oh, ow)):
-            np.multiply(grad, argmax == pos, out=target)
+        for pos, target in targets or pool_windows(out, pool_size, strides, (oh, ow)):
+            np.multiply(grad, np.equal(argmax, pos, out=won), out=target)
         return out
     # overlapping windows: the flat index in x of each winner (window origin + i* W + j*)
     row, col = np.divmod(argmax, kw)
@@ -144,13 +158,7 @@ def avg_pool_backward(
     return out
 
 
-def _axis_order(a: np.ndarray) -> list[int]:
-    """The axes of ``a`` from outermost to innermost in memory."""
-    return sorted(range(a.ndim), key=lambda axis: -a.strides[axis])
-
-
-def _copy_like(a: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``values`` copied into a new array laid out in memory like ``a``."""
-    out = np.empty_like(a, dtype=values.dtype)
-    np.copyto(out, values)
-    return out
+@functools.lru_cache(maxsize=256)
+def _axis_order(strides: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of an array with ``strides`` from outermost to innermost in memory."""
+    return tuple(sorted(range(len(strides)), key=lambda axis: -strides[axis]))
