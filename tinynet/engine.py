@@ -48,8 +48,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import ops
-
 if TYPE_CHECKING:
     from .layers.base import Layer
 
@@ -169,11 +167,11 @@ class HeadOutput(np.ndarray):
 
     @property
     def logits(self) -> np.ndarray | None:
-        return None if self.head is None else self._parts()[0]
+        return None if self.head is None else self.logits_and_log_normalizer()[0]
 
     @property
     def log_normalizer(self) -> np.ndarray | None:
-        return None if self.head is None else self._parts()[1]
+        return None if self.head is None else self.logits_and_log_normalizer()[1]
 
     @property
     def gradient(self) -> np.ndarray | None:
@@ -183,7 +181,8 @@ class HeadOutput(np.ndarray):
             "gradient", self, lambda: np.empty(self.shape, self.dtype).view(LogitGradient)
         )
 
-    def _parts(self) -> tuple[np.ndarray, np.ndarray]:
+    def logits_and_log_normalizer(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(logits, log_normalizer)``, computed on the first call after the forward pass."""
         if self.parts is None:
             self.parts = self.head.logits_and_log_normalizer()
         return self.parts
@@ -236,7 +235,9 @@ class FusedHead:
         act = self.activation
         if self.kind == "softmax":
             return act.s, np.log(act.S)
-        return act.x, ops.softplus(act.x)
+        A = np.log1p(act.e)  # softplus from the e^{-|z|} the sigmoid kept: log(1 + e) + max(z, 0)
+        A += np.maximum(act.x, 0)
+        return act.x, A
 
     def backward(self, grad_z: LogitGradient) -> np.ndarray | None:
         """Backward below the activation: the head layer's pre-activation backward, if it has one."""

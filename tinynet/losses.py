@@ -64,16 +64,18 @@ class Loss:
         self._fused = False  # whether the last forward worked on logits (the fused form)
 
     def _logits_of(self, y_pred) -> np.ndarray | None:
-        """The logits the fused form works on: a matching :class:`~tinynet.engine.HeadOutput`'s,
-        or ``y_pred`` itself with ``from_logits``; None for the general path."""
-        self._head, self._fused = None, False
+        """The logits the fused form works on: a matching :class:`~tinynet.engine.HeadOutput`'s
+        (their log-normalizer then in ``self._A``), or ``y_pred`` itself with ``from_logits``;
+        None for the general path."""
+        self._head, self._fused, self._A = None, False, None
         if (
             type(y_pred) is HeadOutput
-            and y_pred.logits is not None
-            and y_pred.activation == self.fusable_activation
+            and y_pred.head is not None
+            and y_pred.head.kind == self.fusable_activation
         ):
             self._head = y_pred
-            return y_pred.logits
+            z, self._A = y_pred.logits_and_log_normalizer()
+            return z
         if self.from_logits and self.fusable_activation is not None:
             y_pred = np.asarray(y_pred)
             if y_pred.ndim:
@@ -220,7 +222,7 @@ class BinaryCrossentropy(Loss):
             return super().forward(y_true, y_pred, sample_weight)
         t, z = self._check(y_true, z)
         self._fused = True
-        A = ops.softplus(z) if self._head is None else self._head.log_normalizer
+        A = ops.softplus(z) if self._A is None else self._A
         self.y_true, self.y_pred, self.n = t, z, len(z)
         self.sample_weight = None if sample_weight is None else self._check_weight(sample_weight, z)
         if self.sample_weight is None:  # the mean over every element: sum(A - z t) / size
@@ -239,7 +241,7 @@ class BinaryCrossentropy(Loss):
 
     def _scale(self, z: np.ndarray) -> float | np.ndarray:
         """The reduction's :math:`w_n / (N D)`, broadcasting against ``z``."""
-        scale = 1.0 / (self.n * self._elements_per_sample(z))
+        scale = 1.0 / z.size  # N D
         if self.sample_weight is None:
             return scale
         return (self.sample_weight * scale).reshape((-1,) + (1,) * (z.ndim - 1))
@@ -298,7 +300,7 @@ class CategoricalCrossentropy(Loss):
             return super().forward(y_true, y_pred, sample_weight)
         t, z = self._check(y_true, z)
         self._fused = True
-        s, A = ops.logsumexp(z) if self._head is None else (z, self._head.log_normalizer)
+        s, A = ops.logsumexp(z) if self._A is None else (z, self._A)
         self.y_true, self.y_pred, self.n = t, z, len(z)
         self.sample_weight = None if sample_weight is None else self._check_weight(sample_weight, z)
         self._unit_rows = rows_sum_to_one or self.rows_sum_to_one

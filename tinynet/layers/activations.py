@@ -205,13 +205,15 @@ class Sigmoid(ActivationLayer):
     r"""Logistic sigmoid :math:`y = \sigma(x)`, :math:`f'(x) = y(1 - y)` (:func:`tinynet.ops.sigmoid`).
 
     Followed by binary cross-entropy, a model uses the fused gradient
-    :math:`(y - t)/N` with respect to :math:`x` instead (see :mod:`tinynet.engine`).
+    :math:`(y - t)/N` with respect to :math:`x` instead (see :mod:`tinynet.engine`),
+    and the :math:`e^{-|x|}` that forward keeps.
     """
 
     activation_name = "sigmoid"
 
     def _forward(self, x, out):
-        ops.sigmoid(x, out=out)
+        self.e = self.buffer("e", x.shape, x.dtype, memory_order(x))  # e^{-|x|}, kept for a fused head
+        ops.sigmoid(x, out=out, e=self.e)
 
     def _backward(self, grad_output, out):
         ops.sigmoid_backward(self.y, grad_output, out=out)

@@ -134,24 +134,20 @@ class Conv2D(ActivatedLayer):
     # ------------------------------------------------------------------ passes
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         (oh, top, bottom), (ow, left, right) = self._batch_geometry(x)
-        (n, c, h, w), F = x.shape, self.filters
+        n, c, h, w = x.shape
         pad_shape = (n, c, top + h + bottom, left + w + right)
-        x_pad = ops.pad_images(
-            x, top, bottom, left, right, self.zeroed_buffer("x_pad", pad_shape) if training else None
-        )
-        windows = self.workspace.derived(
-            "windows", x_pad, lambda: ops.receptive_fields(x_pad, self.kernel_size, self.strides)
-        )
+        self._padding = (x.shape, pad_shape, top, left)
+        x_pad = self.zeroed_buffer("x_pad", pad_shape) if training else None
+        x_pad = ops.pad_images(x, top, bottom, left, right, out=x_pad)
+        windows = self.workspace.derived("windows", x_pad, lambda: self._receptive_fields(x_pad))
         x_col = self.output_array("x_col", (windows.size,), training)
         self.x_col = ops.im2col(x_pad, self.kernel_size, self.strides, out=x_col, windows=windows)
-        z = ops.conv2d_forward(
-            self.x_col,
-            self.params["W"],
-            self.params.get("b"),
-            out=self.output_array("z", (n, oh, ow, F), training),
-        )
-        self._padding = (x.shape, pad_shape, top, left)
+        z = self.output_array("z", (n, oh, ow, self.filters), training)  # channels-last (Memory layout)
+        z = ops.conv2d_forward(self.x_col, self.params["W"], self.params.get("b"), out=z)
         return self.activate(z, training)
+
+    def _receptive_fields(self, x_pad: np.ndarray) -> np.ndarray:
+        return ops.receptive_fields(x_pad, self.kernel_size, self.strides)
 
     def backward_preactivation(self, grad_z: np.ndarray) -> np.ndarray | None:
         """Backward pass from :math:`G = \\partial L/\\partial Z`, skipping the activation."""
@@ -163,10 +159,11 @@ class Conv2D(ActivatedLayer):
         if not self.need_input_grad:  # the first layer of a model in training: skip dX_col and col2im
             return None
         (_, _, h, w), pad_shape, top, left = self._padding
-        dx_col = self.buffer("dx_col", self.x_col.shape, G.dtype)
-        dx_pad = ops.col2im(
-            G, self.params["W"], pad_shape, self.strides, self.buffer("dx_pad", pad_shape, G.dtype), dx_col
+        dx_col, dx_pad = (
+            self.buffer("dx_col", self.x_col.shape, G.dtype),
+            self.buffer("dx_pad", pad_shape, G.dtype),
         )
+        dx_pad = ops.col2im(G, self.params["W"], pad_shape, self.strides, out=dx_pad, dx_col=dx_col)
         return dx_pad[:, :, top : top + h, left : left + w]
 
     def _batch_geometry(self, x: np.ndarray) -> tuple:

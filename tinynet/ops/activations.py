@@ -87,14 +87,17 @@ def elu_backward(x: np.ndarray, y: np.ndarray, grad: np.ndarray, alpha: float, o
     return np.multiply(grad, np.where(x > 0, 1.0, y + alpha), out=out)
 
 
-def sigmoid(x: np.ndarray, out=None) -> np.ndarray:
+def sigmoid(x: np.ndarray, out=None, e=None) -> np.ndarray:
     r"""Logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})` without overflow.
 
     With :math:`e = e^{-|x|} \in (0, 1]`: :math:`\sigma(x) = 1/(1+e)` for
     :math:`x \ge 0` and :math:`e/(1+e)` for :math:`x < 0`; no exponential of a
-    positive number is ever taken.
+    positive number is ever taken.  ``e`` (like ``x``), when given, receives
+    :math:`e^{-|x|}`: with it the log-normalizer :math:`\log(1 + e^x) =
+    \max(x, 0) + \log(1 + e)` of a fused head costs two ufuncs.
     """
-    e = np.exp(-np.abs(x))
+    e = np.negative(np.abs(x, out=e), out=e)
+    np.exp(e, out=e)
     return np.divide(np.where(x >= 0, 1.0, e), 1.0 + e, out=out)
 
 
