@@ -214,7 +214,9 @@ def test_learning_rate_scheduler_sets_the_rate_of_each_epoch():
     assert model.optimizer.learning_rate == 0.0125
     by_epoch = LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))  # a function of the epoch alone
     history = model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[by_epoch])
-    assert history.history["learning_rate"] == [0.1, 0.05]
+    # epochs are global: this second fit's epochs are the model's 4th and 5th (as Keras' initial_epoch)
+    assert history.epoch == [3, 4]
+    assert history.history["learning_rate"] == [0.1 / 4, 0.1 / 5]
     model.compile("binary_crossentropy", tn.optimizers.SGD(schedules.ExponentialDecay(0.1, 10, 0.5)))
     with pytest.raises(TypeError, match="already a schedule"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[halve])
@@ -304,7 +306,8 @@ def test_terminate_on_nan_ends_fit_cleanly_at_the_bad_batch(capsys):
     model = overfitting_model()
     history = model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0, callbacks=[TerminateOnNaN()])
     assert len(history.history["loss"]) == 1 and math.isnan(history.history["loss"][0])
-    assert model.optimizer.iterations == 3
+    assert model.optimizer.iterations == 2  # the NaN batch's step is not taken
+    assert all(np.isfinite(w).all() for w in model.get_weights())
     assert "Batch 2: invalid loss nan, terminating training" in capsys.readouterr().out
 
 
@@ -364,3 +367,161 @@ def test_hooks_are_called_in_order_with_their_numbers():
         ("train_end",),
     ]
     assert recorder.model is model and recorder.params["steps"] == 2 and recorder.params["epochs"] == 2
+
+
+# ----------------------------------------------------------------------------- state across fit calls
+def split_runs(make_callbacks, epochs=6):
+    """The uninterrupted run, and for every split k the run of k epochs then the rest, in this process."""
+    from tests.serialization import resume_worker
+
+    x, y, x_val, y_val = resume_worker.make_data()
+
+    def run(model, n):
+        h = model.fit(
+            x[:30],
+            y[:30],
+            epochs=n,
+            batch_size=8,
+            validation_data=(x_val, y_val),
+            verbose=0,
+            callbacks=make_callbacks(),
+        )
+        return h
+
+    model = resume_worker.make_callback_model()
+    straight = run(model, epochs)
+    for k in range(1, len(straight.epoch)):
+        split = resume_worker.make_callback_model()
+        first = run(split, k)
+        second = run(split, epochs - k)
+        yield k, straight, model, first, second, split
+
+
+@pytest.mark.parametrize(
+    "make_callbacks",
+    [
+        lambda: [LearningRateScheduler(lambda epoch, lr: lr * 0.5 if epoch % 2 else lr + 0.01 * epoch)],
+        lambda: [EarlyStopping(patience=3, restore_best_weights=True)],
+        lambda: [ReduceLROnPlateau(factor=0.5, patience=1, min_delta=0.0, cooldown=1)],
+        lambda: [EarlyStopping(patience=2), ReduceLROnPlateau(factor=0.5, patience=1), EarlyStopping("loss")],
+    ],
+    ids=["scheduler", "early_stopping_best", "plateau", "three"],
+)
+def test_two_fits_in_one_process_train_as_one(make_callbacks):
+    """The model keeps its callbacks' states between fit calls: fit(k) then fit(n - k) is fit(n)."""
+    for k, straight, model, first, second, split in split_runs(make_callbacks):
+        assert first.epoch + second.epoch == straight.epoch, k
+        for key, values in straight.history.items():
+            assert first.history[key] + second.history[key] == values, (k, key)
+        assert_same_weights(split.get_weights(), model.get_weights())
+        assert split.optimizer.learning_rate == model.optimizer.learning_rate
+
+
+def test_callbacks_see_global_epochs_and_the_final_epoch_in_params():
+    x, y, _ = overfitting_problem()
+    model = overfitting_model()
+    seen = []
+    spy = LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append((epoch, dict(spy.params))))
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[spy])
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[spy])
+    assert [e for e, _ in seen] == [0, 1, 2, 3]
+    assert [(p["initial_epoch"], p["epochs"]) for _, p in seen] == [(0, 2), (0, 2), (2, 4), (2, 4)]
+
+
+class Counter(Callback):
+    """A user's stateful callback: counts epochs, remembers a float and a flag."""
+
+    def __init__(self):
+        super().__init__()
+        self.count, self.peak, self.flag = 0, -math.inf, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.count += 1
+        self.peak = max(self.peak, logs["loss"])
+
+    def get_state(self):
+        return {"count": self.count, "peak": self.peak, "flag": self.flag}
+
+    def set_state(self, state):
+        self.count, self.peak, self.flag = state["count"], state["peak"], state["flag"]
+
+
+def test_states_are_matched_by_class_and_position_or_by_state_key():
+    x, y, _ = overfitting_problem()
+    model = overfitting_model()
+    a, b = Counter(), Counter()
+    b.flag = True
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[a, EarlyStopping("loss", patience=9), b])
+    assert [(s["class_name"], s["key"]) for s in model.callback_states] == [
+        ("Counter", 0),
+        ("EarlyStopping", 0),
+        ("Counter", 1),
+    ]
+    c, d = Counter(), Counter()
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[c, d])  # positions among the Counters
+    assert (c.count, d.count, c.flag, d.flag) == (3, 3, None, True)
+    e, f = Counter(), Counter()
+    e.state_key, f.state_key = "second", "first"
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[f, e])  # no saved state has these keys: afresh
+    assert (e.count, f.count) == (1, 1)
+    f2 = Counter()
+    f2.state_key = "first"
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[Counter(), f2])
+    assert f2.count == 2  # by its key, wherever it is in the list
+    model.callback_states = []  # start afresh (Keras' behaviour)
+    g = Counter()
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[g])
+    assert g.count == 1
+
+
+def test_a_callback_that_saves_a_state_must_take_it_back():
+    class Forgetful(Callback):
+        def get_state(self):
+            return {"n": 1}
+
+    x, y, _ = overfitting_problem()
+    model = overfitting_model()
+    assert Callback().get_state() is None
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[Forgetful()])
+    with pytest.raises(TypeError, match="Forgetful has a saved state .* does not define set_state"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[Forgetful()])
+
+
+def test_early_stopping_patience_goes_on_across_fits_unless_the_states_are_cleared():
+    values = [1.0, 0.9, 0.95, 0.97, 0.99, 0.98]
+    first = EarlyStopping(patience=3)
+    _, model = drive(first, values[:2])  # best 0.9 at epoch 1
+    state = first.get_state()
+    assert state == {"best": 0.9, "wait": 0, "best_epoch": 1, "best_weights": None, "resume_weights": None}
+    second = EarlyStopping(patience=3)
+    second.set_model(model)
+    second.on_train_begin()
+    second.set_state(state)
+    for epoch, value in enumerate(values[2:], start=2):
+        second.on_epoch_end(epoch, {"val_loss": value})
+        if model.stop_training:
+            break
+    assert (second.stopped_epoch, second.wait, second.best_epoch) == (4, 3, 1)
+
+
+def test_restore_best_weights_resumes_from_the_last_epoch_unless_the_weights_were_changed():
+    es = EarlyStopping(patience=5, restore_best_weights=True)
+    _, model = drive(es, [1.0, 0.5, 0.7])
+    assert model.weights[0][0] == 1.0  # the best epoch's weights are put back at the end of the fit
+    state = es.get_state()
+    assert state["resume_weights"][0][0] == 2.0  # the last epoch's, to go on from
+    again = EarlyStopping(patience=5, restore_best_weights=True)
+    again.set_model(model)
+    again.set_state(state)
+    assert model.weights[0][0] == 2.0
+    model.weights = [np.array([7.0])]  # the user changed the weights between the fits: keep them
+    again.set_state(state)
+    assert model.weights[0][0] == 7.0
+
+
+def test_only_a_best_only_checkpoint_has_a_state(tmp_path):
+    every = ModelCheckpoint(tmp_path / "a.npz")
+    best = ModelCheckpoint(tmp_path / "b.npz", save_best_only=True)
+    assert every.get_state() is None and best.get_state() == {"best": math.inf}
+    best.set_state({"best": 0.25})
+    assert best.best == 0.25

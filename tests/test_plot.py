@@ -13,6 +13,8 @@ from tinynet import optimizers
 
 pytest.importorskip("matplotlib")
 
+import itertools
+
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
@@ -147,3 +149,45 @@ def test_ax_draws_into_the_callers_axes():
 def test_importing_the_plot_module_does_not_import_matplotlib():
     code = "import tinynet.plot, sys; assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def _tick_label_extents(fig, a):
+    fig.draw_without_rendering()
+    renderer = fig._get_renderer()
+    xs = [t.get_window_extent(renderer) for t in a.get_xticklabels() if t.get_text()]
+    ys = [t.get_window_extent(renderer) for t in a.get_yticklabels() if t.get_text()]
+    return xs, ys
+
+
+def _overlaps(extents, axis):
+    lo, hi = ("x0", "x1") if axis == "x" else ("y0", "y1")
+    ordered = sorted(extents, key=lambda e: getattr(e, lo))
+    return sum(getattr(a, hi) > getattr(b, lo) + 0.5 for a, b in itertools.pairwise(ordered))
+
+
+@pytest.mark.parametrize(("k", "long_names"), [(10, True), (26, False), (26, True), (100, True)])
+def test_large_confusion_matrices_keep_their_labels_inside(k, long_names):
+    rng = np.random.default_rng(k)
+    y = rng.integers(0, k, 20 * k)
+    p = np.where(rng.random(len(y)) < 0.7, y, rng.integers(0, k, len(y)))
+    names = [f"class number {i}" for i in range(k)] if long_names else None
+    fig = plot.plot_confusion_matrix(y, p, labels=names)
+    assert max(fig.get_size_inches()) <= 16, "the figure grows without bound with the number of classes"
+    a = fig.axes[0]
+    xs, ys = _tick_label_extents(fig, a)
+    assert len(xs) == len(ys) == k
+    box = fig.bbox
+    outside = [e for e in xs + ys if e.x0 < box.x0 or e.y0 < box.y0 or e.x1 > box.x1 or e.y1 > box.y1]
+    assert not outside, f"{len(outside)} tick labels lie outside the figure"
+    assert _overlaps(xs, "x") == 0 and _overlaps(ys, "y") == 0, "tick labels overlap"
+
+
+def test_confusion_matrix_labels_fit_the_callers_axes():
+    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
+    a = fig.subplots()
+    y = np.arange(200) % 20
+    assert plot.plot_confusion_matrix(y, y, labels=[f"class number {i}" for i in range(20)], ax=a) is fig
+    xs, ys = _tick_label_extents(fig, a)
+    box = fig.bbox
+    assert all(box.x0 <= e.x0 and e.x1 <= box.x1 and box.y0 <= e.y0 and e.y1 <= box.y1 for e in xs + ys)
+    assert _overlaps(xs, "x") == 0 and _overlaps(ys, "y") == 0

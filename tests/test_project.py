@@ -55,3 +55,12 @@ def test_demo_runs_and_reports_the_metrics(capsys):
     out = capsys.readouterr().out
     for word in ("accuracy", "precision", "recall", "f1"):
         assert re.search(rf"{word}\s+0\.\d{{4}}", out), word
+
+
+def test_ci_also_runs_the_suite_on_the_lowest_numpy_that_pyproject_allows():
+    # docs/faq.md ("What does bit for bit promise?"): the suite must pass on the lowest and the
+    # newest supported NumPy; .ci/run reads the floor from pyproject.toml's "numpy>=X.Y"
+    assert re.search(r'"numpy>=\d+\.\d+', (ROOT / "pyproject.toml").read_text())
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert '"numpy==${floor}.*"' in ci
+    assert ".venv-lowest-numpy/bin/python -m pytest -n 2" in ci

@@ -18,6 +18,7 @@ from . import (
     schedules,
     serialization,
     testing,
+    utils,
 )
 from ._config import get_default_dtype, set_default_dtype, set_seed
 from .layers.base import register_layer
@@ -59,4 +60,5 @@ __all__ = [
     "set_default_dtype",
     "set_seed",
     "testing",
+    "utils",
 ]

@@ -39,8 +39,10 @@ def set_seed(seed: int | None) -> None:
     """Seed tinynet's random generator.
 
     After ``set_seed(n)``, building and training a model gives bit-identical
-    weights on every run: initializers draw from this generator, and every new
-    model seeds its own generator (for shuffling and dropout) from it.
+    weights on every run with the same NumPy and BLAS on the same machine (the
+    FAQ says what "bit for bit" promises): initializers draw from this
+    generator, and every new model seeds its own generator (for shuffling and
+    dropout) from it.
 
     Parameters
     ----------

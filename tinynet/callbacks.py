@@ -20,6 +20,26 @@ The callbacks here have Keras' names and arguments:
 - :class:`TerminateOnNaN` ends training at the first non-finite loss;
 - :class:`LambdaCallback` builds a callback from plain functions.
 
+Epoch numbers are global.  ``epoch`` counts the model's epochs from 0 across
+``fit`` calls: a ``fit`` on a model that has trained ``model.epochs_done`` epochs
+numbers its epochs from ``model.epochs_done`` on (as Keras' ``initial_epoch``),
+so a schedule goes on where it stopped.  ``fit(epochs=n)`` still trains ``n``
+*more* epochs (in Keras ``epochs`` is the index of the last epoch);
+``self.params["epochs"]`` is the number the last epoch of the call will reach
+and ``self.params["initial_epoch"]`` the first.
+
+State across ``fit`` calls and model files.  A callback that keeps state between
+epochs (a best value, a wait counter) returns it from :meth:`Callback.get_state`
+and takes it back in :meth:`Callback.set_state`.  At the end of each ``fit`` the
+model keeps the states of that call's callbacks (``model.callback_states``), a
+model file saves them, and the next ``fit`` (in this process, or after
+``load_model``) gives each state back to the callback of the same class at the
+same position among that call's callbacks of this class (or with the same
+``state_key``, when set), right after ``on_train_begin``.  So one ``fit`` of
+``n`` epochs equals ``fit`` of ``k`` epochs, ``save``, ``load_model``, ``fit`` of
+``n - k`` epochs, bit for bit, with the callbacks here.  To start a callback
+afresh instead, clear ``model.callback_states`` (or give it a new ``state_key``).
+
 The progress bar of ``fit(verbose=1)`` is a callback too,
 :class:`tinynet.progress.ProgbarLogger`.  Per-batch hooks are only called on
 callbacks that define them, so epoch-level callbacks cost nothing per batch.
@@ -37,14 +57,56 @@ from typing import Any
 import numpy as np
 
 Logs = dict[str, Any]
+#: A callback's state: names to numbers (int, float, non-finite floats included), bools, None,
+#: or a list of arrays shaped as the model's ``get_weights()`` (see :meth:`Callback.get_state`).
+State = dict[str, Any]
 
 
 class Callback:
-    """Base class of callbacks; every hook does nothing by default."""
+    """Base class of callbacks; every hook does nothing by default.
+
+    Attributes
+    ----------
+    model : Sequential
+        The model being trained (set by ``fit``).
+    params : dict
+        ``epochs`` (the global number the last epoch of this ``fit`` reaches),
+        ``initial_epoch``, ``steps`` (batches per epoch), ``batch_size``,
+        ``samples``, ``verbose``.
+    state_key : str or None
+        Set it to match this callback's saved state by name rather than by
+        position (see :meth:`get_state`).
+    """
+
+    state_key: str | None = None
 
     def __init__(self) -> None:
         self.model = None
         self.params: dict[str, Any] = {}
+
+    def get_state(self) -> State | None:
+        """The state to carry into the next ``fit`` and into model files, or None (stateless).
+
+        Override it (with :meth:`set_state`) in a callback whose behaviour depends
+        on past epochs.  Return a new dict of names to plain values: ``int``,
+        ``float`` (``inf`` and ``nan`` included), ``bool``, ``None``, or a list of
+        arrays shaped exactly as ``self.model.get_weights()`` (e.g. the best
+        weights so far).  ``fit`` asks for it at the end of the call (and a
+        model file saved while training, e.g. by :class:`ModelCheckpoint`, asks
+        then), and hands it to :meth:`set_state` of the matching callback of the
+        next ``fit``: the same class, and the same ``state_key``, or when
+        ``state_key`` is None the same position among the call's callbacks of
+        this class.
+        """
+        return None
+
+    def set_state(self, state: State) -> None:
+        """Take back a state from :meth:`get_state`; ``fit`` calls it right after ``on_train_begin``.
+
+        A state read from a model file has passed the file's type checks (for
+        the built-in callbacks, each key's type); check anything else here and
+        raise ``ValueError`` naming the key.
+        """
 
     def set_model(self, model) -> None:
         self.model = model
@@ -59,7 +121,7 @@ class Callback:
         """Called once after the last epoch."""
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
-        """Called before each epoch (``epoch`` counts from 0)."""
+        """Called before each epoch (``epoch`` counts the model's epochs from 0, across ``fit`` calls)."""
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         """Called after each epoch with its training and validation numbers."""
@@ -107,6 +169,47 @@ class CallbackList:
         for cb in self.batch_end:
             cb.on_train_batch_end(batch, logs)
 
+    def _keyed(self) -> list[tuple[str, str | int, Callback]]:
+        """(class name, key, callback) of every callback: the key is its ``state_key``, or its
+        position among the callbacks of its class."""
+        seen: dict[str, int] = {}
+        keyed = []
+        for cb in self.callbacks:
+            name = type(cb).__name__
+            if cb.state_key is not None:
+                keyed.append((name, str(cb.state_key), cb))
+            else:
+                keyed.append((name, seen.get(name, 0), cb))
+                seen[name] = seen.get(name, 0) + 1
+        return keyed
+
+    def get_states(self) -> list[dict[str, Any]]:
+        """``{"class_name", "key", "state"}`` of every callback whose ``get_state`` is not None."""
+        states = []
+        for name, key, cb in self._keyed():
+            state = cb.get_state()
+            if state is None:
+                continue
+            if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+                raise TypeError(
+                    f"{name}.get_state() must return a dict with string keys or None, got {state!r}"
+                )
+            states.append({"class_name": name, "key": key, "state": dict(state)})
+        return states
+
+    def set_states(self, states: list[dict[str, Any]]) -> None:
+        """Give each saved state to the callback of the same class and key (others start afresh)."""
+        by_key = {(entry["class_name"], entry["key"]): entry["state"] for entry in states}
+        for name, key, cb in self._keyed():
+            state = by_key.get((name, key))
+            if state is None:
+                continue
+            if not _overrides(cb, "set_state"):
+                raise TypeError(
+                    f"{name} has a saved state (get_state) but does not define set_state to take it back"
+                )
+            cb.set_state(dict(state))
+
 
 def _overrides(cb: Callback, hook: str) -> bool:
     method = getattr(cb, hook)  # a bound method, or a plain function set on the instance (LambdaCallback)
@@ -121,7 +224,7 @@ class History(Callback):
     history : dict of str to list
         ``loss``, each metric, their ``val_`` twins, ... one entry per epoch.
     epoch : list of int
-        The epoch numbers recorded.
+        The epoch numbers recorded (global: a second ``fit`` goes on from the first's).
     """
 
     def __init__(self) -> None:
@@ -225,7 +328,8 @@ class EarlyStopping(Callback):
         A value to beat: an epoch that improves on the best so far but not on
         the baseline does not reset the wait counter.
     start_from_epoch : int
-        Epochs to train before monitoring starts (a warm-up).
+        Epochs to train before monitoring starts (a warm-up), counted over the
+        model's life: the global epoch must reach it.
     verbose : int
         1 prints a line when training stops and when weights are restored.
 
@@ -233,9 +337,26 @@ class EarlyStopping(Callback):
     ----------
     best : float
     best_epoch : int
-        The best epoch (counting from 0).
+        The best epoch (global, counting from 0).
+    wait : int
+        Epochs since the last improvement.
     stopped_epoch : int
-        The epoch (from 0) at which training was stopped, 0 if it was not.
+        The epoch (global, from 0) at which this ``fit`` was stopped, 0 if it was not.
+
+    Notes
+    -----
+    Across ``fit`` calls (and model files) the patience goes on: the state
+    (:meth:`get_state`: ``best``, ``wait``, ``best_epoch`` and, with
+    ``restore_best_weights``, the best weights) passes to the ``EarlyStopping``
+    of the next ``fit``, which then stops at the epoch one uninterrupted ``fit``
+    would have stopped at.  After a ``fit`` that stopped early, the next one
+    therefore stops at its first epoch that does not improve on ``best``.  Keras
+    starts every ``fit`` afresh; for that, clear ``model.callback_states``.
+
+    With ``restore_best_weights``, the end of every ``fit`` puts the best weights
+    back, and the state also keeps the weights of the last epoch: the next
+    ``fit`` goes on training from those (as if it had never stopped), unless the
+    model's weights were changed in between, in which case it keeps them.
     """
 
     def __init__(
@@ -270,6 +391,35 @@ class EarlyStopping(Callback):
         self.best = -math.inf if self.higher_is_better else math.inf
         self.best_epoch = 0
         self.best_weights: list | None = None
+        # the last epoch's weights, kept when on_train_end puts the best ones back (see set_state)
+        self.resume_weights: list | None = None
+        self.last_epoch: int | None = None
+
+    def get_state(self) -> State:
+        """``best``, ``wait``, ``best_epoch``, ``best_weights`` and ``resume_weights`` (None unless
+        ``restore_best_weights``)."""
+        return {
+            "best": float(self.best),
+            "wait": int(self.wait),
+            "best_epoch": int(self.best_epoch),
+            "best_weights": self.best_weights,
+            "resume_weights": self.resume_weights,
+        }
+
+    def set_state(self, state: State) -> None:
+        """Go on from a :meth:`get_state`; with ``resume_weights``, put the last epoch's weights back
+        into the model when it still holds the best weights that the last ``fit`` restored."""
+        self.best = float(state["best"])
+        self.wait = int(state["wait"])
+        self.best_epoch = int(state["best_epoch"])
+        self.best_weights = state["best_weights"] if self.restore_best_weights else None
+        resume = state["resume_weights"]
+        if (
+            resume is not None
+            and self.best_weights is not None
+            and _same_arrays(self.model.get_weights(), self.best_weights)
+        ):
+            self.model.set_weights(resume)
 
     def _improves(self, value: float, reference: float) -> bool:
         if self.higher_is_better:
@@ -280,6 +430,7 @@ class EarlyStopping(Callback):
         self._reset()
 
     def on_epoch_end(self, epoch, logs=None):
+        self.last_epoch = epoch
         if epoch < self.start_from_epoch:
             return
         value = _monitored(logs, self.monitor, "EarlyStopping")
@@ -304,13 +455,23 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose:
                 print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            if self.last_epoch is not None and self.last_epoch != self.best_epoch:
+                self.resume_weights = self.model.get_weights()
             self.model.set_weights(self.best_weights)
+
+
+def _same_arrays(a: list, b: list) -> bool:
+    """Whether two lists of arrays are equal element for element, bit for bit (NaN equal to NaN)."""
+    return len(a) == len(b) and all(
+        x.shape == y.shape and x.dtype == y.dtype and x.tobytes() == y.tobytes()
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 class ModelCheckpoint(Callback):
     """Save the model (or its best version so far) after epochs, in tinynet's model file format.
 
-    The path may hold ``{epoch}`` (counting from 1) and any logged value in
+    The path may hold ``{epoch}`` (the global epoch, counting from 1) and any logged value in
     :meth:`str.format` syntax, e.g. ``"ckpt/model-{epoch:03d}-{val_loss:.3f}.npz"``;
     missing directories are created.  The file is written by :meth:`tinynet.Sequential.save`
     (or :meth:`~tinynet.Sequential.save_weights` with ``save_weights_only``) and
@@ -338,8 +499,18 @@ class ModelCheckpoint(Callback):
     Attributes
     ----------
     best : float
+        The best monitored value so far; with ``save_best_only`` it is carried
+        to the next ``fit`` and saved in model files (:meth:`get_state`), so that
+        it goes on comparing with the best of earlier ``fit`` calls.
     last_path : str or None
         The file written last.
+
+    Notes
+    -----
+    A file written here holds the states of the callbacks as they are at that
+    moment: those listed before this one have seen the epoch, those after it not
+    yet.  For a checkpoint that resumes exactly (e.g. after a crash), list
+    ``ModelCheckpoint`` last.
     """
 
     def __init__(
@@ -372,6 +543,13 @@ class ModelCheckpoint(Callback):
 
     def on_train_begin(self, logs=None):
         self._reset()
+
+    def get_state(self) -> State | None:
+        """``best``, with ``save_best_only`` (without it there is nothing to carry over)."""
+        return {"best": float(self.best)} if self.save_best_only else None
+
+    def set_state(self, state: State) -> None:
+        self.best = float(state["best"])
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -409,8 +587,10 @@ class ModelCheckpoint(Callback):
 class LearningRateScheduler(Callback):
     """Set the optimizer's learning rate at the start of every epoch from ``schedule(epoch, lr)``.
 
-    ``schedule`` receives the epoch (counting from 0) and the current learning
-    rate and returns the new rate; a function of the epoch alone works too.
+    ``schedule`` receives the epoch (global, counting from 0: a second ``fit``
+    goes on from the first's, as with Keras' ``initial_epoch``) and the current
+    learning rate, and returns the new rate; a function of the epoch alone works
+    too.  It has no state of its own: the rate is the optimizer's, saved with it.
     The rate is a constant for the whole epoch; for a rate that changes every
     step pass a schedule from :mod:`tinynet.schedules` as the optimizer's
     ``learning_rate`` instead.
@@ -514,6 +694,11 @@ class ReduceLROnPlateau(Callback):
         :math:`\eta_{\min}`.
     verbose : int
         1 prints a line at each reduction.
+
+    Notes
+    -----
+    :math:`b`, :math:`w` and the cool-down counter pass to the next ``fit`` and
+    into model files (:meth:`get_state`); the rate itself is the optimizer's.
     """
 
     def __init__(
@@ -550,6 +735,19 @@ class ReduceLROnPlateau(Callback):
         _require_settable_rate(self.model, "ReduceLROnPlateau")
         self._reset()
 
+    def get_state(self) -> State:
+        """``best``, ``wait`` and ``cooldown_counter``."""
+        return {
+            "best": float(self.best),
+            "wait": int(self.wait),
+            "cooldown_counter": int(self.cooldown_counter),
+        }
+
+    def set_state(self, state: State) -> None:
+        self.best = float(state["best"])
+        self.wait = int(state["wait"])
+        self.cooldown_counter = int(state["cooldown_counter"])
+
     def on_epoch_end(self, epoch, logs=None):
         value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
         if self.higher_is_better:
@@ -577,8 +775,24 @@ class ReduceLROnPlateau(Callback):
                 self.wait = 0
 
 
+#: The state keys and types of the built-in stateful callbacks, which loading a model file checks
+#: (``"count"``: an int >= 0; ``"float"``: a number, non-finite included; ``"weights"``: None or
+#: a list of arrays shaped as the model's weights).  Other classes get the generic checks.
+STATE_SCHEMAS: dict[str, dict[str, str]] = {
+    "EarlyStopping": {
+        "best": "float",
+        "wait": "count",
+        "best_epoch": "count",
+        "best_weights": "weights",
+        "resume_weights": "weights",
+    },
+    "ModelCheckpoint": {"best": "float"},
+    "ReduceLROnPlateau": {"best": "float", "wait": "count", "cooldown_counter": "count"},
+}
+
+
 class CSVLogger(Callback):
-    """Append each epoch's logs as a row of a CSV file (``epoch`` from 0, then the keys sorted).
+    """Append each epoch's logs as a row of a CSV file (the global ``epoch`` from 0, then the keys sorted).
 
     The file is opened and closed at every epoch, so it is complete after each
     one even if training is interrupted.

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
+from . import _validation, ops
 from .engine import HeadOutput
 
 #: Probabilities are clipped to [EPSILON, 1 - EPSILON] before taking logs (as Keras).
@@ -142,10 +142,7 @@ class Loss:
 
     @staticmethod
     def _check_weight(sample_weight, y_pred):
-        w = np.asarray(sample_weight, dtype=y_pred.dtype).reshape(-1)
-        if w.shape[0] != y_pred.shape[0]:
-            raise ValueError(f"sample_weight has {w.shape[0]} entries for a batch of {y_pred.shape[0]}")
-        return w
+        return _validation.sample_weights(sample_weight, y_pred.shape[0], y_pred.dtype)
 
     def _mean_last(self, values: np.ndarray) -> np.ndarray:
         if values.ndim <= 1:
@@ -216,7 +213,14 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     fusable_activation = "sigmoid"
 
+    def _check(self, y_true, y_pred):
+        y_true, y_pred = super()._check(y_true, y_pred)
+        _validation.unit_interval_targets(y_true, "BinaryCrossentropy: targets")
+        return y_true, y_pred
+
     def forward(self, y_true, y_pred, sample_weight=None) -> float:
+        """The mean loss.  Targets outside [0, 1] (NaN included) raise ``ValueError``: their
+        cross-entropy is unbounded below, no loss to minimise (checked in ``_check``)."""
         z = self._logits_of(y_pred)
         if z is None:
             return super().forward(y_true, y_pred, sample_weight)

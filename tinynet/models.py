@@ -30,14 +30,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from math import isfinite
 from typing import Any
 
 import numpy as np
 
+from . import _validation
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from ._config import get_default_dtype, new_generator
+from ._frames import check_columns, columns_of, to_frame
+from ._interrupts import deferring_interrupts
+from ._nonfinite import NonFiniteStepError, explain
 from .callbacks import Callback, CallbackList, History
 from .engine import Executor, find_head
 from .layers.base import Layer
@@ -63,15 +68,24 @@ class Sequential:
         The model's own generator (shuffling, dropout), seeded from
         :func:`tinynet.set_seed`'s generator when the model is created.
     epochs_done : int
-        Epochs trained so far (saved in model files).
+        Epochs trained so far (saved in model files).  ``fit`` numbers the
+        epochs it shows callbacks from here (as Keras' ``initial_epoch``).
     stop_training : bool
         Set it from a callback to end :meth:`fit` after the current batch.
     """
 
     #: The shape of one sample, once built.
     input_shape: tuple[int, ...] | None = None
+    #: The column names of the data frame :meth:`fit` last trained on (None after arrays);
+    #: :meth:`predict`, :meth:`evaluate` and :meth:`fit` refuse a frame whose columns differ.
+    #: Not saved in model files.
+    feature_names_in_: list[str] | None = None
     #: The dtype :meth:`forward` takes as it is (None until built: everything is converted).
     _input_dtype: np.dtype | None = None
+    #: The layers' state arrays (batch normalization's running averages) and their copies
+    #: from before the current step, which a failed step restores (see train_step).
+    _state_arrays: tuple[np.ndarray, ...] = ()
+    _state_backups: tuple[np.ndarray, ...] = ()
 
     def __init__(self, layers: Sequence[Layer] | None = None, name: str | None = None) -> None:
         self.name = name or "sequential"
@@ -83,6 +97,9 @@ class Sequential:
         self.metrics: list[Callable] = []
         self.metric_names: list[str] = []
         self.epochs_done = 0
+        self._callback_states: list[dict[str, Any]] = []
+        # the CallbackList of a fit in progress (or interrupted), whose live states callback_states gives
+        self._live_callbacks: CallbackList | None = None
         self.stop_training = False
         self.history: History | None = None
         self._params: dict[str, np.ndarray] = {}
@@ -144,6 +161,7 @@ class Sequential:
         self.output_shape = shape
         self._gather_parameters()
         self._gather_regularizers()
+        self._gather_state()
         self.built = True
         self._input_dtype = self._dtype()  # what forward takes without converting
         self._setup_execution()
@@ -167,6 +185,7 @@ class Sequential:
         if self.built:
             self._gather_parameters()
             self._gather_regularizers()
+            self._gather_state()
 
     def _gather_parameters(self) -> None:
         """Move every parameter and gradient into one flat buffer each (see the module docstring)."""
@@ -203,6 +222,11 @@ class Sequential:
                         f"(it has {sorted(layer.params)})"
                     )
                 self._regularized.append((reg, layer.params[key], layer.grads[key]))
+
+    def _gather_state(self) -> None:
+        """List the layers' state arrays once, with a backup array each (see train_step)."""
+        self._state_arrays = tuple(s for layer in self.layers for s in layer.state.values())
+        self._state_backups = tuple(np.empty_like(s) for s in self._state_arrays)
 
     def regularization_loss(self) -> float:
         r"""The sum of every layer's weight penalties, :math:`\sum R(W)` (0.0 without regularizers).
@@ -354,13 +378,51 @@ class Sequential:
 
         ``rows_sum_to_one`` is passed to :meth:`compute_gradients`.
 
+        The step is all or nothing.  When the loss or any gradient is NaN or
+        infinite, the update is not made and :class:`NonFiniteStepError` (a
+        ``FloatingPointError``) says why; the model is then exactly as before the
+        call: weights, optimizer state and counter, the layers' state
+        (batch normalization's running averages, which the forward pass moved,
+        are put back), as after any other error or a Ctrl-C before the update.
+        A Ctrl-C during the update (:meth:`tinynet.optimizers.Optimizer.step`)
+        raises ``KeyboardInterrupt`` once the update is complete.
+
         Returns
         -------
         float
             The batch loss before the update.
+
+        Raises
+        ------
+        NonFiniteStepError
+            The loss or a gradient was not finite; the step was not taken.
         """
-        loss = self.compute_gradients(x, y, sample_weight, rows_sum_to_one=rows_sum_to_one)
-        self.optimizer.step(self._params, self._grads)
+        states = self._state_arrays
+        if states:  # batch normalization's running averages, which the forward pass moves
+            self._require_compiled("training")
+            iterations = self.optimizer.iterations
+            for s, backup in zip(states, self._state_backups, strict=True):
+                np.copyto(backup, s)
+        try:
+            loss = self.compute_gradients(x, y, sample_weight, rows_sum_to_one=rows_sum_to_one)
+            G = self._flat_grads
+            # sum g^2 is finite exactly when every gradient is (squares cannot cancel), unless
+            # it overflows: only then are the gradients checked one by one
+            if not (isfinite(loss) and (isfinite(G.dot(G)) or np.isfinite(G).all())):
+                cause = explain(self, x, y, sample_weight, loss)
+                what = f"the loss is {loss}" if not math.isfinite(loss) else "the gradients are not finite"
+                raise NonFiniteStepError(
+                    f"{what}: {cause}; the step was not taken, the model is as before", loss, cause
+                )
+            # the update itself is all or nothing: a Ctrl-C during it is held back until it ends
+            self.optimizer.step(self._params, self._grads)
+        except BaseException:
+            # an error, or a Ctrl-C, before the update: put back what the forward pass moved
+            # (after the update, as when a held-back Ctrl-C is raised, the step stands)
+            if states and self.optimizer.iterations == iterations:
+                for s, backup in zip(states, self._state_backups, strict=True):
+                    np.copyto(s, backup)
+            raise
         return loss
 
     # ------------------------------------------------------------------- training
@@ -369,7 +431,7 @@ class Sequential:
         x: np.ndarray,
         y: np.ndarray,
         epochs: int = 1,
-        batch_size: int = 32,
+        batch_size: int | None = 32,
         validation_data: tuple | None = None,
         validation_split: float = 0.0,
         shuffle: bool = True,
@@ -386,15 +448,29 @@ class Sequential:
         batch losses' mean weighted by batch size), the metrics over the
         epoch's predictions, and the same on the validation data.
 
+        Every argument is checked before any work, so that a refused call changes
+        nothing: ``TypeError`` for a value of the wrong kind (``batch_size=2.5``,
+        ``epochs="3"``, ``True`` for a count), ``ValueError`` for one out of range
+        (``epochs=0``, ``batch_size=-1``, no samples, a negative weight).
+
         Parameters
         ----------
         x, y : ndarray
-            Inputs (N, ...) and targets (N, ...) or integer labels (N,).
-        epochs, batch_size : int
-        validation_data : (x_val, y_val), optional
+            Inputs (N, ...) and targets (N, ...) or integer labels (N,), N >= 1;
+            binary cross-entropy targets in [0, 1].
+        epochs : int
+            Epochs to train in this call, a positive integer (in Keras it is the
+            index of the last epoch).  Callbacks see global epoch numbers, from
+            ``epochs_done`` on, and get back the states the last ``fit``'s
+            callbacks left (see :attr:`callback_states`), so that two calls of
+            ``k`` and ``n - k`` epochs train as one call of ``n`` epochs.
+        batch_size : int or None
+            Samples per step, a positive integer (None: 32, as Keras).
+        validation_data : (x_val, y_val) or (x_val, y_val, sample_weight_val), optional
+            At least one sample; its loss is weighted by ``sample_weight_val`` when given.
         validation_split : float
-            Fraction of the data, taken from the end before shuffling, held out
-            for validation (ignored when ``validation_data`` is given).
+            Fraction of the data in [0, 1), taken from the end before shuffling, held
+            out for validation (ignored when ``validation_data`` is given).
         shuffle : bool
         verbose : {0, 1, 2, "auto"}
             0 prints nothing; 1 (or "auto") a live progress bar per epoch (batches
@@ -404,56 +480,115 @@ class Sequential:
         callbacks : list of Callback, optional
             See :mod:`tinynet.callbacks`; the returned :class:`History` is always added.
         class_weight : dict, optional
-            Per-class loss weights, e.g. ``{0: 1.0, 1: 3.0}``.
+            Per-class loss weights, e.g. ``{0: 1.0, 1: 3.0}``: finite and >= 0.
         sample_weight : ndarray, optional
-            Per-sample loss weights (N,); multiplied by ``class_weight``.
+            Per-sample loss weights (N,), finite and >= 0; multiplied by ``class_weight``.
 
         Returns
         -------
         History
             ``history.history`` maps ``loss``, each metric and their ``val_``
             twins to per-epoch lists.
+
+        Raises
+        ------
+        FloatingPointError
+            A batch's loss or gradients were NaN or infinite (unless a callback such
+            as :class:`tinynet.callbacks.TerminateOnNaN` stops training instead).
+            The message names the epoch and the batch and tells whether the data
+            themselves hold NaN or infinite values; that step was not taken, so the
+            model is as it was before that batch.
+        KeyboardInterrupt
+            On Ctrl-C, between two steps, never inside one: the model is then as
+            after the last complete step, ready to save or to ``fit`` again.
         """
-        self._require_compiled("fit")
-        verbose = 1 if verbose == "auto" else verbose
-        if verbose not in (0, 1, 2):
-            raise ValueError(
-                f"verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch), got {verbose!r}"
+        # the deferring SIGINT handler is installed once for the whole call: each step's
+        # critical section is then only a counter (see tinynet/_interrupts.py)
+        with deferring_interrupts():
+            return self._fit(
+                x,
+                y,
+                epochs,
+                batch_size,
+                validation_data,
+                validation_split,
+                shuffle,
+                verbose,
+                callbacks,
+                class_weight,
+                sample_weight,
             )
+
+    def _fit(
+        self,
+        x,
+        y,
+        epochs,
+        batch_size,
+        validation_data,
+        validation_split,
+        shuffle,
+        verbose,
+        callbacks,
+        class_weight,
+        sample_weight,
+    ) -> History:
+        self._require_compiled("fit")
+        # every argument is checked before any work: a refused call changes nothing
+        verbose = _validation.verbose(verbose)
+        epochs = _validation.positive_int(epochs, "epochs")
+        batch_size = 32 if batch_size is None else _validation.positive_int(batch_size, "batch_size")
+        validation_split = _validation.real(validation_split, "validation_split", low=0.0, high=1.0)
+        shuffle = _validation.flag(shuffle, "shuffle")
+        if class_weight is not None:
+            class_weight = _validation.class_weights(class_weight)
+        if validation_data is not None:
+            validation_data = _validation_tuple(validation_data)
+        callbacks = _callback_list(callbacks)
+        self.optimizer.checked_learning_rate()
+        check_columns(self.feature_names_in_, x)  # a data frame: the columns fit saw before, in order
+        columns = columns_of(x)
         x, y = self._as_input(x, "x"), self._as_target(y)
         _same_length(x, y, "x", "y")
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        batch_size = int(batch_size)
+        if len(x) == 0:
+            raise ValueError(f"fit needs at least one sample, got x of shape {x.shape}")
         weights = self._sample_weights(y, class_weight, sample_weight)
         if validation_data is None and validation_split:
-            if not 0.0 < validation_split < 1.0:
-                raise ValueError(f"validation_split must be in (0, 1), got {validation_split}")
             cut = len(x) - math.ceil(len(x) * validation_split)
             if cut <= 0 or cut == len(x):
                 raise ValueError(
                     f"validation_split={validation_split} leaves no training or no validation data"
                 )
-            validation_data = (x[cut:], y[cut:])
+            validation_data = (x[cut:], y[cut:], None)
             x, y = x[:cut], y[:cut]
             weights = None if weights is None else weights[:cut]
         self.build_for(x)
         y = self._check_targets(y)
+        self._check_target_values(y)
         if validation_data is not None:
-            x_val, y_val = validation_data[0], validation_data[1]
+            x_val, y_val, w_val = validation_data
             x_val = self._as_input(x_val, "validation x")
             y_val = self._check_targets(self._as_target(y_val))
             _same_length(x_val, y_val, "validation x", "validation y")
+            if len(x_val) == 0:
+                raise ValueError("validation_data holds no samples; pass None to train without validation")
             self.layers[0].check_input(x_val)
+            self._check_target_values(y_val, "validation targets")
+            if w_val is not None:
+                w_val = _validation.sample_weights(w_val, len(x_val), x_val.dtype, "validation sample_weight")
 
+        if columns is not None:  # remembered once every check has passed: a refused fit changes nothing
+            self.feature_names_in_ = columns
         # one-hot targets (rows summing to exactly 1), checked once here rather than on every batch
         unit_rows = isinstance(self.loss, losses_module.CategoricalCrossentropy) and _rows_sum_to_one(y)
         n = len(x)
         steps = -(-n // batch_size)
         history = History()
         self.history = history
+        initial_epoch = self.epochs_done  # callbacks number epochs over the model's life
         params = {
-            "epochs": epochs,
+            "epochs": initial_epoch + epochs,
+            "initial_epoch": initial_epoch,
             "steps": steps,
             "batch_size": batch_size,
             "samples": n,
@@ -475,9 +610,11 @@ class Sequential:
         wb = None
         full = len(xb_buf)  # rows of a full batch
         # most fits have no per-batch callback: then the loop skips even the calls
-        batch_begin, batch_end, isfinite = bool(cbs.batch_begin), bool(cbs.batch_end), math.isfinite
+        batch_begin, batch_end = bool(cbs.batch_begin), bool(cbs.batch_end)
         cbs.on_train_begin()
-        for epoch in range(epochs):
+        cbs.set_states(self.callback_states)
+        self._live_callbacks = cbs
+        for epoch in range(initial_epoch, initial_epoch + epochs):
             cbs.on_epoch_begin(epoch)
             lr = self.optimizer.current_learning_rate()
             order = self.rng.permutation(n) if shuffle else None
@@ -499,7 +636,10 @@ class Sequential:
                         wb = weights.take(idx, out=wb_buf if k == full else wb_buf[:k])
                 if batch_begin:
                     cbs.on_train_batch_begin(b)
-                loss = self.train_step(xb, yb, wb, rows_sum_to_one=unit_rows)
+                try:
+                    loss, refused = self.train_step(xb, yb, wb, rows_sum_to_one=unit_rows), None
+                except NonFiniteStepError as error:  # not taken: the model is as before this batch
+                    loss, refused = error.loss, error
                 total += loss * k
                 seen = hi
                 if y_pred_epoch is not None:
@@ -507,18 +647,26 @@ class Sequential:
                     y_true_epoch[lo:hi] = yb
                 if batch_end:
                     cbs.on_train_batch_end(b, {"loss": loss, "size": k})
-                if not isfinite(loss) and not self.stop_training:
-                    raise FloatingPointError(
-                        f"the loss became {loss} at epoch {epoch + 1}, batch {b + 1}: lower the learning rate, "
-                        "standardize the inputs, or check the data for NaN or infinite values"
+                if refused is not None and not self.stop_training:  # (TerminateOnNaN stops instead)
+                    rows = np.arange(lo, hi) if order is None else order[lo:hi]
+                    what = (
+                        f"the loss became {loss}"
+                        if not math.isfinite(loss)
+                        else "the gradients became NaN or infinite"
                     )
+                    raise FloatingPointError(
+                        f"{what} at epoch {epoch + 1}, batch {b + 1}: {explain(self, xb, yb, wb, loss, rows)}; "
+                        "the step was not taken: the model is as it was before this batch"
+                    ) from None
                 if self.stop_training:
                     break
             logs: dict[str, Any] = {"loss": total / max(seen, 1)}
             if y_pred_epoch is not None and seen:
                 logs.update(self._metric_values(y_true_epoch[:seen], y_pred_epoch[:seen]))
             if validation_data is not None:
-                val = self.evaluate(x_val, y_val, batch_size=batch_size, return_dict=True)
+                val = self.evaluate(
+                    x_val, y_val, batch_size=batch_size, return_dict=True, sample_weight=w_val
+                )
                 logs.update({f"val_{k}": v for k, v in val.items()})
             logs["learning_rate"] = lr
             self.epochs_done += 1
@@ -526,24 +674,58 @@ class Sequential:
             if self.stop_training:
                 break
         cbs.on_train_end()
+        self.callback_states = cbs.get_states()
         return history
 
+    @property
+    def callback_states(self) -> list[dict[str, Any]]:
+        """The states of the last ``fit``'s callbacks, ``{"class_name", "key", "state"}`` each.
+
+        See :meth:`tinynet.callbacks.Callback.get_state`.  Model files save them,
+        and the next ``fit`` gives them back to its matching callbacks.  During a
+        ``fit`` (e.g. for :class:`~tinynet.callbacks.ModelCheckpoint`), or after one
+        was interrupted by an exception, they are the running callbacks' states
+        of the moment.  Set ``model.callback_states = []`` to start the callbacks
+        of the next ``fit`` afresh.
+        """
+        live = self._live_callbacks
+        return live.get_states() if live is not None else self._callback_states
+
+    @callback_states.setter
+    def callback_states(self, states: list[dict[str, Any]]) -> None:
+        self._callback_states, self._live_callbacks = list(states), None
+
     # ----------------------------------------------------------------- inference
-    def predict(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+    def predict(self, x: np.ndarray, batch_size: int | None = None, *, as_frame: bool = False) -> Any:
         """Return the model's outputs for ``x`` in inference mode.
 
         Parameters
         ----------
-        x : ndarray
-            Inputs (N, ...).
+        x : ndarray or data frame
+            Inputs (N, ...).  A data frame must have the columns the model was
+            fitted on (:attr:`feature_names_in_`), in the same order.
         batch_size : int, optional
-            Samples per forward pass (default: all at once, in chunks of at
-            most :data:`PREDICT_CHUNK`).
+            Samples per forward pass, a positive integer (default: all at once,
+            in chunks of at most :data:`PREDICT_CHUNK`).
+        as_frame : bool
+            With a pandas DataFrame or Series as ``x``: return the outputs as a
+            pandas object with ``x``'s index (a DataFrame, or a Series for
+            one output per row).
+
+        Returns
+        -------
+        ndarray (N, *output_shape), or a pandas object with ``as_frame=True``
         """
+        if batch_size is not None:
+            batch_size = _validation.positive_int(batch_size, "batch_size")
+        if _validation.flag(as_frame, "as_frame"):
+            out = self.predict(x, batch_size)
+            return to_frame(x, out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out)
+        check_columns(self.feature_names_in_, x)
         x = self._as_input(x, "x")
         self.build_for(x)
         n = len(x)
-        step = min(n, PREDICT_CHUNK) if batch_size is None else int(batch_size)
+        step = min(n, PREDICT_CHUNK) if batch_size is None else batch_size
         if n <= step:
             return np.asarray(self.forward(x, training=False))  # probabilities, not a fused head's output
         out = np.empty((n, *self.output_shape), dtype=x.dtype)
@@ -555,11 +737,21 @@ class Sequential:
         self,
         x: np.ndarray,
         y: np.ndarray,
-        batch_size: int = 32,
+        batch_size: int | None = 32,
         return_dict: bool = False,
         sample_weight: np.ndarray | None = None,
-    ) -> float | list[float] | dict[str, float]:
+    ) -> Any:  # float, list or dict (below): Any, so that `loss, acc = model.evaluate(...)` type-checks
         """Loss and metrics on ``(x, y)`` in inference mode.
+
+        Parameters
+        ----------
+        x, y : ndarray
+            Inputs (N, ...) and targets, as for :meth:`fit`; at least one sample.
+        batch_size : int or None
+            Samples per forward pass, a positive integer (None: 32, as Keras).
+        return_dict : bool
+        sample_weight : ndarray, optional
+            Per-sample loss weights (N,), finite and >= 0.
 
         Returns
         -------
@@ -568,21 +760,23 @@ class Sequential:
             with ``return_dict=True`` a dict ``{"loss": ..., "accuracy": ...}``.
         """
         self._require_compiled("evaluate")
+        check_columns(self.feature_names_in_, x)
+        batch_size = 32 if batch_size is None else _validation.positive_int(batch_size, "batch_size")
+        return_dict = _validation.flag(return_dict, "return_dict")
         x, y = self._as_input(x, "x"), self._as_target(y)
         _same_length(x, y, "x", "y")
-        self.build_for(x)
-        y = self._check_targets(y)
-        w = None if sample_weight is None else np.asarray(sample_weight, dtype=x.dtype).reshape(-1)
         n = len(x)
         if n == 0:
             raise ValueError("evaluate needs at least one sample")
+        self.build_for(x)
+        y = self._check_targets(y)
+        self._check_target_values(y)
+        w = None if sample_weight is None else _validation.sample_weights(sample_weight, n, x.dtype)
         y_pred = np.empty((n, *self.output_shape), dtype=x.dtype)
         total = 0.0
-        for lo in range(0, n, int(batch_size)):
-            hi = min(n, lo + int(batch_size))
-            y_chunk = y_pred[lo:hi] = self.forward(
-                x[lo:hi], training=False
-            )  # a fused head's output: from logits
+        for lo in range(0, n, batch_size):
+            hi = min(n, lo + batch_size)
+            y_chunk = y_pred[lo:hi] = self.forward(x[lo:hi], training=False)  # a fused head's: from logits
             total += self.loss.forward(y[lo:hi], y_chunk, None if w is None else w[lo:hi]) * (hi - lo)
         # the penalty is part of the objective, so it is in the reported loss here too (as Keras)
         loss = total / n + (self.regularization_loss() if self._regularized else 0.0)
@@ -597,24 +791,24 @@ class Sequential:
         }
 
     # ------------------------------------------------------------------- saving
-    def save(self, path, *, compress: bool = False) -> None:
+    def save(self, path, *, compress: bool = False, allow_nonfinite: bool = False) -> None:
         """Write the model (architecture, weights, compile settings, optimizer and
         generator state) to a ``.npz`` model file; see :func:`tinynet.save_model`."""
         from .serialization import save_model
 
-        save_model(self, path, compress=compress)
+        save_model(self, path, compress=compress, allow_nonfinite=allow_nonfinite)
 
-    def save_weights(self, path) -> None:
+    def save_weights(self, path, *, compress: bool = False, allow_nonfinite: bool = False) -> None:
         """Write the weights alone; see :func:`tinynet.serialization.save_weights`."""
         from .serialization import save_weights
 
-        save_weights(self, path)
+        save_weights(self, path, compress=compress, allow_nonfinite=allow_nonfinite)
 
-    def load_weights(self, path) -> None:
+    def load_weights(self, path, *, allow_nonfinite: bool = False) -> None:
         """Read weights written by :meth:`save_weights` (checked against the architecture)."""
         from .serialization import load_weights
 
-        load_weights(self, path)
+        load_weights(self, path, allow_nonfinite=allow_nonfinite)
 
     # --------------------------------------------------------------- inspection
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
@@ -691,16 +885,18 @@ class Sequential:
             )
         return y
 
+    def _check_target_values(self, y: np.ndarray, what: str = "targets") -> None:
+        """Refuse target values the loss cannot use (binary cross-entropy: outside [0, 1])."""
+        if isinstance(self.loss, losses_module.BinaryCrossentropy):
+            _validation.unit_interval_targets(y, f"binary cross-entropy {what}")
+
     def _sample_weights(self, y, class_weight, sample_weight) -> np.ndarray | None:
         if class_weight is None and sample_weight is None:
             return None
         n = len(y)
         w = np.ones(n, dtype=self._dtype())
         if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=self._dtype()).reshape(-1)
-            if sw.shape[0] != n:
-                raise ValueError(f"sample_weight has {sw.shape[0]} entries for {n} samples")
-            w *= sw
+            w *= _validation.sample_weights(sample_weight, n, self._dtype())
         if class_weight is not None:
             labels = np.asarray(y)
             if labels.ndim > 1 and labels.shape[-1] > 1:
@@ -736,6 +932,48 @@ def _rows_sum_to_one(y: np.ndarray) -> bool:
     return bool(np.all(np.add.reduce(y, axis=-1) == 1))
 
 
+def _validation_tuple(data: Any) -> tuple[Any, Any, Any]:
+    """``validation_data`` as ``(x_val, y_val, sample_weight_val or None)``."""
+    if not isinstance(data, (tuple, list)):
+        raise TypeError(
+            "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val), "
+            f"got {type(data).__name__}"
+        )
+    if len(data) not in (2, 3):
+        raise ValueError(
+            "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val), "
+            f"got {len(data)} items"
+        )
+    return data[0], data[1], data[2] if len(data) == 3 else None
+
+
+def _callback_list(callbacks: Any) -> list[Callback]:
+    """``callbacks`` as a list of :class:`Callback` objects (a list or tuple of them, or None)."""
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(
+            f"callbacks must be a list of callbacks, e.g. [EarlyStopping()], got {type(callbacks).__name__}"
+        )
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(
+                f"callbacks must be tinynet.callbacks.Callback objects, got {cb!r}; wrap a function in "
+                "tinynet.callbacks.LambdaCallback(on_epoch_end=...)"
+            )
+    return list(callbacks)
+
+
 def _same_length(a, b, name_a: str, name_b: str) -> None:
     if len(a) != len(b):
         raise ValueError(f"{name_a} has {len(a)} samples but {name_b} has {len(b)}; they must match")
+
+
+def __getattr__(name: str):
+    """``tinynet.models.load_model``: Keras spells it ``keras.models.load_model``; the loader lives in
+    :mod:`tinynet.serialization`, which imports this module (never the other way at import time)."""
+    if name == "load_model":
+        from .serialization import load_model
+
+        return load_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,6 +30,18 @@ update.
 
 Learning rates may be numbers or schedules: any callable of the step count
 (see :mod:`tinynet.schedules`), evaluated at ``iterations`` before each step.
+
+Checked arguments.  Every hyper-parameter is checked when the optimizer is
+created (a learning rate finite and >= 0, :math:`\beta_1, \beta_2, \rho`
+and the momentum in [0, 1), :math:`\epsilon` and the clipping thresholds
+finite and > 0, a weight decay finite and >= 0), and the learning rate again
+before each step, so that a schedule, or a rate assigned later, that yields a
+negative or non-finite rate raises ``ValueError`` before the step changes anything.
+
+One step is one unit.  :meth:`Optimizer.step` checks everything first and then
+updates the parameters, the state and ``iterations`` in a critical section
+(``tinynet/_interrupts.py``): a Ctrl-C arriving meanwhile raises
+``KeyboardInterrupt`` when the step is complete, never halfway through it.
 """
 
 from __future__ import annotations
@@ -39,6 +51,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from . import _validation
+from ._interrupts import critical_section
 
 LearningRate = float | Callable[[int], float]
 
@@ -74,6 +89,10 @@ def _flat_owner(arrays: list[np.ndarray]) -> np.ndarray | None:
     return owner if offset == owner.size else None
 
 
+def _positive_epsilon(epsilon: float, owner: str) -> float:
+    return _validation.real(epsilon, "epsilon", low=0.0, include_low=False, owner=owner)
+
+
 class Optimizer:
     """Base class.  Subclasses name their state ``slots`` and implement :meth:`_update`.
 
@@ -96,7 +115,8 @@ class Optimizer:
         global_clipnorm: float | None = None,
         clipvalue: float | None = None,
     ) -> None:
-        self.learning_rate = learning_rate
+        owner = type(self).__name__
+        self.learning_rate = _validation.learning_rate(learning_rate, owner)
         if sum(c is not None for c in (clipnorm, global_clipnorm, clipvalue)) > 1:
             raise ValueError("set at most one of clipnorm, global_clipnorm and clipvalue")
         for label, c in (
@@ -104,8 +124,8 @@ class Optimizer:
             ("global_clipnorm", global_clipnorm),
             ("clipvalue", clipvalue),
         ):
-            if c is not None and not c > 0:
-                raise ValueError(f"{label} must be positive, got {c!r}")
+            if c is not None:
+                _validation.real(c, label, low=0.0, include_low=False, owner=owner)
         self.clipnorm, self.global_clipnorm, self.clipvalue = clipnorm, global_clipnorm, clipvalue
         self.iterations = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
@@ -129,16 +149,40 @@ class Optimizer:
         lr = self.learning_rate
         return float(lr(self.iterations)) if callable(lr) else float(lr)
 
-    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        """Update ``params`` in place from ``grads`` (two dicts with the same keys)."""
-        plan = self._plan_key
-        if plan is None or plan[0] is not params or plan[1] is not grads:
-            self._plan(params, grads)
+    def checked_learning_rate(self) -> float:
+        """:meth:`current_learning_rate`, refused with ``ValueError`` unless finite and >= 0."""
         lr = self.current_learning_rate()
-        self._clip()
-        self.iterations = t = self.iterations + 1
-        for group in self._groups:
-            self._update(group, lr, t)
+        if not 0.0 <= lr < math.inf:  # False for NaN too
+            self._refuse_learning_rate(lr)
+        return lr
+
+    def _refuse_learning_rate(self, lr: float) -> None:
+        step = self.iterations + 1
+        what = (
+            f"the schedule {self.learning_rate!r} gives the learning rate {lr} for step {step}"
+            if callable(self.learning_rate)
+            else f"the learning rate for step {step} is {lr}"
+        )
+        raise ValueError(f"{type(self).__name__}: {what}; it must be finite and >= 0")
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        """Update ``params`` in place from ``grads`` (two dicts with the same keys).
+
+        All of it or nothing: the learning rate is checked before anything changes,
+        and a Ctrl-C during the update takes effect once it is complete (see the
+        module docstring).
+        """
+        lr = self.current_learning_rate()
+        if not 0.0 <= lr < math.inf:  # checked_learning_rate, without a call on every step
+            self._refuse_learning_rate(lr)
+        with critical_section:
+            plan = self._plan_key
+            if plan is None or plan[0] is not params or plan[1] is not grads:
+                self._plan(params, grads)
+            self._clip()
+            self.iterations = t = self.iterations + 1
+            for group in self._groups:
+                self._update(group, lr, t)
 
     def get_config(self) -> dict[str, Any]:
         """Hyper-parameters as a JSON-able dict (schedules as ``{"class_name", "config"}``)."""
@@ -167,25 +211,24 @@ class Optimizer:
                     f"{type(self).__name__}.step: {key!r} has shape {params[key].shape} "
                     f"but its gradient has shape {grads[key].shape}"
                 )
+        # the new plan is built aside and replaces the old one at the end, so that an error
+        # halfway (out of memory) leaves the optimizer's state as it was
         keys = list(params)
         P = _flat_owner([params[k] for k in keys])
         G = _flat_owner([grads[k] for k in keys])
-        old = self.state
-        self.state = {}
+        state: dict[str, dict[str, np.ndarray]] = {}
         if P is not None and G is not None and P.size == G.size and P.dtype == G.dtype:
             flat_slots = {slot: np.zeros_like(P) for slot in self.slots}
             offset = 0
             for k in keys:
                 n, shape = params[k].size, params[k].shape
-                self.state[k] = {
-                    slot: flat_slots[slot][offset : offset + n].reshape(shape) for slot in self.slots
-                }
+                state[k] = {slot: flat_slots[slot][offset : offset + n].reshape(shape) for slot in self.slots}
                 offset += n
             # the update runs chunk by chunk: each chunk's dozen passes then stay in the cache
             # instead of streaming the whole model through memory a dozen times (element-wise
             # rules: the same bits), and one chunk-sized scratch array serves every chunk
             tmp = np.empty(min(P.size, CHUNK), P.dtype)
-            self._groups = [
+            groups = [
                 _Group(
                     P[i : i + CHUNK],
                     G[i : i + CHUNK],
@@ -194,19 +237,20 @@ class Optimizer:
                 )
                 for i in range(0, P.size, CHUNK)
             ]
-            self._grad_arrays = [G]
+            grad_arrays = [G]
         else:
-            self._groups = []
+            groups = []
             for k in keys:
                 p = params[k]
-                self.state[k] = {slot: np.zeros_like(p) for slot in self.slots}
-                self._groups.append(_Group(p, grads[k], self.state[k], np.empty_like(p)))
-            self._grad_arrays = [grads[k] for k in keys]
-        for k, slots in self.state.items():  # carry over state loaded or accumulated before
+                state[k] = {slot: np.zeros_like(p) for slot in self.slots}
+                groups.append(_Group(p, grads[k], state[k], np.empty_like(p)))
+            grad_arrays = [grads[k] for k in keys]
+        for k, slots in state.items():  # carry over state loaded or accumulated before
             for slot, arr in slots.items():
-                prev = old.get(k, {}).get(slot)
+                prev = self.state.get(k, {}).get(slot)
                 if prev is not None and prev.shape == arr.shape:
                     arr[...] = prev
+        self.state, self._groups, self._grad_arrays = state, groups, grad_arrays
         self._views = [(params[k], grads[k]) for k in keys]
         self._plan_key = (params, grads)
 
@@ -257,11 +301,12 @@ class SGD(Optimizer):
         self, learning_rate: LearningRate = 0.01, momentum: float = 0.0, nesterov: bool = False, **kwargs
     ):
         super().__init__(learning_rate, **kwargs)
-        if momentum < 0:
-            raise ValueError(f"momentum must be >= 0, got {momentum}")
+        owner = type(self).__name__
+        momentum = _validation.real(momentum, "momentum", low=0.0, high=1.0, owner=owner)
+        nesterov = _validation.flag(nesterov, "nesterov")
         if nesterov and momentum == 0:
             raise ValueError("nesterov=True needs a positive momentum")
-        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self.momentum, self.nesterov = momentum, nesterov
         self.slots = ("momentum",) if self.momentum else ()
 
     def _update(self, group, lr, t):
@@ -314,7 +359,8 @@ class RMSprop(Optimizer):
         self, learning_rate: LearningRate = 0.001, rho: float = 0.9, epsilon: float = 1e-8, **kwargs
     ):
         super().__init__(learning_rate, **kwargs)
-        self.rho, self.epsilon = float(rho), float(epsilon)
+        self.rho = _validation.real(rho, "rho", low=0.0, high=1.0, owner="RMSprop")
+        self.epsilon = _positive_epsilon(epsilon, "RMSprop")
 
     def _update(self, group, lr, t):
         p, g, tmp, v = group.p, group.g, group.tmp, group.slots["v"]
@@ -358,7 +404,10 @@ class Adam(Optimizer):
         **kwargs,
     ):
         super().__init__(learning_rate, **kwargs)
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        owner = type(self).__name__
+        self.beta_1 = _validation.real(beta_1, "beta_1", low=0.0, high=1.0, owner=owner)
+        self.beta_2 = _validation.real(beta_2, "beta_2", low=0.0, high=1.0, owner=owner)
+        self.epsilon = _positive_epsilon(epsilon, owner)
 
     def _update(self, group, lr, t):
         p, g, tmp = group.p, group.g, group.tmp
@@ -401,7 +450,7 @@ class AdamW(Adam):
         **kwargs,
     ):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
-        self.weight_decay = float(weight_decay)
+        self.weight_decay = _validation.real(weight_decay, "weight_decay", low=0.0, owner="AdamW")
 
     def _update(self, group, lr, t):
         group.p *= 1.0 - lr * self.weight_decay
@@ -422,7 +471,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, learning_rate: LearningRate = 0.01, epsilon: float = 1e-10, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.epsilon = float(epsilon)
+        self.epsilon = _positive_epsilon(epsilon, "Adagrad")
 
     def _update(self, group, lr, t):
         p, g, tmp, s = group.p, group.g, group.tmp, group.slots["sum"]

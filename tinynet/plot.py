@@ -6,8 +6,9 @@ only when a plot function is called: ``import tinynet`` never loads it.
 Every function returns a :class:`matplotlib.figure.Figure`.  Without ``ax=`` it
 draws on a new ``Figure`` created *without pyplot*, so it works headless (a
 server, CI) and never changes the user's backend: in Jupyter the returned figure
-is displayed; in a script, save it with ``fig.savefig("history.png")``.  To draw
-into your own layout (or a pyplot window, then ``plt.show()``) pass ``ax=``: an
+is displayed, with or without ``%matplotlib inline`` (it renders itself as a
+PNG); in a script, save it with ``fig.savefig("history.png")``.  To draw into
+your own layout (or a pyplot window, then ``plt.show()``) pass ``ax=``: an
 Axes, or a sequence of Axes for the functions that draw several panels.
 
 ================================  ===========================================================
@@ -67,7 +68,7 @@ def _figure_and_axes(
     """A new pyplot-free Figure with ``n`` panels, or the ``n`` Axes the caller passed."""
     _require_matplotlib()
     if ax is None:
-        from matplotlib.figure import Figure
+        from ._figure import Figure  # a matplotlib Figure that Jupyter displays without pyplot
 
         ncols = max(1, min(ncols or n, n))
         nrows = math.ceil(n / ncols)
@@ -263,18 +264,37 @@ def plot_confusion_matrix(
     if normalize:
         rows = shown.sum(axis=1, keepdims=True)
         shown = np.divide(shown, rows, out=np.zeros_like(shown), where=rows > 0)
-    fig, (a,) = _figure_and_axes(ax, 1, panel=(1.2 * k + 3, 1.2 * k + 2))
+    # About 0.6 inch a cell, but at most 14 inches a side: 100 classes still fit a screen (and a
+    # notebook's PNG), with smaller labels.  Fonts follow the cell's size on the drawn axes (the
+    # caller's too), so that labels neither overlap nor leave the figure.
+    side = min(0.6 * k + 3.0, 14.0)
+    fig, (a,) = _figure_and_axes(ax, 1, panel=(side + 1.5, side))
+    width, height = a.get_position().size * a.figure.get_size_inches()
+    # points; 0.75: the layout still takes the labels' and the colorbar's room from the axes
+    cell = 0.75 * 72.0 * min(width, height) / max(k, 1)
+    label_size = float(np.clip(0.6 * cell, 4.0, 10.0))
     image = a.imshow(shown, cmap="Blues", vmin=0)
     a.figure.colorbar(image, ax=a, fraction=0.046, pad=0.04)
     threshold = shown.max() / 2 if shown.size else 0
-    for i in range(k):
-        for j in range(k):
-            text = f"{shown[i, j]:.2f}" if normalize else f"{cm[i, j]:d}"
-            a.text(
-                j, i, text, ha="center", va="center", color="white" if shown[i, j] > threshold else "black"
-            )
-    a.set_xticks(range(k), names)
-    a.set_yticks(range(k), names)
+    digits = max(len(f"{shown.max():.2f}" if normalize else f"{cm.max():d}"), 1)
+    text_size = min(10.0, 1.2 * cell / digits)  # a digit is about 0.6 em wide
+    if text_size >= 4.0:  # counts too small to read are left out: the colours still show them
+        for i in range(k):
+            for j in range(k):
+                text = f"{shown[i, j]:.2f}" if normalize else f"{cm[i, j]:d}"
+                a.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=text_size,
+                    color="white" if shown[i, j] > threshold else "black",
+                )
+    # names wider than a cell stand upright under their column instead of running into the next
+    upright = max(map(len, names)) * 0.6 * label_size > cell
+    a.set_xticks(range(k), names, fontsize=label_size, rotation=90 if upright else 0)
+    a.set_yticks(range(k), names, fontsize=label_size)
     a.set_xlabel("predicted class")
     a.set_ylabel("true class")
     a.set_title("confusion matrix" + (" (rows normalized)" if normalize else ""))

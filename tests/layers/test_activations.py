@@ -163,3 +163,22 @@ def test_gelu_keeps_its_precision_in_the_negative_tail():
     y = get_activation("gelu").forward(x)
     np.testing.assert_allclose(y, reference.astype(np.float64), rtol=1e-13, atol=0)
     assert check_layer(get_activation("gelu"), x)["input"] < 1e-6
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_activations_compute_in_float32_on_every_numpy(name):
+    # NumPy 2 (NEP 50) keeps a NumPy float64 scalar's precision where NumPy 1.x let the array's
+    # float32 win: a constant such as np.sqrt(2 / np.pi) would silently turn the work into float64
+    # on NumPy 2 only, and the same file would predict other bits on NumPy 1.24 and 2.x
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-4, 4, (5, 3)).astype(np.float32)
+    layer = get_activation(name)
+    y = layer.forward(x, training=True)
+    dx = layer.backward(rng.standard_normal(y.shape).astype(np.float32))
+    kept = {key: value for key, value in vars(layer).items() if isinstance(value, np.ndarray)}
+    kept.update(getattr(layer, "_buffers", {}))
+    assert y.dtype == dx.dtype == np.float32
+    wider = {
+        key: value.dtype for key, value in kept.items() if value.dtype.kind == "f" and value.dtype != x.dtype
+    }
+    assert not wider, f"{name} kept work arrays wider than its float32 input: {wider}"

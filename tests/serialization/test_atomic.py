@@ -125,3 +125,46 @@ def test_replacing_keeps_the_file_permissions(tmp_path):
     os.chmod(path, 0o640)
     model.save(path)
     assert (os.stat(path).st_mode & 0o777) == 0o640
+
+
+# ------------------------------------------------ errors name the target; symlinks
+def _tiny():
+    tn.set_seed(0)
+    model = tn.Sequential([tn.layers.Dense(2, input_dim=2)])
+    model.build()
+    return model
+
+
+@pytest.mark.parametrize("where", ["missing folder", "a directory"])
+def test_errors_while_saving_name_the_target_not_the_temporary_file(tmp_path, where):
+    path = tmp_path / "missing" / "model.npz" if where == "missing folder" else tmp_path / "model.npz"
+    if where == "a directory":
+        path.mkdir()
+    with pytest.raises(OSError) as info:
+        _tiny().save(path)
+    message = str(info.value)
+    assert str(path) in message and ".tmp-" not in message, message
+    assert info.value.filename == str(path)
+    assert not list(tmp_path.rglob(".*tmp-*"))
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symlinks need privileges on Windows")
+def test_saving_over_a_symlink_writes_through_it(tmp_path):
+    target = tmp_path / "versions" / "v1.npz"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    link = tmp_path / "model.npz"
+    link.symlink_to(target)
+    model = _tiny()
+    model.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(target)  # the link is kept
+    np.testing.assert_array_equal(load_model(target).get_weights()[0], model.get_weights()[0])
+    assert sorted(p.name for p in target.parent.iterdir()) == ["v1.npz"]  # no temporary left behind
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symlinks need privileges on Windows")
+def test_saving_through_a_dangling_symlink_creates_its_target(tmp_path):
+    link = tmp_path / "model.npz"
+    link.symlink_to(tmp_path / "real.npz")
+    _tiny().save(link)
+    assert link.is_symlink() and (tmp_path / "real.npz").is_file()

@@ -7,17 +7,27 @@ path-like members, and files that try to switch safety off.
 
 import io
 import json
+import os
+import re
 import struct
+import subprocess
 import sys
 import time
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tinynet as tn
-from tinynet.serialization import MAX_MEMBERS, ModelFileError, load_model
+from tinynet.serialization import (
+    MAX_MANIFEST_BYTES,
+    MAX_MANIFEST_VALUES,
+    MAX_MEMBERS,
+    ModelFileError,
+    load_model,
+)
 
 from .helpers import (
     build_zip,
@@ -140,16 +150,16 @@ def test_manifest_not_utf8_or_not_uint8(good):
 
 def test_newer_format_version_says_which_tinynet_it_needs(good):
     def newer(m):
-        m["format_version"] = 2
+        m["format_version"] = 3
         m["tinynet_version"] = "9.1.0"
         m["something_new"] = {"x": 1}
 
     refused(
         edit_manifest(good, newer),
-        "format version 2",
+        "format version 3",
         "tinynet 9.1.0",
         "upgrade tinynet",
-        "reads format version 1",
+        "reads format version 2",
     )
 
 
@@ -251,7 +261,10 @@ def test_unknown_layer_class_points_at_register_layer(good):
     [
         (lambda m: m["layers"][0]["config"].__setitem__("activation", "os.system"), "unknown activation"),
         (lambda m: m["layers"][0]["config"].__setitem__("kernel_initializer", "eval"), "unknown initializer"),
-        (lambda m: m["layers"][0]["config"].__setitem__("__class__", "x"), "cannot be rebuilt"),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("__class__", "x"),
+            "'__class__', which Dense does not take",
+        ),
         (
             lambda m: m["layers"][0]["config"].__setitem__(
                 "kernel_regularizer", {"class_name": "os.system", "config": {}}
@@ -271,9 +284,12 @@ def test_unknown_layer_class_points_at_register_layer(good):
         ),
         (
             lambda m: m["compile"]["optimizer"]["config"].__setitem__("learning_rate", "0.1"),
-            "must be a number or a schedule",
+            "'compile'.optimizer.config.learning_rate must be a number or a learning-rate schedule",
         ),
-        (lambda m: m["compile"]["optimizer"]["config"].__setitem__("beta_1", [1]), "cannot be rebuilt"),
+        (
+            lambda m: m["compile"]["optimizer"]["config"].__setitem__("beta_1", [1]),
+            "'compile'.optimizer.config.beta_1 must be a number, found a list",
+        ),
         (lambda m: m["compile"].__setitem__("metrics", ["eval"]), "unknown metric 'eval'"),
         (
             lambda m: m["training"]["optimizer_state"][0]["slots"].__setitem__(
@@ -596,3 +612,382 @@ def test_shape_bombs_through_layer_configs_allocate_nothing(first, edit, pattern
     finally:
         tracemalloc.stop()
     assert peak < 2**20
+
+
+# ------------------------------------------------------ FIFOs, devices, folders
+_READERS = {
+    "load_model": "tn.load_model(path)",
+    "load_weights": "tn.load_weights(tn.Sequential([tn.layers.Dense(2, input_dim=3)]), path)",
+    "inspect_model_file": "tn.inspect_model_file(path)",
+    "open_regular_file": "from tinynet.serialization._archive import open_regular_file; open_regular_file(path)",
+}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (POSIX)")
+@pytest.mark.parametrize("reader", sorted(_READERS))
+def test_a_fifo_is_refused_without_blocking(tmp_path, reader):
+    """Opening a FIFO that no one writes to blocks forever: it must be refused before it is opened."""
+    path = tmp_path / "model.npz"
+    os.mkfifo(path)
+    script = (
+        "import sys\nimport tinynet as tn\n"
+        f"path = sys.argv[1]\ntry:\n    {_READERS[reader]}\n"
+        "except ValueError as exc:\n    print(exc)\n    sys.exit(3)\n"
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=30
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{reader} blocked on a FIFO")
+    assert result.returncode == 3, result.stderr
+    assert f"{path}: is a FIFO (named pipe), not a regular file" in result.stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_device_is_refused_unopened():
+    with pytest.raises(ModelFileError, match="/dev/zero: is a character device, not a regular file"):
+        load_model("/dev/zero")
+    with pytest.raises(ModelFileError, match="character device"):
+        tn.inspect_model_file(Path("/dev/null"))
+
+
+def test_a_folder_is_still_an_os_error(tmp_path):
+    with pytest.raises(IsADirectoryError, match=re.escape(str(tmp_path))):
+        load_model(tmp_path)
+
+
+def test_each_input_is_opened_once(tmp_path, monkeypatch, good):
+    """One open per read: the file checked is the file read (no second open a swap could redirect)."""
+    from tinynet.serialization import _archive
+
+    path = tmp_path / "model.npz"
+    path.write_bytes(good)
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(_archive.os, "open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    tn.load_model(path)
+    tn.inspect_model_file(path)
+    tn.load_weights(tn.load_model(io.BytesIO(good)), path)
+    assert opened == [path, path, path]
+
+
+# ------------------------------------------------ section 2: nothing but the zip
+def _insert(data: bytes, at: int, junk: bytes) -> bytes:
+    """``data`` with ``junk`` inserted at offset ``at``, every zip offset after it shifted to match.
+
+    The result is a zip every zip reader accepts (as ``zip -A`` makes of a self-extracting archive).
+    """
+    end = len(data) - 22
+    directory_offset = struct.unpack_from("<L", data, end + 16)[0]
+    out = bytearray(data[:at] + junk + data[at:])
+    shift = len(junk)
+    end += shift
+    directory = directory_offset + (shift if directory_offset >= at else 0)
+    struct.pack_into("<L", out, end + 16, directory)
+    pos = directory
+    while out[pos : pos + 4] == b"PK\x01\x02":
+        n, extra, comment = struct.unpack_from("<3H", out, pos + 28)
+        offset = struct.unpack_from("<L", out, pos + 42)[0]
+        if offset >= at:
+            struct.pack_into("<L", out, pos + 42, offset + shift)
+        pos += 46 + n + extra + comment
+    return bytes(out)
+
+
+def test_the_offset_fixing_helper_makes_zips_other_readers_accept(good):
+    for data in (
+        _insert(good, 0, b"#!/bin/sh\nexit 0\n"),
+        _insert(good, good.index(b"PK\x03\x04", 1), b"x" * 9),
+    ):
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            assert zf.testzip() is None
+            assert [i.filename for i in zf.infolist()] == [n for n, _, _ in members(good)]
+
+
+def test_a_shell_script_polyglot_is_refused(good, tmp_path):
+    """A file that is both a shell script and a zip: bytes before the first member (spec section 2)."""
+    polyglot = _insert(good, 0, b"#!/bin/sh\necho pwned\nexit 0\n")
+    refused(
+        polyglot,
+        "17 bytes before its first member".replace("17", str(len(b"#!/bin/sh\necho pwned\nexit 0\n"))),
+    )
+    path = tmp_path / "model.npz"
+    path.write_bytes(polyglot)
+    with pytest.raises(ModelFileError, match="before its first member"):
+        tn.inspect_model_file(path)
+
+
+def test_a_gap_between_members_is_refused(good):
+    second = good.index(b"PK\x03\x04", 1)
+    refused(_insert(good, second, b"\x00" * 7), "7 bytes", "gap")
+
+
+def test_bytes_between_the_last_member_and_the_directory_are_refused(good):
+    directory = struct.unpack_from("<L", good, len(good) - 22 + 16)[0]
+    refused(_insert(good, directory, b"hidden payload"), "14 bytes", "gap")
+
+
+# ---------------------------------------------- the memory of parsing a manifest
+def _deflated_manifest(good: bytes, text: str) -> bytes:
+    entries = [(n, c, zipfile.ZIP_DEFLATED) for n, c, _ in members(with_manifest(good, raw_text=text))]
+    return build_zip(entries)
+
+
+def _peak_while_refusing(data: bytes, *patterns: str) -> int:
+    tracemalloc.start()
+    try:
+        refused(data, *patterns)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_manifest_of_millions_of_empty_objects_is_refused_before_parsing(good):
+    """16 MiB of "[{},{},...]" deflate to 22 KB, and json.loads would build 5.6 million dicts (1 GB)."""
+    n = (MAX_MANIFEST_BYTES - 200) // 3
+    text = '{"format": "tinynet-model", "format_version": 1, "pad": [' + ",".join(["{}"] * n) + "]}"
+    data = _deflated_manifest(good, text)
+    assert len(data) < 100_000
+    peak = _peak_while_refusing(data, "JSON values", f"at most {MAX_MANIFEST_VALUES:,}")
+    assert peak < 1.25 * MAX_MANIFEST_BYTES  # the manifest's bytes themselves, and nothing per value
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", ["empty objects", "distinct keys", "nested lists"])
+def test_parsing_a_manifest_at_the_value_cap_costs_a_bounded_amount(good, shape):
+    """Just under the cap, the costliest shapes of JSON (many tiny containers or keys) still parse
+    in bounded memory: about 100 bytes per value, whatever the text."""
+    k = MAX_MANIFEST_VALUES // 2 - 100
+    pad = {
+        "empty objects": "[" + ",".join(["{}"] * k) + "]",
+        "distinct keys": "{" + ",".join(f'"{i:x}": 0' for i in range(k)) + "}",
+        "nested lists": "[" + ",".join(["[[]]"] * (k // 2)) + "]",
+    }[shape]
+    text = '{"format": "tinynet-model", "format_version": 1, "pad": ' + pad + "}"
+    peak = _peak_while_refusing(_deflated_manifest(good, text), "'arrays' must be a list")
+    assert peak < MAX_MANIFEST_VALUES * 128
+
+
+def test_the_value_cap_is_checked_when_saving_too(monkeypatch, good):
+    """A manifest the loader would refuse is never written."""
+    from tinynet.serialization import _archive
+
+    monkeypatch.setattr(_archive, "MAX_MANIFEST_VALUES", 100)
+    with pytest.raises(ValueError, match="JSON values, more than the 100"):
+        to_bytes(small_model(epochs=0))
+    refused(good, "at most 100")
+
+
+# ------------------------------------------------------- config types and ranges
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("units", "5"),
+            "'layers'[0].config.units must be an integer",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("units", 5.0),
+            "'layers'[0].config.units must be an integer",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("units", True),
+            "'layers'[0].config.units must be an integer",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("units", 0),
+            "'layers'[0].config.units must be in [1, ",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].pop("units"),
+            "'layers'[0].config has no 'units', which Dense requires",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("use_bias", 1),
+            "'layers'[0].config.use_bias must be true or false",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("input_shape", [3.0]),
+            "'layers'[0].config.input_shape",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__("name", 7),
+            "'layers'[0].config.name must be a string or null",
+        ),
+        (
+            lambda m: m["layers"][1]["config"].__setitem__("rate", "0.5"),
+            "'layers'[1].config.rate must be a number",
+        ),
+        (
+            lambda m: m["layers"][1]["config"].__setitem__("rate", 1.5),
+            "'layers'[1].config.rate must be in [0, 1)",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__(
+                "kernel_regularizer", {"class_name": "L2", "config": {"l2": "0.01"}}
+            ),
+            "'layers'[0].config.kernel_regularizer.config.l2 must be a number",
+        ),
+        (
+            lambda m: m["layers"][0]["config"].__setitem__(
+                "kernel_regularizer", {"class_name": "L2", "config": {"l2": -1}}
+            ),
+            "'layers'[0].config.kernel_regularizer.config.l2 must be >= 0",
+        ),
+        (
+            lambda m: m["compile"]["loss"]["config"].__setitem__("from_logits", 0),
+            "'compile'.loss.config.from_logits",
+        ),
+        (
+            lambda m: m["compile"]["optimizer"]["config"].__setitem__("learning_rate", -0.001),
+            "learning_rate must be >= 0",
+        ),
+        (
+            lambda m: m["compile"]["optimizer"]["config"].__setitem__("beta_2", 1.0),
+            "beta_2 must be in [0, 1)",
+        ),
+        (lambda m: m["compile"]["optimizer"]["config"].__setitem__("epsilon", 0), "epsilon must be > 0"),
+        (
+            lambda m: m["compile"]["optimizer"]["config"].__setitem__("clipnorm", "1"),
+            "clipnorm must be a number or null",
+        ),
+        (
+            lambda m: m["compile"]["optimizer"]["config"].__setitem__(
+                "learning_rate",
+                {"class_name": "CosineDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 10.5}},
+            ),
+            "learning_rate.config.decay_steps must be an integer",
+        ),
+        (
+            lambda m: m["training"].__setitem__("epochs_done", 2**63 - 1),
+            "'training.epochs_done' must be an integer in [0, 9007199254740991]",
+        ),
+        (
+            lambda m: m["training"].__setitem__("optimizer_iterations", 2**53),
+            "'training.optimizer_iterations' must be an integer in [0, 9007199254740991]",
+        ),
+        (lambda m: m["training"]["rng"].__setitem__("inc", "0"), "'training.rng.inc' must be odd"),
+    ],
+)
+def test_config_values_of_the_wrong_type_or_range_name_the_key(edit, pattern):
+    model = small_model(epochs=1)
+    model.layers[0].kernel_regularizer = tn.regularizers.L2(0.01)
+    refused(edit_manifest(to_bytes(model), edit), pattern)
+
+
+def _every_kind_of_layer() -> tn.Sequential:
+    from tinynet.layers import activations, conv, normalization, pooling, reshape
+
+    tn.set_seed(0)
+    model = tn.Sequential(
+        [
+            conv.Conv2D(2, 3, padding="same", input_shape=(1, 6, 6), kernel_regularizer="l1"),
+            normalization.BatchNormalization(),
+            activations.ReLU(),
+            pooling.MaxPool2D(2),
+            pooling.AvgPool2D(1, strides=1),
+            reshape.Reshape((2, -1)),
+            tn.layers.Flatten(),
+            tn.layers.Dropout(0.25),
+            tn.layers.Dense(4, activation="tanh", kernel_regularizer=tn.regularizers.L1L2(0.1, 0.2)),
+            normalization.LayerNormalization(),
+            activations.LeakyReLU(0.2),
+            activations.ELU(),
+            activations.GELU(),
+            activations.Activation("sigmoid"),
+            tn.layers.Dense(2),
+            activations.Softmax(),
+        ]
+    )
+    model.build()
+    return model
+
+
+def _wrong_values(value):
+    """Values of a JSON type a parameter saved as ``value`` never accepts: a bool for a number,
+    a number for a bool, a float for an integer, the text of a number or a list."""
+    if isinstance(value, bool):
+        return [int(value), str(value).lower()]
+    if isinstance(value, int):
+        return [float(value), True, str(value)]
+    if isinstance(value, float):
+        return [True, str(value)]
+    if isinstance(value, list) and value and all(type(v) is int for v in value):
+        return [[float(v) for v in value], str(value), [*value[:-1], True]]
+    return []
+
+
+def test_every_config_value_of_every_built_in_class_is_type_checked():
+    """Not only the examples: every number, bool and list of ints of every layer, loss, optimizer and
+    schedule in a file, given a value of the wrong JSON type, is refused naming its key."""
+    model = _every_kind_of_layer()
+    schedule = tn.schedules.CosineDecay(0.1, 10, warmup_target=0.2, warmup_steps=3)
+    model.compile(loss="categorical_crossentropy", optimizer=tn.optimizers.AdamW(schedule, clipnorm=1.0))
+    good = to_bytes(model)
+    manifest = manifest_of(good)
+    targets = [(f"'layers'[{i}].config", entry["config"]) for i, entry in enumerate(manifest["layers"])]
+    targets += [
+        (f"'compile'.{part}.config", manifest["compile"][part]["config"]) for part in ("loss", "optimizer")
+    ]
+    targets.append(
+        (
+            "'compile'.optimizer.config.learning_rate.config",
+            manifest["compile"]["optimizer"]["config"]["learning_rate"]["config"],
+        )
+    )
+    checked = 0
+    for where, config in targets:
+        for key, value in config.items():
+            for wrong in _wrong_values(value):
+                config[key] = wrong
+                refused(with_manifest(good, manifest), f"{where}.{key} must be")
+                config[key] = value
+                checked += 1
+    assert checked > 100
+    assert load_bytes(with_manifest(good, manifest)).count_params() == model.count_params()
+
+
+@pytest.mark.parametrize("registry", ["layers", "losses", "optimizers", "schedules", "regularizers"])
+def test_what_every_built_in_class_saves_passes_its_own_checks(registry):
+    """The type and range table agrees with the constructors: every default config is accepted."""
+    from tinynet import losses, optimizers, regularizers, schedules
+    from tinynet.layers.base import LAYER_REGISTRY
+    from tinynet.serialization._configs import check_config
+    from tinynet.serialization._model import import_builtin_layers
+
+    import_builtin_layers()
+
+    def fail(reason):
+        return AssertionError(reason)
+
+    required = {
+        "Activation": {"activation": "relu"},
+        "Conv2D": {"filters": 2, "kernel_size": 3},
+        "Dense": {"units": 2},
+        "Dropout": {"rate": 0.5},
+        "Reshape": {"target_shape": (2, -1)},
+        "ExponentialDecay": {"initial_learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5},
+        "InverseTimeDecay": {"initial_learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5},
+        "PiecewiseConstantDecay": {"boundaries": [3], "values": [0.1, 0.01]},
+        "CosineDecay": {"initial_learning_rate": 0.1, "decay_steps": 5},
+    }
+    table = {
+        "layers": LAYER_REGISTRY,
+        "losses": losses.LOSSES,
+        "optimizers": optimizers.OPTIMIZERS,
+        "schedules": schedules.SCHEDULES,
+        "regularizers": regularizers.REGULARIZERS,
+    }[registry]
+    for name, cls in table.items():
+        obj = cls(**required.get(cls.__name__, {}))
+        check_config(cls, json.loads(json.dumps(obj.get_config())), name, fail)
+
+
+def test_counters_beyond_what_a_file_holds_are_refused_at_save():
+    model = small_model(epochs=1)
+    model.epochs_done = 2**53
+    with pytest.raises(ValueError, match="epochs_done is 9,007,199,254,740,992; a model file holds 0 to"):
+        to_bytes(model)
+    model.epochs_done = 2**53 - 1
+    assert load_bytes(to_bytes(model)).epochs_done == 2**53 - 1

@@ -12,6 +12,7 @@ import pytest
 
 from tinynet.cli import main
 
+from ..rounding import assert_equal_to_rounding
 from .helpers import npy, replace_member, small_model, to_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,6 +213,9 @@ def test_predict_reshapes_flat_csv_rows_for_a_model_of_images(tmp_path, capsys):
         str(tmp_path / "y.npy"),
     ]
     assert main([*args, "--batch-size", "3"]) == 0
-    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), model.predict(images))
+    # bits are promised for the same batches (3 and 1); all 4 at once may round differently (the
+    # BLAS kernel depends on the shape): equal to float32 rounding, see tests/rounding.py
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), model.predict(images, batch_size=3))
+    assert_equal_to_rounding(np.load(tmp_path / "y.npy"), model.predict(images))
     assert main(["inspect", str(tmp_path / "img.npz")]) == 0
     assert "weights only" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -290,6 +291,58 @@ def test_registered_custom_layers_round_trip(tmp_path):
     assert_same_model(model, loaded)
 
 
+def test_custom_layers_get_their_annotations_checked_at_both_ends(tmp_path):
+    """A registered layer's config is checked against its constructor's annotations: a save never
+    writes a value its own constructor's types refuse, and a load refuses one naming the key."""
+    tn.set_seed(3)
+    model = tn.Sequential([Scale(0.5, input_shape=(3,)), tn.layers.Dense(1)])
+    model.build()
+    data = to_bytes(model)
+
+    def text(m):
+        m["layers"][0]["config"]["init"] = "0.5"
+
+    with pytest.raises(ModelFileError, match=r"'layers'\[0\].config.init must be a number, found a string"):
+        load_bytes(edit_manifest(data, text))
+    model.layers[0].init = "0.5"  # what get_config returns no longer fits the annotation
+    with pytest.raises(ValueError, match=r"cannot save the model.*config.init must be a number"):
+        model.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+
+
+@tn.register_layer
+class Shift(tn.layers.Layer):
+    """A user-defined layer whose config is not its constructor's arguments (its own from_config)."""
+
+    def __init__(self, amount: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.amount = float(amount)
+
+    def forward(self, x, training=False):
+        return x + self.amount
+
+    def backward(self, grad_output):
+        return grad_output
+
+    def get_config(self):
+        return {**super().get_config(), "shift": {"by": str(self.amount)}}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(amount=float(config.pop("shift")["by"]), **config)
+
+
+def test_a_layer_with_its_own_from_config_is_left_to_read_its_config():
+    """The type checks apply to configs passed to the constructor as they are; a class that
+    reads its config itself (here a nested object of strings) keeps that responsibility."""
+    tn.set_seed(0)
+    model = tn.Sequential([Shift(1.5, input_shape=(2,)), tn.layers.Dense(1)])
+    model.build()
+    loaded = load_bytes(to_bytes(model))
+    assert isinstance(loaded.layers[0], Shift) and loaded.layers[0].amount == 1.5
+
+
 def test_unregistered_layers_cannot_be_saved(tmp_path):
     class Unregistered(Scale):  # inherits Scale's registration, but is a different class
         pass
@@ -327,11 +380,59 @@ def test_nonfinite_weights_are_refused_unless_allowed(tmp_path):
     model = small_model()
     model.layers[2].params["b"][0] = np.nan
     model.layers[0].params["W"][1, 1] = np.inf
-    model.save(tmp_path / "nan.npz")
+    model.save(tmp_path / "nan.npz", allow_nonfinite=True)
     with pytest.raises(ModelFileError, match=r"layers/00_dense/W.*NaN or infinite.*allow_nonfinite"):
         load_model(tmp_path / "nan.npz")
     loaded = load_model(tmp_path / "nan.npz", allow_nonfinite=True)
     assert np.isnan(loaded.layers[2].params["b"][0]) and np.isinf(loaded.layers[0].params["W"][1, 1])
+    twin = small_model(epochs=0)
+    twin.load_weights(tmp_path / "nan.npz", allow_nonfinite=True)
+    assert np.isnan(twin.layers[2].params["b"][0])
+
+
+@pytest.mark.parametrize(
+    ("where", "save"),
+    [
+        ("params", "save_model"),
+        ("params", "model.save"),
+        ("params", "save_weights"),
+        ("params", "model.save_weights"),
+        ("state", "save_model"),
+        ("optimizer", "save_model"),
+    ],
+)
+def test_saving_nonfinite_values_is_refused_as_loading_them_is(tmp_path, where, save):
+    """A save that succeeds writes a file that loads: NaN or infinity is refused at both ends."""
+    from tinynet.layers.normalization import BatchNormalization
+
+    tn.set_seed(0)
+    model = tn.Sequential([tn.layers.Dense(4, input_dim=3), BatchNormalization(), tn.layers.Dense(2)])
+    model.compile(loss="mse", optimizer="adam")
+    x, _ = data()
+    model.fit(x, np.zeros((len(x), 2), np.float32), epochs=1, batch_size=8, verbose=0)
+    if where == "params":
+        model.layers[2].params["W"][0, 1] = -np.inf
+        name = "layer 2 (dense_1)'s parameter 'W'"
+    elif where == "state":
+        model.layers[1].state["moving_variance"][0] = np.nan
+        name = "layer 1 (batch_normalization)'s state 'moving_variance'"
+    else:
+        model.optimizer.state["dense/W"]["v"][0, 0] = np.nan
+        name = "the optimizer's 'v' of dense/W"
+    path = tmp_path / "m.npz"
+    calls = {
+        "save_model": lambda **kw: save_model(model, path, **kw),
+        "model.save": lambda **kw: model.save(path, **kw),
+        "save_weights": lambda **kw: save_weights(model, path, **kw),
+        "model.save_weights": lambda **kw: model.save_weights(path, **kw),
+    }
+    with pytest.raises(ValueError, match=re.escape(name) + ".*NaN or infinit.*allow_nonfinite=True"):
+        calls[save]()
+    assert not path.exists() and not list(tmp_path.iterdir())
+    calls[save](allow_nonfinite=True)
+    with pytest.raises(ModelFileError, match="NaN or infinite"):
+        load_model(path)
+    assert load_model(path, allow_nonfinite=True).count_params() == model.count_params()
 
 
 def test_large_finite_weights_are_not_mistaken_for_infinite(tmp_path):
@@ -483,7 +584,9 @@ def test_large_arrays_take_the_pipelined_path(tmp_path):
 
     weights = model.layers[0].params["W"]
     weights[-1, -1] = np.nan  # in the last chunk
-    model.save(path)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        model.save(path)
+    model.save(path, allow_nonfinite=True)
     with pytest.raises(ModelFileError, match="NaN or infinite"):
         load_model(path)
     weights[...] = 3e38  # every chunk's sum overflows, every value is finite
@@ -498,3 +601,74 @@ def test_a_plain_function_as_learning_rate_cannot_be_named_in_a_file(tmp_path):
         model.save(tmp_path / "m.npz")
     save_model(model, tmp_path / "m.npz", include_compile=False)
     assert load_model(tmp_path / "m.npz").optimizer is None
+
+
+def test_the_member_cap_is_checked_when_saving_too(monkeypatch):
+    """A file the loader would refuse is never written: the member cap holds at both ends."""
+    from tinynet.serialization import _archive
+
+    model = small_model()  # 4 parameters and 8 Adam slots: 12 arrays and the manifest
+    monkeypatch.setattr(_archive, "MAX_MEMBERS", 13)
+    data = to_bytes(model)
+    assert load_bytes(data).count_params() == 32
+    monkeypatch.setattr(_archive, "MAX_MEMBERS", 12)
+    with pytest.raises(ValueError, match="12 arrays .* more than the 11 a model file may hold"):
+        to_bytes(model)
+    with pytest.raises(ModelFileError, match="at most 12"):
+        load_bytes(data)
+    assert len(manifest_of(to_bytes(model, include_compile=False))["arrays"]) == 4
+
+
+@pytest.mark.slow
+def test_a_model_with_the_most_arrays_a_file_may_hold_saves_and_loads():
+    """MAX_MEMBERS - 1 arrays with 60-character names: far below the manifest's byte and value caps."""
+    from tinynet.serialization import MAX_MANIFEST_BYTES, MAX_MANIFEST_VALUES, MAX_MEMBERS
+    from tinynet.serialization._archive import json_values, manifest_bytes
+
+    n = (MAX_MEMBERS - 1) // 4  # W, b and their two momentum slots per layer
+    tn.set_seed(0)
+    layers = [tn.layers.Dense(1, input_dim=1, name="d" * 60)]
+    layers += [tn.layers.Dense(1, name=f"{i:04d}" + "d" * 56, kernel_regularizer="l2") for i in range(n - 1)]
+    model = tn.Sequential(layers)
+    model.compile(loss="mse", optimizer=tn.optimizers.SGD(0.01, momentum=0.9), metrics=["mae"])
+    x = np.ones((2, 1), np.float32)
+    model.fit(x, x, epochs=1, verbose=0)
+    data = to_bytes(model)
+    text = manifest_bytes(manifest_of(data))
+    assert len(manifest_of(data)["arrays"]) == 4 * n > MAX_MEMBERS - 5
+    assert 2 * json_values(text) < MAX_MANIFEST_VALUES and 3 * len(text) < MAX_MANIFEST_BYTES
+    assert_same_model(model, load_bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("call", "kwargs", "error"),
+    [
+        ("load_model", {"allow_nonfinite": "no"}, TypeError),
+        ("load_model", {"compile": "no"}, TypeError),
+        ("load_model", {"max_bytes": "100000"}, ValueError),
+        ("load_model", {"max_bytes": 1e9}, ValueError),
+        ("load_model", {"max_bytes": True}, ValueError),
+        ("load_model", {"max_bytes": -1}, ValueError),
+        ("load_weights", {"allow_nonfinite": 1}, TypeError),
+        ("inspect_model_file", {"max_bytes": 2.5}, ValueError),
+        ("save_model", {"compress": "no"}, TypeError),
+        ("save_model", {"include_compile": 0}, TypeError),
+        ("save_model", {"allow_nonfinite": None}, TypeError),
+        ("save_weights", {"allow_nonfinite": "yes"}, TypeError),
+    ],
+)
+def test_flags_and_sizes_are_validated(call, kwargs, error):
+    """``allow_nonfinite="no"`` is truthy: without a check it would silently mean yes."""
+    model = small_model()
+    data = to_bytes(model)
+    calls = {
+        "load_model": lambda: load_model(io.BytesIO(data), **kwargs),
+        "load_weights": lambda: load_weights(model, io.BytesIO(data), **kwargs),
+        "inspect_model_file": lambda: inspect_model_file(io.BytesIO(data), **kwargs),
+        "save_model": lambda: save_model(model, io.BytesIO(), **kwargs),
+        "save_weights": lambda: save_weights(model, io.BytesIO(), **kwargs),
+    }
+    name = next(iter(kwargs))
+    with pytest.raises(error, match=name):
+        calls[call]()
+    assert load_model(io.BytesIO(data), max_bytes=np.int64(10**6), compile=np.True_).count_params() == 32

@@ -87,6 +87,8 @@ def test_the_spec_limits_are_the_code_limits():
     text = SPEC.read_text(encoding="utf-8")
     assert s.MAX_MANIFEST_BYTES == 16 * 2**20 and "16 MiB of JSON (`MAX_MANIFEST_BYTES`)" in text
     assert f"{s.MAX_MEMBERS:,} (`MAX_MEMBERS`)" in text
+    assert f"{s.MAX_MANIFEST_VALUES:,} JSON values (`MAX_MANIFEST_VALUES`)" in text
+    assert f"holding at most {s.MAX_MANIFEST_VALUES:,} JSON values" in text
     assert f"{s.MAX_NAME_LENGTH} characters (`MAX_NAME_LENGTH`)" in text
     assert f"{s.MAX_NPY_HEADER} bytes (`MAX_NPY_HEADER`)" in text
     assert f"{s.MAX_NDIM} (`MAX_NDIM`)" in text
@@ -94,3 +96,12 @@ def test_the_spec_limits_are_the_code_limits():
     assert s.DEFAULT_MAX_BYTES == 8 * 2**30 and "8 GiB by default (`DEFAULT_MAX_BYTES`)" in text
     for dtype in s.ALLOWED_DTYPES:
         assert f"`{dtype}`" in text
+
+
+def test_the_spec_lists_every_config_range():
+    from tinynet.serialization._configs import _ranges
+
+    text = SPEC.read_text(encoding="utf-8")
+    section = text[text.index("### 5.4 Configuration values") : text.index("## 6. Checksums")]
+    missing = sorted({key for _, key in _ranges() if f"`{key}`" not in section and f".{key}`" not in section})
+    assert not missing, f"ranges missing from section 5.4: {missing}"

@@ -66,7 +66,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
@@ -80,7 +81,15 @@ from ..engine import Workspace, allocate
 LAYER_REGISTRY: dict[str, type[Layer]] = {}
 
 
-def register_layer(cls: type | None = None, *, name: str | None = None):
+#: A layer class; :func:`register_layer` returns the class it is given, with its type.
+_LayerClass = TypeVar("_LayerClass", bound="type[Layer]")
+
+
+@overload
+def register_layer(cls: _LayerClass, *, name: str | None = None) -> _LayerClass: ...
+@overload
+def register_layer(cls: None = None, *, name: str | None = None) -> Callable[[_LayerClass], _LayerClass]: ...
+def register_layer(cls: Any = None, *, name: str | None = None) -> Any:
     """Make a layer class savable and loadable by name.
 
     Use as a decorator, ``@tn.register_layer`` or ``@tn.register_layer(name="MyDense")``.
@@ -95,7 +104,7 @@ def register_layer(cls: type | None = None, *, name: str | None = None):
         The name written to model files (default: the class name).
     """
 
-    def decorate(klass: type) -> type:
+    def decorate(klass: Any) -> Any:
         if not (isinstance(klass, type) and issubclass(klass, Layer)):
             raise TypeError(f"register_layer expects a subclass of tinynet.layers.Layer, got {klass!r}")
         key = name or klass.__name__

@@ -13,6 +13,8 @@ stated.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -160,7 +162,8 @@ def softplus_backward(x: np.ndarray, grad: np.ndarray, out=None) -> np.ndarray:
     return np.multiply(sigmoid(x), grad, out=out)
 
 
-_GELU_C = np.sqrt(2.0 / np.pi)
+# a Python float: NumPy 2 would carry a NumPy float64 scalar's precision into float32 work (NEP 50)
+_GELU_C = math.sqrt(2.0 / math.pi)
 _GELU_K = 0.044715
 
 

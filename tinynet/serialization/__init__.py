@@ -4,7 +4,8 @@ A model file is an ordinary ``.npz`` (a zip of ``.npy`` arrays) with a JSON
 manifest, readable with numpy and json alone; ``docs/file-format.md`` is its
 specification.  It holds the architecture, the weights, the compile settings
 and the training progress (epochs done, the optimizer's steps and state, the
-model's random generator), so that training resumes bit for bit::
+model's random generator), so that training resumes bit for bit on the same
+machine and installation (the FAQ says what "bit for bit" promises)::
 
     model.save("model.npz")                             # or tn.save_model(model, "model.npz")
     model = tn.load_model("model.npz")                  # compiled, ready to predict or train on
@@ -25,6 +26,8 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import numpy as np
+
 from ._archive import (
     ALLOWED_DTYPES,
     DEFAULT_MAX_BYTES,
@@ -33,6 +36,7 @@ from ._archive import (
     MANIFEST_MEMBER,
     MAX_COMPRESSION_RATIO,
     MAX_MANIFEST_BYTES,
+    MAX_MANIFEST_VALUES,
     MAX_MEMBERS,
     MAX_NAME_LENGTH,
     MAX_NDIM,
@@ -65,6 +69,7 @@ __all__ = [
     "MANIFEST_MEMBER",
     "MAX_COMPRESSION_RATIO",
     "MAX_MANIFEST_BYTES",
+    "MAX_MANIFEST_VALUES",
     "MAX_MEMBERS",
     "MAX_NAME_LENGTH",
     "MAX_NDIM",
@@ -83,8 +88,26 @@ __all__ = [
 PathOrFile = str | os.PathLike | BinaryIO
 
 
+def _flags(**flags: Any) -> None:
+    """Every flag must be a bool: ``allow_nonfinite="no"`` would otherwise mean yes."""
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def _max_bytes(value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"max_bytes must be a non-negative integer (a number of bytes), got {value!r}")
+    return int(value)
+
+
 def save_model(
-    model: Sequential, path: PathOrFile, *, compress: bool = False, include_compile: bool = True
+    model: Sequential,
+    path: PathOrFile,
+    *,
+    compress: bool = False,
+    include_compile: bool = True,
+    allow_nonfinite: bool = False,
 ) -> None:
     """Write ``model`` to a model file: architecture, weights, compile settings, training progress.
 
@@ -102,24 +125,38 @@ def save_model(
     include_compile : bool
         With False, leave out the loss, optimizer, metrics and optimizer state
         (e.g. for a model compiled with a custom loss or metric function).
+    allow_nonfinite : bool
+        Store weights, state or optimizer values that are NaN or infinite.  Refused
+        by default, naming the array, since :func:`load_model` refuses them too
+        unless given ``allow_nonfinite=True``.
 
     Raises
     ------
     ValueError
         When the model holds something a model file cannot name: an
         unregistered layer class, a custom loss, optimizer, metric or schedule,
-        or a configuration that is not plain JSON.
+        or a configuration that is not plain JSON; or NaN or infinite values
+        (without ``allow_nonfinite``); or anything else a loader would refuse.
+    OSError
+        When the path cannot be written; the error names ``path``, never the
+        temporary file.  A symbolic link is written through: the file it points
+        to is replaced, and the link stays.
 
     Examples
     --------
     >>> model.save("model.npz")                  # doctest: +SKIP
     >>> tn.save_model(model, "model.npz", compress=True)  # doctest: +SKIP
     """
-    manifest, arrays = model_manifest(model, kind="model", include_compile=include_compile)
+    _flags(compress=compress, include_compile=include_compile, allow_nonfinite=allow_nonfinite)
+    manifest, arrays = model_manifest(
+        model, kind="model", include_compile=include_compile, allow_nonfinite=allow_nonfinite
+    )
     save_archive(path, manifest, arrays, compress=compress)
 
 
-def save_weights(model: Sequential, path: PathOrFile, *, compress: bool = False) -> None:
+def save_weights(
+    model: Sequential, path: PathOrFile, *, compress: bool = False, allow_nonfinite: bool = False
+) -> None:
     """Write the architecture and weights of ``model`` (no compile settings, no training state).
 
     The file is an ordinary model file of kind ``"weights"``: :func:`load_weights`
@@ -131,8 +168,11 @@ def save_weights(model: Sequential, path: PathOrFile, *, compress: bool = False)
     model : Sequential
     path : str, path-like or writable binary file object
     compress : bool
+    allow_nonfinite : bool
+        As for :func:`save_model`.
     """
-    manifest, arrays = model_manifest(model, kind="weights")
+    _flags(compress=compress, allow_nonfinite=allow_nonfinite)
+    manifest, arrays = model_manifest(model, kind="weights", allow_nonfinite=allow_nonfinite)
     save_archive(path, manifest, arrays, compress=compress)
 
 
@@ -168,11 +208,14 @@ def load_model(
     Raises
     ------
     ModelFileError
-        For every problem with the file's content, naming the file and the problem.
+        For every problem with the file's content, naming the file and the problem;
+        also for a path that is a FIFO, a device or a socket (refused before it is
+        opened: reading one could block forever).
     OSError
-        When the path cannot be opened (e.g. ``FileNotFoundError``).
+        When the path cannot be opened (e.g. ``FileNotFoundError``, ``IsADirectoryError``).
     """
-    with Archive(path, max_bytes=max_bytes) as archive:
+    _flags(compile=compile, allow_nonfinite=allow_nonfinite)
+    with Archive(path, max_bytes=_max_bytes(max_bytes)) as archive:
         try:
             manifest = validate(archive)
             model = rebuild(archive, manifest)
@@ -212,7 +255,8 @@ def load_weights(
     ModelFileError
         For a bad file, or one whose architecture does not fit the model.
     """
-    with Archive(path, max_bytes=max_bytes) as archive:
+    _flags(allow_nonfinite=allow_nonfinite)
+    with Archive(path, max_bytes=_max_bytes(max_bytes)) as archive:
         try:
             manifest = validate(archive)
             if not model.built:
@@ -244,6 +288,8 @@ class ArrayCheck:
     shape: tuple[int, ...]
     expected_sha256: str
     actual_sha256: str
+    #: False when a floating-point array holds NaN or infinite values.
+    finite: bool = True
 
     @property
     def ok(self) -> bool:
@@ -287,11 +333,24 @@ class ModelFileInfo:
     optimizer_arrays: int
     arrays: list[ArrayCheck]
     manifest: dict[str, Any] = field(repr=False)
+    #: Whether NaN and infinite values were allowed (``inspect_model_file(..., allow_nonfinite=True)``).
+    nonfinite_allowed: bool = False
 
     @property
     def checksums_ok(self) -> bool:
         """Whether every array's SHA-256 matches the manifest."""
         return all(check.ok for check in self.arrays)
+
+    @property
+    def nonfinite(self) -> list[str]:
+        """The arrays that hold NaN or infinite values (which :func:`load_model` refuses by default)."""
+        return [check.name for check in self.arrays if not check.finite]
+
+    @property
+    def ok(self) -> bool:
+        """Whether :func:`load_model` would accept the data: checksums match, and the values are
+        finite unless non-finite values were allowed."""
+        return self.checksums_ok and (self.nonfinite_allowed or not self.nonfinite)
 
     @property
     def total_params(self) -> int:
@@ -339,6 +398,16 @@ class ModelFileInfo:
                 f"Training    {self.epochs_done} epochs done, {self.optimizer_iterations} optimizer steps, "
                 f"{self.optimizer_arrays} optimizer state arrays, generator state saved"
             )
+        if self.nonfinite:
+            verdict = (
+                "allowed" if self.nonfinite_allowed else "REFUSED by load_model unless allow_nonfinite=True"
+            )
+            lines.append(
+                f"Values      {len(self.nonfinite)} of {len(self.arrays)} arrays hold NaN or infinite values "
+                f"({verdict}): {', '.join(self.nonfinite)}"
+            )
+        else:
+            lines.append("Values      OK: no NaN or infinite values")
         bad = [check for check in self.arrays if not check.ok]
         if not bad:
             lines.append(f"Checksums   OK: all {len(self.arrays)} arrays match their SHA-256")
@@ -352,18 +421,25 @@ class ModelFileInfo:
         return "\n".join(lines)
 
 
-def inspect_model_file(path: PathOrFile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ModelFileInfo:
+def inspect_model_file(
+    path: PathOrFile, *, max_bytes: int = DEFAULT_MAX_BYTES, allow_nonfinite: bool = False
+) -> ModelFileInfo:
     """Read a model file's manifest and verify every checksum, without building the model.
 
     Parameters
     ----------
     path : str, path-like or readable binary file object
     max_bytes : int
+    allow_nonfinite : bool
+        Whether arrays holding NaN or infinite values count as acceptable
+        (``info.ok``), as for :func:`load_model`.  Either way they are listed in
+        ``info.nonfinite`` and in the report.
 
     Returns
     -------
     ModelFileInfo
-        ``info.checksums_ok`` tells whether every array is intact; ``str(info)``
+        ``info.checksums_ok`` tells whether every array is intact, ``info.ok``
+        also whether the values are acceptable (finite, unless allowed); ``str(info)``
         is a printable report (format, architecture table, parameter counts,
         compile settings, training progress, checksums).
 
@@ -375,12 +451,13 @@ def inspect_model_file(path: PathOrFile, *, max_bytes: int = DEFAULT_MAX_BYTES) 
     """
     from ..layers.base import LAYER_REGISTRY
 
+    _flags(allow_nonfinite=allow_nonfinite)
     import_builtin_layers()
-    with Archive(path, max_bytes=max_bytes) as archive:
+    with Archive(path, max_bytes=_max_bytes(max_bytes)) as archive:
         try:
             manifest = validate(archive)
             checks = [
-                ArrayCheck(name, m.dtype.str, m.shape, m.sha256, archive.verify(name))
+                ArrayCheck(name, m.dtype.str, m.shape, m.sha256, *archive.verify_values(name))
                 for name, m in archive.members.items()
             ]
             digest = archive.file_sha256()
@@ -430,4 +507,5 @@ def inspect_model_file(path: PathOrFile, *, max_bytes: int = DEFAULT_MAX_BYTES) 
             else sum(len(entry["slots"]) for entry in training["optimizer_state"]),
             arrays=checks,
             manifest=manifest,
+            nonfinite_allowed=allow_nonfinite,
         )

@@ -23,7 +23,9 @@ format itself is specified in ``docs/file-format.md``.
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -53,6 +55,10 @@ MANIFEST_MEMBER = "manifest.npy"
 # Caps, all documented in docs/file-format.md ("Limits").
 #: Largest manifest accepted, in bytes of JSON.
 MAX_MANIFEST_BYTES = 16 * 2**20
+#: Most JSON values (objects, lists, keys, strings, numbers, literals) a manifest may hold.  Each
+#: costs Python 30 to 130 bytes however short its text (``{}`` is 2 bytes of JSON), so this cap, not
+#: the byte cap, bounds the memory of parsing.  A file with 10,000 arrays needs about 250,000.
+MAX_MANIFEST_VALUES = 2**19
 #: Most zip members accepted (arrays plus the manifest).
 MAX_MEMBERS = 10_000
 #: Longest array name accepted, in characters.
@@ -149,6 +155,7 @@ def write_archive(
     thread while this one writes (hashlib and file writes release the GIL), which
     is why the manifest comes last.
     """
+    _check_writable(arrays)
     method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     big = sum(arr.nbytes for _, arr in arrays) > CHUNK
     pool = _thread_pool() if big else None
@@ -177,6 +184,11 @@ def write_archive(
                     f"the manifest would take {len(text):,} bytes, more than the {MAX_MANIFEST_BYTES:,} "
                     "a model file may hold; is a layer's configuration very large?"
                 )
+            if json_values(text) > MAX_MANIFEST_VALUES:
+                raise ValueError(
+                    f"the manifest would hold about {json_values(text):,} JSON values, more than the "
+                    f"{MAX_MANIFEST_VALUES:,} a model file may hold; is a layer's configuration very large?"
+                )
             header = npy_header("|u1", (len(text),))
             with zf.open(_zipinfo(MANIFEST_MEMBER, method, len(header) + len(text)), "w") as member:
                 member.write(header)
@@ -185,6 +197,33 @@ def write_archive(
         if pool is not None:
             pool.shutdown(wait=True)
     return manifest
+
+
+def _check_writable(arrays: list[tuple[str, np.ndarray]]) -> None:
+    """Refuse to write what a reader would refuse: too many members, a bad name, too many dimensions."""
+    if len(arrays) + 1 > MAX_MEMBERS:
+        raise ValueError(
+            f"the model has {len(arrays):,} arrays (parameters, layer state and optimizer slots), more than "
+            f"the {MAX_MEMBERS - 1:,} a model file may hold; save_weights() or include_compile=False "
+            "leaves the optimizer's arrays out"
+        )
+    for name, arr in arrays:
+        if len(name) > MAX_NAME_LENGTH or not _NAME.fullmatch(name) or name == "manifest":
+            raise ValueError(f"{name!r} is not a valid array name for a model file")
+        if arr.ndim > MAX_NDIM:
+            raise ValueError(f"array {name!r} has {arr.ndim} dimensions; a model file allows {MAX_NDIM}")
+
+
+def json_values(text: bytes, start: int = 0) -> int:
+    """An upper bound on the number of values (and keys) in the JSON ``text[start:]``, without parsing it.
+
+    In valid JSON every value but the first of an array or object follows a ``,``, every
+    object value follows a ``:``, and the first value of an array or object follows its
+    ``[`` or ``{``: so values <= ``,`` + ``:`` + ``[`` + ``{`` + 1.  Counting the
+    characters inside strings too only adds to the bound.  ``bytes.count`` allocates
+    nothing, so this costs no memory whatever the text.
+    """
+    return sum(text.count(c, start) for c in (b",", b":", b"[", b"{")) + 1
 
 
 def _thread_pool():
@@ -245,7 +284,29 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     :func:`os.replace` puts it in place; then the folder itself is fsynced, so
     that the rename survives a power cut.  If anything fails, the temporary
     file is removed and ``path`` is untouched.
+
+    A symbolic link is written *through*: the file it points to is replaced
+    (the temporary file goes next to that file) and the link stays a link, as
+    with ``open(path, "wb")``.  An :class:`OSError` names ``path`` as given,
+    never the hidden temporary file.
     """
+    shown = path
+    try:
+        path = Path(os.path.realpath(path))  # through every symlink: replace the file, keep the link
+        _atomic_write(path, write)
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise _naming(exc, shown) from exc
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """The same kind of error (same class and errno) about ``path``: the temporary file means nothing
+    to the caller, and the file being replaced is ``path`` itself."""
+    return type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
+
+
+def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     path = path.absolute()
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
@@ -256,7 +317,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
         except FileExistsError:
             continue
     else:  # pragma: no cover - 100 collisions of 32 random bits
-        raise FileExistsError(f"could not create a temporary file next to {path}")
+        raise FileExistsError(errno.EEXIST, "could not create a temporary file next to it", str(path))
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -313,6 +374,73 @@ def describe_source(source: Any) -> str:
     return f"<{type(source).__name__}>"
 
 
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+class NotRegularFileError(ValueError):
+    """A path names a FIFO, a device or a socket, which :func:`open_regular_file` will not read.
+
+    A :class:`ValueError` (bad input, not a failed system call); ``reason`` is the
+    message without the path.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+def _not_regular(path: str, mode: int) -> NotRegularFileError:
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+    return NotRegularFileError(
+        path, f"is {kind}, not a regular file; reading it could block forever or never end, so pass a file"
+    )
+
+
+def open_regular_file(path: str | os.PathLike) -> BinaryIO:
+    """Open ``path`` for reading in binary mode, once, refusing anything but a regular file.
+
+    A FIFO, a device or a socket would make a reader block forever (a FIFO with no
+    writer) or read without end (``/dev/zero``), so the path is checked with
+    :func:`os.stat` *before* it is opened (a device is never opened at all), then
+    opened without blocking, and the open file checked again with
+    :func:`os.fstat` (the same file, still regular: no race with a swap in between).
+
+    Raises
+    ------
+    NotRegularFileError
+        A :class:`ValueError` naming the path and what it is.
+    IsADirectoryError, FileNotFoundError, PermissionError, ...
+        As :func:`open` would.
+    """
+    name = describe_source(path)
+    before = os.stat(path)
+    if stat.S_ISDIR(before.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), name)
+    if not stat.S_ISREG(before.st_mode):
+        raise _not_regular(name, before.st_mode)
+    flags = (
+        os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    )
+    fd = os.open(path, flags)
+    try:
+        after = os.fstat(fd)
+        if not stat.S_ISREG(after.st_mode):
+            raise _not_regular(name, after.st_mode)
+        if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+            raise NotRegularFileError(name, "was replaced by another file while it was opened; try again")
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _open_source(source: Any, max_bytes: int) -> tuple[BinaryIO, bool]:
     """Return a seekable binary file for ``source`` and whether we opened it (and must close it)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -320,7 +448,10 @@ def _open_source(source: Any, max_bytes: int) -> tuple[BinaryIO, bool]:
             "pass a path or a binary file object; for bytes received over a network use io.BytesIO(data)"
         )
     if isinstance(source, (str, os.PathLike)):
-        return open(source, "rb"), True  # closed by Archive.close
+        try:
+            return open_regular_file(source), True  # closed by Archive.close
+        except NotRegularFileError as exc:
+            raise ModelFileError(describe_source(source), exc.reason) from None
     if not hasattr(source, "read") or isinstance(source, io.TextIOBase):
         raise TypeError(
             f"cannot read a model from {source!r}: pass a path or a file object opened in binary mode ('rb')"
@@ -527,14 +658,32 @@ class Archive:
                     "if the file is trusted and that large"
                 )
             members[name] = Member(stem, info, self._local_header(info, directory_offset))
-        # Members may not overlap (the "overlapping files" zip bomb) nor reach into the directory.
+        # The members tile the file from byte 0 to the directory (spec section 2): no overlap (the
+        # "overlapping files" zip bomb), no bytes before the first member (a shell script or another
+        # format's header: a polyglot), no gap between members, nothing between them and the directory.
         end = 0
         for member in sorted(members.values(), key=lambda m: m.info.header_offset):
-            if member.info.header_offset < end:
+            start = member.info.header_offset
+            if start < end:
                 raise self.error(f"member {member.info.filename!r} overlaps the previous member: damaged")
+            if start > end:
+                where = (
+                    "before its first member"
+                    if end == 0
+                    else f"in a gap before member {member.info.filename!r}"
+                )
+                raise self.error(
+                    f"holds {start - end:,} bytes {where}, which a model file never has (another file glued "
+                    "to the archive, or a damaged one)"
+                )
             end = member.data_offset + member.info.compress_size
             if end > directory_offset:
                 raise self.error(f"member {member.info.filename!r} runs into the zip directory: truncated")
+        if end != directory_offset:
+            raise self.error(
+                f"holds {directory_offset - end:,} bytes in a gap between its last member and the zip "
+                "directory, which a model file never has"
+            )
         return members
 
     def _local_header(self, info: zipfile.ZipInfo, directory_offset: int) -> int:
@@ -557,7 +706,9 @@ class Archive:
                 f"{MAX_MANIFEST_BYTES:,}"
             )
         try:
-            raw = self._zf.read(member.info)  # checks the zip CRC: the manifest has no other checksum
+            raw = self._read_whole(member)  # checks the zip CRC: the manifest has no other checksum
+        except ModelFileError:
+            raise
         except Exception as exc:  # BadZipFile, zlib.error, EOFError, ...
             raise self.error(f"its manifest is corrupted ({_describe(exc)})") from exc
         dtype, shape, fortran, header_len = self._npy_header(raw[: MAX_NPY_HEADER + 16], "manifest")
@@ -569,8 +720,15 @@ class Archive:
             raise self.error(
                 f"its manifest is {shape[0]:,} bytes; a manifest may hold at most {MAX_MANIFEST_BYTES:,}"
             )
+        values = json_values(raw, header_len)
+        if values > MAX_MANIFEST_VALUES:
+            # json.loads would build every one of them first: 16 MiB of "[{},{},...]" are 1 GB of dicts
+            raise self.error(
+                f"its manifest holds up to {values:,} JSON values; a manifest may hold at most "
+                f"{MAX_MANIFEST_VALUES:,}"
+            )
         try:
-            text = raw[header_len:].decode("utf-8")
+            text = str(memoryview(raw)[header_len:], "utf-8")  # no copy of the bytes first
         except UnicodeDecodeError as exc:
             raise self.error(f"its manifest is not UTF-8 text ({exc})") from exc
         try:
@@ -585,6 +743,22 @@ class Archive:
         if not isinstance(manifest, dict):
             raise self.error(f"its manifest must be a JSON object, found {type(manifest).__name__}")
         return manifest
+
+    def _read_whole(self, member: Member) -> bytearray:
+        """A member's bytes, read into one buffer of its declared size (``ZipFile.read`` would
+        hold the data about three times over while inflating it)."""
+        out = bytearray(member.info.file_size)
+        view = memoryview(out)
+        pos = 0
+        with self._zf.open(member.info) as f:
+            while data := f.read(min(2**20, len(out) - pos) or 1):  # to the end: zipfile checks the CRC
+                if pos + len(data) > len(out):
+                    raise self.error(f"member {member.info.filename!r} holds more data than it declares")
+                view[pos : pos + len(data)] = data
+                pos += len(data)
+        if pos != len(out):
+            raise self.error(f"member {member.info.filename!r} is truncated")
+        return out
 
     def _check_format(self) -> None:
         manifest = self.manifest
@@ -691,6 +865,10 @@ class Archive:
                     raise ValueError(
                         f"NPY format version {version[0]}.{version[1]} is not used by model files"
                     )
+                # NumPy before 1.25 silently repairs a Python 2 header ("(5L,)") that later versions
+                # warn about (an error above): parse the text itself, so every NumPy refuses the same files
+                text = prefix[8 + (2 if version == (1, 0) else 4) : fp.tell()].decode("latin1")
+                ast.literal_eval(text)
         except Exception as exc:
             raise self.error(f"{what} is not a valid .npy array ({_describe(exc)})") from exc
         if dtype.str not in ALLOWED_DTYPES:
@@ -762,6 +940,27 @@ class Archive:
         for chunk in self._chunks(member, buffer):
             h.update(chunk)
         return h.hexdigest()
+
+    def verify_values(self, name: str) -> tuple[str, bool]:
+        """Like :meth:`verify`, and also tell whether a float array holds only finite values.
+
+        Returns ``(sha256, finite)``; ``finite`` is True for arrays that are not
+        floating point.  The data is streamed; a chunk whose end splits an
+        element carries the partial element over to the next.
+        """
+        member = self.members[name]
+        buffer = np.empty(min(member.nbytes, CHUNK), dtype=np.uint8)
+        h = hashlib.sha256()
+        check, itemsize = member.dtype.kind == "f", member.dtype.itemsize
+        finite, carry = True, b""
+        for chunk in self._chunks(member, buffer):
+            h.update(chunk)
+            if check and finite:
+                data = carry + bytes(chunk) if carry else chunk
+                whole = len(data) - len(data) % itemsize
+                finite = _all_finite(np.frombuffer(data, dtype=member.dtype, count=whole // itemsize))
+                carry = bytes(data[whole:])
+        return h.hexdigest(), finite
 
     def file_sha256(self) -> str:
         """The SHA-256 of the whole file (which identifies a model: saves are reproducible)."""

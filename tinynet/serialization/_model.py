@@ -22,9 +22,10 @@ import numpy as np
 from .. import _config
 from ..layers.base import LAYER_REGISTRY, Layer
 from ..models import Sequential  # one way only: models never imports this package at import time
-from ._archive import MAX_MEMBERS, MAX_NDIM, Archive, _describe
+from ._archive import MAX_MEMBERS, MAX_NDIM, Archive, _all_finite, _describe
+from ._configs import check_config
 from ._errors import ModelFileError
-from ._version import FORMAT_NAME, FORMAT_VERSION
+from ._version import FORMAT_NAME
 
 #: The generators whose state a model file can hold (a fixed list, like every lookup here).
 BIT_GENERATORS = ("PCG64",)
@@ -33,6 +34,10 @@ BIT_GENERATORS = ("PCG64",)
 _BUILTIN_LAYER_MODULES = ("activations", "core", "dense", "normalization", "conv", "pooling", "reshape")
 _MAX_INT = 2**63 - 1
 _MAX_DIM = 2**31 - 1
+#: The largest ``epochs_done`` and ``optimizer_iterations`` a file may hold: 2**53 - 1, the largest
+#: integer every JSON reader holds exactly (many parse numbers as doubles).  A step a microsecond
+#: would take 285 years to reach it; a file claiming more is damaged or forged.
+MAX_COUNTER = 2**53 - 1
 
 Fail = Callable[[str], ModelFileError]
 
@@ -91,7 +96,7 @@ def model_dtype(model) -> np.dtype:
 
 
 def model_manifest(
-    model, *, kind: str = "model", include_compile: bool = True
+    model, *, kind: str = "model", include_compile: bool = True, allow_nonfinite: bool = False
 ) -> tuple[dict[str, Any], list[tuple[str, np.ndarray]]]:
     """The manifest (without its ``arrays`` listing) and the named arrays of ``model``.
 
@@ -103,6 +108,8 @@ def model_manifest(
         the optimizer state.
     include_compile : bool
         With False, a full model file is written as for an uncompiled model.
+    allow_nonfinite : bool
+        Store NaN or infinite values; refused by default, as loading refuses them.
     """
     from .. import __version__
     from ._archive import storable
@@ -122,9 +129,15 @@ def model_manifest(
     arrays: list[tuple[str, np.ndarray]] = []
     used: set[str] = set()
 
-    def add(name: str, array: np.ndarray) -> str:
+    def add(name: str, array: np.ndarray, what: str) -> str:
         name = _unique(name, used)
-        arrays.append((name, storable(name, array)))
+        array = storable(name, array)
+        if not allow_nonfinite and array.dtype.kind == "f" and not _all_finite(array):
+            raise ValueError(
+                f"cannot save the model: {what} holds NaN or infinite values (training diverged?), which "
+                "load_model would refuse; pass allow_nonfinite=True to save it anyway (and to load it)"
+            )
+        arrays.append((name, array))
         return name
 
     layers = []
@@ -132,13 +145,20 @@ def model_manifest(
         class_name = registered_name(layer)
         config = _jsonable(layer.get_config(), f"the configuration of layer {layer.name!r} ({class_name})")
         prefix = f"layers/{i:02d}_{_part(layer.name)}"
-        params = {key: add(f"{prefix}/{_part(key)}", value) for key, value in layer.params.items()}
-        state = {key: add(f"{prefix}/state/{_part(key)}", value) for key, value in layer.state.items()}
+        where = f"layer {i} ({layer.name})'s"
+        params = {
+            key: add(f"{prefix}/{_part(key)}", value, f"{where} parameter {key!r}")
+            for key, value in layer.params.items()
+        }
+        state = {
+            key: add(f"{prefix}/state/{_part(key)}", value, f"{where} state {key!r}")
+            for key, value in layer.state.items()
+        }
         layers.append({"class_name": class_name, "config": config, "params": params, "state": state})
 
     manifest: dict[str, Any] = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": 1,  # the oldest version that can hold the file (see the end of this function)
         "tinynet_version": __version__,
         "kind": kind,
         "model": {
@@ -152,6 +172,7 @@ def model_manifest(
         "training": None,
     }
     if kind == "weights":
+        check_configs(manifest, _saving)
         return manifest, arrays
     compiled = include_compile and model.loss is not None and model.optimizer is not None
     if compiled:
@@ -165,7 +186,12 @@ def model_manifest(
                 if not slots:
                     continue
                 base = f"optimizer/{i:02d}_{_part(layer.name)}/{_part(key)}"
-                names = {slot: add(f"{base}/{_part(slot)}", value) for slot, value in slots.items()}
+                names = {
+                    slot: add(
+                        f"{base}/{_part(slot)}", value, f"the optimizer's {slot!r} of {layer.name}/{key}"
+                    )
+                    for slot, value in slots.items()
+                }
                 optimizer_state.append({"layer": i, "param": key, "slots": names})
     manifest["training"] = {
         "epochs_done": int(model.epochs_done),
@@ -173,7 +199,23 @@ def model_manifest(
         "optimizer_state": optimizer_state,
         "rng": rng_to_json(model.rng),
     }
+    for key in ("epochs_done", "optimizer_iterations"):
+        count = manifest["training"][key]
+        if not 0 <= count <= MAX_COUNTER:
+            raise ValueError(
+                f"cannot save the model: its {key} is {count:,}; a model file holds 0 to {MAX_COUNTER:,}"
+            )
+    check_configs(manifest, _saving)
+    callbacks = callbacks_to_manifest(model, add) if compiled else []
+    if callbacks:  # only then version 2: files without callback states stay readable by older tinynets
+        manifest["format_version"] = 2
+        manifest["training"]["callbacks"] = callbacks
     return manifest, arrays
+
+
+def _saving(reason: str) -> ValueError:
+    """The error of a save that would write a file the loader refuses."""
+    return ValueError(f"cannot save the model, a model file could not be loaded: {reason}")
 
 
 def _compile_settings(model) -> dict[str, Any]:
@@ -290,7 +332,7 @@ def _short(value: Any) -> str:
 
 
 def validate(archive: Archive) -> dict[str, Any]:
-    """Check the whole manifest schema (version 1); return the manifest.
+    """Check the whole manifest schema (versions 1 and 2); return the manifest.
 
     Also checks that every array is referenced exactly once and every reference
     names an array of the file.
@@ -370,9 +412,11 @@ def validate(archive: Archive) -> dict[str, Any]:
     if kind == "model" and training is None:
         raise fail("a model file ('kind': 'model') must have 'training'")
     if training is not None:
-        _keys(training, {"epochs_done", "optimizer_iterations", "optimizer_state", "rng"}, "'training'", fail)
-        _int(training["epochs_done"], "'training.epochs_done'", fail)
-        _int(training["optimizer_iterations"], "'training.optimizer_iterations'", fail)
+        fields = {"epochs_done", "optimizer_iterations", "optimizer_state", "rng"}
+        version_2 = manifest["format_version"] >= 2  # adds the callbacks' states
+        _keys(training, fields | {"callbacks"} if version_2 else fields, "'training'", fail)
+        _int(training["epochs_done"], "'training.epochs_done'", fail, 0, MAX_COUNTER)
+        _int(training["optimizer_iterations"], "'training.optimizer_iterations'", fail, 0, MAX_COUNTER)
         entries = training["optimizer_state"]
         if not isinstance(entries, list) or len(entries) > MAX_MEMBERS:
             raise fail(f"'training.optimizer_state' must be a list, found {_short(entries)}")
@@ -392,10 +436,36 @@ def validate(archive: Archive) -> dict[str, Any]:
             for slot, name in _names(entry["slots"], f"{where}.slots", fail).items():
                 refer(name, f"{where}.slots[{slot!r}]")
         rng_from_json(training["rng"], fail)
+        if version_2:
+            if training["callbacks"] and compiled is None:
+                raise fail("'training.callbacks' is not empty but the file has no 'compile' settings")
+            validate_callbacks(training["callbacks"], fail, refer)
     unused = [name for name in archive.members if name not in references]
     if unused:
-        raise fail(f"the array {unused[0]!r} is not used by any layer or optimizer state")
+        raise fail(f"the array {unused[0]!r} is not used by any layer, optimizer or callback state")
+    check_configs(manifest, fail)
     return manifest
+
+
+def check_configs(manifest: dict[str, Any], fail: Callable[[str], Exception]) -> None:
+    """Type- and range-check every configuration against its constructor (see :mod:`._configs`).
+
+    Layers whose class is not registered are left alone here (loading refuses them by name;
+    inspecting lists them); unknown losses and optimizers are refused by :func:`compile_from`.
+    """
+    from .. import losses, optimizers
+
+    import_builtin_layers()
+    for i, layer in enumerate(manifest["layers"]):
+        cls = LAYER_REGISTRY.get(layer["class_name"])
+        if cls is not None:
+            check_config(cls, layer["config"], f"'layers'[{i}].config", fail)
+    settings = manifest["compile"]
+    if settings is not None:
+        for part, table in (("loss", losses.LOSSES), ("optimizer", optimizers.OPTIMIZERS)):
+            cls = table.get(settings[part]["class_name"])
+            if cls is not None:
+                check_config(cls, settings[part]["config"], f"'compile'.{part}.config", fail)
 
 
 def rng_from_json(value: Any, fail: Fail) -> dict[str, Any]:
@@ -414,6 +484,12 @@ def rng_from_json(value: Any, fail: Fail) -> dict[str, Any]:
                 f"'training.rng.{key}' must be a decimal string of a 128-bit integer, found {_short(text)}"
             )
         numbers[key] = int(text)
+    if numbers["inc"] % 2 == 0:
+        # PCG64's increment is always odd (numpy makes it 2 * sequence + 1): with an even one the
+        # generator's period collapses, e.g. state 0 and inc 0 draw 0 forever
+        raise fail(
+            f"'training.rng.inc' must be odd (a PCG64 increment always is), found {_short(value['inc'])}"
+        )
     return {
         "bit_generator": value["bit_generator"],
         "state": numbers,
@@ -665,6 +741,7 @@ def restore_training(
         # The optimizer copies this state, by parameter name, into its flat buffers on its first step.
         optimizer.state = state
         optimizer.iterations = training["optimizer_iterations"]
+        restore_callbacks(archive, training.get("callbacks", []), model, allow_nonfinite)
     model.epochs_done = training["epochs_done"]
     rng_state = rng_from_json(training["rng"], fail)
     if model.rng.bit_generator.state.get("bit_generator") != rng_state["bit_generator"]:  # pragma: no cover
@@ -680,3 +757,152 @@ def restore_training(
 def count_of(shape: tuple[int, ...]) -> int:
     """Number of elements of an array of ``shape``."""
     return math.prod(shape)
+
+
+# ============================================================ callback states
+# The optional "training.callbacks" entry (format version 2): the states of the callbacks of the
+# model's last fit (tinynet.callbacks.Callback.get_state), so that the next fit goes on with them.
+# A value is an int, a finite float, a bool, null, one of the strings below for the non-finite
+# floats JSON cannot hold, or {"weights": [array names]}: arrays shaped as the model's weights.
+_NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+_MAX_STATE_KEYS = 1000
+
+
+def callbacks_to_manifest(model, add: Callable[[str, np.ndarray, str], str]) -> list[dict[str, Any]]:
+    """The manifest entries of ``model.callback_states``; ``add(name, array, what)`` stores an array."""
+    entries = []
+    shapes = None
+    for k, entry in enumerate(model.callback_states):
+        owner = f"the state of the callback {entry['class_name']} (key {entry['key']!r})"
+        state = {}
+        for key, value in entry["state"].items():
+            if isinstance(value, (list, tuple)):
+                if shapes is None:
+                    shapes = [(w.shape, w.dtype) for w in model.get_weights()]
+                if [(np.shape(w), getattr(w, "dtype", None)) for w in value] != shapes:
+                    raise ValueError(
+                        f"{owner} cannot be saved: its {key!r} is a list but not of arrays shaped as the "
+                        "model's weights (model.get_weights()), the only arrays a callback state may hold"
+                    )
+                base = f"callbacks/{k:02d}_{_part(entry['class_name'])}/{_part(key)}"
+                state[key] = {
+                    "weights": [add(f"{base}/{i:02d}", w, f"{owner}'s {key!r}") for i, w in enumerate(value)]
+                }
+            else:
+                state[key] = _state_value(value, f"{owner} cannot be saved: its {key!r}")
+        entries.append({"class_name": entry["class_name"], "key": entry["key"], "state": state})
+
+    def refuse(message: str) -> ValueError:
+        return ValueError(f"the callback states cannot be saved, loading would refuse them: {message}")
+
+    validate_callbacks(entries, refuse, lambda name, where: None)  # what loading accepts, nothing else
+    return entries
+
+
+def _state_value(value: Any, what: str) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, (int, np.integer)):
+        if not -_MAX_INT - 1 <= int(value) <= _MAX_INT:
+            raise ValueError(f"{what} is {value}, beyond the 64-bit integers")
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if math.isfinite(value):
+            return value
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    raise ValueError(
+        f"{what} is {_short(value)}; a callback state holds ints, floats, bools, None and lists of "
+        "arrays shaped as the model's weights"
+    )
+
+
+def validate_callbacks(entries: Any, fail: Fail, refer: Callable[[str, str], None]) -> None:
+    """Check ``training.callbacks`` strictly (built-in callbacks: each key and its type)."""
+    from ..callbacks import STATE_SCHEMAS
+
+    if not isinstance(entries, list) or len(entries) > MAX_MEMBERS:
+        raise fail(f"'training.callbacks' must be a list, found {_short(entries)}")
+    seen = set()
+    for k, entry in enumerate(entries):
+        where = f"'training.callbacks'[{k}]"
+        _keys(entry, {"class_name", "key", "state"}, where, fail)
+        name = _string(entry["class_name"], f"{where}.class_name", fail, 100)
+        key = entry["key"]
+        if isinstance(key, str):
+            _string(key, f"{where}.key", fail)
+        else:
+            _int(key, f"{where}.key", fail, 0, MAX_MEMBERS)
+        if (name, key) in seen:
+            raise fail(f"{where} repeats the state of the callback {name} with key {key!r}")
+        seen.add((name, key))
+        state = entry["state"]
+        if not isinstance(state, dict) or len(state) > _MAX_STATE_KEYS:
+            raise fail(
+                f"{where}.state must be a JSON object of at most {_MAX_STATE_KEYS} keys, found {_kind(state)}"
+            )
+        schema = STATE_SCHEMAS.get(name)
+        if schema is not None and set(state) != set(schema):
+            _keys(state, set(schema), f"{where}.state", fail)  # raises, naming the keys
+        for field_name, value in state.items():
+            at = f"{where}.state[{_string(field_name, f'a key of {where}.state', fail)!r}]"
+            expected = schema[field_name] if schema is not None else None
+            weights = isinstance(value, dict)
+            if weights:
+                _keys(value, {"weights"}, at, fail)
+                names = value["weights"]
+                if not isinstance(names, list) or len(names) > MAX_MEMBERS:
+                    raise fail(f"{at}.weights must be a list of array names, found {_short(names)}")
+                for i, array in enumerate(names):
+                    refer(_string(array, f"{at}.weights[{i}]", fail), f"{at}.weights[{i}]")
+            ok = {
+                None: weights
+                or value is None
+                or isinstance(value, bool)
+                or (type(value) is int and -_MAX_INT - 1 <= value <= _MAX_INT)
+                or type(value) is float
+                or value in _NONFINITE,
+                "count": type(value) is int and 0 <= value <= _MAX_INT,
+                "float": type(value) in (int, float) or (isinstance(value, str) and value in _NONFINITE),
+                "weights": weights or value is None,
+            }[expected]
+            if not ok:
+                kinds = {
+                    None: "an int, a float, a bool, null, 'inf', '-inf', 'nan' or {'weights': [...]}",
+                    "count": "an integer >= 0",
+                    "float": "a number or 'inf', '-inf', 'nan'",
+                    "weights": "null or {'weights': [array names]}",
+                }
+                raise fail(f"{at} must be {kinds[expected]}, found {_short(value)}")
+
+
+def restore_callbacks(archive: Archive, entries: list[dict[str, Any]], model, allow_nonfinite: bool) -> None:
+    """Set ``model.callback_states`` from validated entries, reading the weight lists (checked
+    against the model's weights)."""
+    fail = archive.error
+    targets = model.get_weights()
+    states = []
+    for k, entry in enumerate(entries):
+        state: dict[str, Any] = {}
+        for key, value in entry["state"].items():
+            at = f"'training.callbacks'[{k}].state[{key!r}]"
+            if isinstance(value, dict):
+                names = value["weights"]
+                if len(names) != len(targets):
+                    raise fail(f"{at} holds {len(names)} arrays but the model has {len(targets)} weights")
+                arrays = []
+                for name, target in zip(names, targets, strict=True):
+                    member = archive.members[name]
+                    if member.shape != target.shape or not _same_type(member.dtype, target):
+                        raise fail(
+                            f"array {name!r} of {at} is {member.dtype.newbyteorder('=').name} {member.shape} "
+                            f"but the model's weight there is {target.dtype.name} {target.shape}"
+                        )
+                    arrays.append(archive.read_array(name, allow_nonfinite=allow_nonfinite))
+                state[key] = arrays
+            elif isinstance(value, str):
+                state[key] = _NONFINITE[value]
+            else:
+                state[key] = value
+        states.append({"class_name": entry["class_name"], "key": entry["key"], "state": state})
+    model.callback_states = states
