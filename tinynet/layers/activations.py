@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from .base import Layer, memory_order, register_layer
+from .base import Layer, register_layer
 
 
 class ActivationLayer(Layer):
@@ -58,8 +58,10 @@ class ActivationLayer(Layer):
         self.x, self.training = x, training
         if in_place and self.in_place:
             self.y = x
-        else:  # the output keeps the input's memory layout (channels-last after a Conv2D)
-            self.y = self.output_array("y", x.shape, training, x.dtype, memory_order(x))
+        elif training:  # the output keeps the input's memory layout (channels-last after a Conv2D)
+            self.y = self.buffer_like("y", x)
+        else:
+            self.y = np.empty_like(x, subok=False)
         self._forward(x, self.y)
         return self.y
 
@@ -67,7 +69,7 @@ class ActivationLayer(Layer):
         if self.in_place and self.reuse_grad_output:
             grad_input = grad_output
         else:
-            grad_input = self.buffer("dx", grad_output.shape, grad_output.dtype, memory_order(grad_output))
+            grad_input = self.buffer_like("dx", grad_output)
         self._backward(grad_output, grad_input)
         return grad_input
 
@@ -137,7 +139,7 @@ class ReLU(ActivationLayer):
     in_place = True  # [x > 0] = [y > 0]: the input is not needed once y exists
 
     def _forward(self, x, out):
-        zeros = self.zeroed_buffer("zeros", x.shape, x.dtype, memory_order(x)) if self.training else None
+        zeros = self.buffer_like("zeros", x, zeros=True) if self.training else None
         ops.relu(x, out=out, zeros=zeros)
 
     def _backward(self, grad_output, out):
@@ -212,7 +214,7 @@ class Sigmoid(ActivationLayer):
     activation_name = "sigmoid"
 
     def _forward(self, x, out):
-        self.e = self.buffer("e", x.shape, x.dtype, memory_order(x))  # e^{-|x|}, kept for a fused head
+        self.e = self.buffer_like("e", x)  # e^{-|x|}, kept for a fused head
         ops.sigmoid(x, out=out, e=self.e)
 
     def _backward(self, grad_output, out):
@@ -271,7 +273,7 @@ class Softmax(ActivationLayer):
     activation_name = "softmax"
 
     def _forward(self, x, out):
-        self.s = self.buffer("s", x.shape, x.dtype, memory_order(x))  # kept for a fused head
+        self.s = self.buffer_like("s", x)  # kept for a fused head
         self.S = self.buffer("S", (*x.shape[:-1], 1), x.dtype)
         ops.softmax(x, out=out, shifted=self.s, sums=self.S)
 

@@ -309,6 +309,14 @@ class Layer:
             return a
         return self.workspace.array(key, shape, dtype, order)
 
+    def buffer_like(self, key: str, a: np.ndarray, dtype=None, zeros: bool = False) -> np.ndarray:
+        """:meth:`buffer` (or :meth:`zeroed_buffer`) with the shape and memory layout of ``a``."""
+        dtype = a.dtype if dtype is None else dtype
+        b = self.workspace.arrays.get(key)
+        if b is not None and b.shape == a.shape and b.dtype == dtype:
+            return b  # the layout is looked at only when the array is made
+        return self.workspace.array(key, a.shape, dtype, memory_order(a), zeros)
+
     def zeroed_buffer(
         self,
         key: str,
