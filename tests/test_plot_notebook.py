@@ -36,6 +36,8 @@ PLOT_CELLS = {
     "plot_roc": "tn.plot.plot_roc(y, p)",
     "plot_optimizer_paths": "tn.plot.plot_optimizer_paths()",
     "plot_weights": "tn.plot.plot_weights(model)",
+    "plot_saliency": "tn.plot.plot_saliency(np.eye(4)[None], np.eye(4)[None] - 0.5)",
+    "plot_attributions": "tn.plot.plot_attributions(np.array([0.3, -0.1]), ['a', 'b'])",
 }
 
 

@@ -20,6 +20,8 @@ function                          draws
 :func:`plot_roc`                  the ROC curve and its area
 :func:`plot_optimizer_paths`      SGD, Momentum, RMSprop and Adam on a 2-D surface
 :func:`plot_weights`              histograms of every parameter array and its last gradient
+:func:`plot_saliency`             attribution heat maps over images (:mod:`tinynet.explain`)
+:func:`plot_attributions`         signed attributions or importances of named features, sorted
 ================================  ===========================================================
 """
 
@@ -43,11 +45,13 @@ __all__ = [
     "SURFACES",
     "Surface",
     "optimizer_paths",
+    "plot_attributions",
     "plot_confusion_matrix",
     "plot_decision_boundary",
     "plot_history",
     "plot_optimizer_paths",
     "plot_roc",
+    "plot_saliency",
     "plot_weights",
 ]
 
@@ -588,4 +592,140 @@ def plot_weights(model: Any, *, ax: Sequence[Axes] | None = None, bins: int = 30
             a.hist(flat, bins=bins, color=color, histtype="stepfilled")
             a.set_title(f"{name} {what}  (std {flat.std():.2g})", fontsize="small")
             a.tick_params(labelsize="x-small")
+    return fig
+
+
+# --------------------------------------------------------------------------- explanations
+def _image_batch(images: np.ndarray, what: str) -> np.ndarray:
+    """(N, H, W) from (H, W), (N, H, W) or (N, C, H, W) (channels summed: one value per pixel)."""
+    arr = np.asarray(images, dtype=np.float64)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim == 4:
+        arr = arr.sum(axis=1)
+    if arr.ndim != 3:
+        raise ValueError(
+            f"{what} must be images (H, W), (N, H, W) or (N, C, H, W), got shape {np.shape(images)}"
+        )
+    return arr
+
+
+def plot_saliency(
+    images: np.ndarray,
+    attributions: np.ndarray,
+    *,
+    titles: Sequence[str] | None = None,
+    ax: Axes | Sequence[Axes] | None = None,
+    alpha: float = 0.6,
+    ncols: int = 6,
+) -> Figure:
+    """Attribution heat maps laid over their images, one panel per image.
+
+    Each panel shows the image in grey with the attributions on top (transparency
+    ``alpha``), on one colour scale shared by every panel, with its colour bar.
+    Signed attributions (gradients, gradient x input, integrated gradients, occlusion)
+    use a diverging map centred on 0, blue for negative and red for positive evidence;
+    non-negative ones (:func:`tinynet.explain.saliency`) white to red.  Several
+    channels are summed into one map (take ``.max(axis=1)`` of a saliency first to keep
+    the maximum instead).
+
+    Parameters
+    ----------
+    images : ndarray of shape (N, C, H, W), (N, H, W) or (H, W)
+    attributions : ndarray
+        The same number of images, of shape (N, C, H, W) or (N, H, W).
+    titles : sequence of str, optional
+        One per image (e.g. the true and the predicted class).
+    ax : Axes or sequence of Axes, optional
+        One per image.
+    alpha : float
+        Opacity of the heat map.
+    ncols : int
+        Panels per row of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    pictures = _image_batch(images, "images")
+    maps = _image_batch(attributions, "attributions")
+    if maps.shape != pictures.shape:
+        raise ValueError(
+            f"attributions {np.shape(attributions)} do not match the images {np.shape(images)}: "
+            "one map of the same height and width per image"
+        )
+    if titles is not None and len(titles) != len(maps):
+        raise ValueError(f"titles has {len(titles)} entries for {len(maps)} images")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    n = len(maps)
+    fig, axes = _figure_and_axes(ax, n, ncols=ncols, panel=(2.2, 2.2))
+    signed = bool(np.any(maps < 0))
+    top = float(np.max(np.abs(maps))) or 1.0
+    cmap, lo = ("RdBu_r", -top) if signed else ("Reds", 0.0)  # white at 0: the image shows through
+    shown = None
+    for i, a in enumerate(axes):
+        a.imshow(pictures[i], cmap="gray_r", interpolation="nearest")
+        shown = a.imshow(maps[i], cmap=cmap, vmin=lo, vmax=top, alpha=alpha, interpolation="nearest")
+        a.set_xticks([])
+        a.set_yticks([])
+        if titles is not None:
+            a.set_title(titles[i], fontsize="small")
+    fig.colorbar(shown, ax=axes, shrink=0.8, label="attribution")
+    return fig
+
+
+def plot_attributions(
+    attributions: np.ndarray,
+    feature_names: Sequence[str] | None = None,
+    *,
+    errors: np.ndarray | None = None,
+    title: str = "attributions",
+    top: int | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """A horizontal bar per feature, signed, sorted by magnitude (largest at the top).
+
+    For one prediction's attributions (integrated gradients, gradient x input of a
+    tabular model) or a data set's permutation importances (with their standard
+    deviations as ``errors``).  Red bars push the output up, blue bars down.
+
+    Parameters
+    ----------
+    attributions : ndarray of shape (D,)
+        One value per feature.
+    feature_names : sequence of str, optional
+        ``D`` names (default ``x0``, ``x1``, ...).
+    errors : ndarray of shape (D,), optional
+        Error bars (e.g. ``importances_std``).
+    title : str
+    top : int, optional
+        Show only the ``top`` largest magnitudes.
+    ax : Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    values = np.asarray(attributions, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(
+            f"plot_attributions takes one value per feature, shape (D,), got {values.shape}; "
+            "for several samples pass one row, or their mean"
+        )
+    d = len(values)
+    names = [f"x{i}" for i in range(d)] if feature_names is None else [str(f) for f in feature_names]
+    if len(names) != d:
+        raise ValueError(f"feature_names has {len(names)} names for {d} attributions")
+    err = None if errors is None else np.asarray(errors, dtype=np.float64).reshape(-1)
+    if err is not None and len(err) != d:
+        raise ValueError(f"errors has {len(err)} entries for {d} attributions")
+    order = np.argsort(-np.abs(values), kind="stable")[: d if top is None else max(1, int(top))]
+    fig, (a,) = _figure_and_axes(ax, 1, panel=(5.5, 0.8 + 0.32 * len(order)))
+    rows = np.arange(len(order))[::-1]  # the largest at the top
+    colors = ["C3" if values[j] >= 0 else "C0" for j in order]
+    a.barh(rows, values[order], color=colors, xerr=None if err is None else err[order], capsize=2)
+    a.set_yticks(rows, [names[j] for j in order])
+    a.axvline(0.0, color="k", linewidth=0.8)
+    a.set_title(title)
     return fig

@@ -150,16 +150,16 @@ def test_manifest_not_utf8_or_not_uint8(good):
 
 def test_newer_format_version_says_which_tinynet_it_needs(good):
     def newer(m):
-        m["format_version"] = 3
+        m["format_version"] = 4
         m["tinynet_version"] = "9.1.0"
         m["something_new"] = {"x": 1}
 
     refused(
         edit_manifest(good, newer),
-        "format version 3",
+        "format version 4",
         "tinynet 9.1.0",
         "upgrade tinynet",
-        "reads format version 2",
+        "reads format version 3",
     )
 
 

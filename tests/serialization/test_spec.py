@@ -105,3 +105,23 @@ def test_the_spec_lists_every_config_range():
     section = text[text.index("### 5.4 Configuration values") : text.index("## 6. Checksums")]
     missing = sorted({key for _, key in _ranges() if f"`{key}`" not in section and f".{key}`" not in section})
     assert not missing, f"ranges missing from section 5.4: {missing}"
+
+
+def test_the_spec_reader_reads_a_quantized_file_with_a_card(reader, tmp_path):
+    tn.set_seed(0)
+    model = tn.Sequential([tn.layers.Dense(4, input_dim=3, activation="tanh"), tn.layers.Dense(2)])
+    model.build()
+    quantized = tn.quantize(model)
+    tn.save_model(quantized, tmp_path / "q.npz", card=tn.ModelCard(description="spec", data_name="d"))
+    manifest, arrays = reader["read_model_file"](tmp_path / "q.npz")
+    assert manifest["format_version"] == 3 and arrays["layers/00_dense/W"].dtype == np.int8
+    x = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
+    np.testing.assert_allclose(
+        reader["predict"](manifest, arrays, x), quantized.predict(x), rtol=1e-6, atol=1e-7
+    )
+    for entry in manifest["layers"]:  # layer configs and parameter keys belong to the layers
+        entry["config"], entry["params"], entry["state"] = {}, {}, {}
+        entry["quantized"] = list(entry["quantized"].values())
+    text = SPEC.read_text(encoding="utf-8")
+    undocumented = sorted(key for key in _keys(manifest, set()) if f"`{key}`" not in text)
+    assert not undocumented, f"fields missing from docs/file-format.md: {undocumented}"

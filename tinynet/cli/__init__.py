@@ -42,6 +42,17 @@
     number.  Missing values, NaN, infinities, rows of different widths and
     empty lines before the last row are refused, naming the line and column.
 
+``tinynet export MODEL OUTPUT.onnx [--opset N] [--allow-nonfinite]``
+    Load a model file and write it as ONNX (opset 17 by default) for
+    onnxruntime and other serving engines; needs the ``onnx`` package
+    (``pip install tinynet[onnx]``).  Status 1 also for a model with a layer
+    that has no ONNX mapping (the message names it).
+``tinynet serve MODEL [--host H] [--port N] [--max-body-bytes N] [--allow-nonfinite]``
+    Serve predictions over HTTP (see :mod:`tinynet.serving`): ``POST /predict``
+    with ``{"instances": [...]}``, ``GET /health``, ``GET /metadata``.  Prints
+    ``serving MODEL on http://HOST:PORT`` on standard output once listening
+    (``--port 0`` picks a free port); SIGINT or SIGTERM stop it (status 0).
+
 Exit status: 0 success; 1 the model file cannot be read, fails a checksum or
 cannot be loaded; 2 unusable input, output or arguments (also argparse's usage
 errors, and ``tinynet`` without a command, which prints the help on standard
@@ -332,24 +343,98 @@ def predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
+def export(args: argparse.Namespace) -> int:
+    """Write a model file as ONNX; 1 for a bad model file or a layer without ONNX mapping, 2 for
+    unusable arguments or output."""
+    from ..serialization import ModelFileError, load_model
+
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        import onnx
+
+        from ..onnx_export import MIN_OPSET, to_onnx
+        from ..serialization._archive import atomic_write
+    except ImportError:
+        _error("export", "exporting to ONNX needs the onnx package: pip install 'tinynet[onnx]'")
+        return EXIT_BAD_INPUT
+    try:
+        target = _io.check_output_path(args.output)
+        newest = onnx.defs.onnx_opset_version()
+        if not MIN_OPSET <= args.opset <= newest:
+            raise InputError(f"--opset must be between {MIN_OPSET} and {newest}, got {args.opset}")
+    except InputError as exc:
+        _error("export", str(exc))
+        return EXIT_BAD_INPUT
+    try:
+        model = load_model(_model_source(args.model), compile=False, allow_nonfinite=args.allow_nonfinite)
+    except (ModelFileError, OSError) as exc:
+        _error("export", _model_error(exc))
+        return EXIT_BAD_MODEL
+    try:
+        data = to_onnx(model, opset=args.opset).SerializeToString()
+    except ValueError as exc:
+        _error("export", str(exc))
+        return EXIT_BAD_MODEL
+    try:
+        atomic_write(Path(target), lambda f: f.write(data))
+    except OSError as exc:
+        _error("export", f"cannot write {args.output}: {exc.strerror or exc}")
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve predictions over HTTP until SIGINT or SIGTERM; 1 for a bad model file, 2 for an
+    address that cannot be used."""
+    from ..serialization import ModelFileError, load_model
+    from ..serving import run_server
+
+    try:
+        model = load_model(args.model, compile=False, allow_nonfinite=args.allow_nonfinite)
+    except (ModelFileError, OSError) as exc:
+        _error("serve", _model_error(exc))
+        return EXIT_BAD_MODEL
+    try:
+        run_server(
+            model,
+            host=args.host,
+            port=args.port,
+            max_body_bytes=args.max_body_bytes,
+            source=escape(args.model),
+        )
+    except OSError as exc:  # address in use, host unknown, port not allowed
+        _error("serve", f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def _int_at_least(low: int, meaning: str):
+    """An argparse ``type`` for an integer of at least ``low`` (``meaning`` says so in the error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {meaning}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {meaning}, got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = _int_at_least(1, "a positive integer")
+_natural_int = _int_at_least(0, "an integer >= 0")
+
+
+def _port(text: str) -> int:
+    value = _natural_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got {value}")
     return value
 
 
-def _natural_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
-    return value
+#: The default of ``tinynet serve --max-body-bytes`` (the same as :data:`tinynet.serving.DEFAULT_MAX_BODY_BYTES`).
+DEFAULT_MAX_BODY_BYTES = 16 * 2**20
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -422,6 +507,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-nonfinite", action="store_true", help="load a model file with NaN or infinite weights"
     )
     p_predict.set_defaults(func=predict)
+
+    p_export = sub.add_parser(
+        "export",
+        help="write a model file as ONNX (needs the onnx package)",
+        description="Write MODEL as an ONNX graph computing its predictions (see tinynet.onnx_export).",
+    )
+    p_export.add_argument("model", help="a model file (.npz), or - for standard input")
+    p_export.add_argument("output", help="the .onnx file to write (atomically)")
+    p_export.add_argument("--opset", type=_positive_int, default=17, help="the ONNX opset (default 17)")
+    p_export.add_argument(
+        "--allow-nonfinite", action="store_true", help="load a model file with NaN or infinite weights"
+    )
+    p_export.set_defaults(func=export)
+
+    p_serve = sub.add_parser(
+        "serve",
+        help="serve predictions over HTTP (POST /predict, GET /health, GET /metadata)",
+        description="An HTTP JSON prediction server in the style of TensorFlow Serving's REST API.",
+    )
+    p_serve.add_argument("model", help="a model file (.npz)")
+    p_serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p_serve.add_argument(
+        "--port", type=_port, default=8000, help="port to listen on (default 8000; 0: a free port)"
+    )
+    p_serve.add_argument(
+        "--max-body-bytes",
+        type=_positive_int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"largest request body accepted (default {DEFAULT_MAX_BODY_BYTES:,}); larger ones get 413",
+    )
+    p_serve.add_argument(
+        "--allow-nonfinite", action="store_true", help="load a model file with NaN or infinite weights"
+    )
+    p_serve.set_defaults(func=serve)
     return parser
 
 

@@ -45,6 +45,7 @@ from ._archive import (
     _describe,
     save_archive,
 )
+from ._card import ModelCard
 from ._errors import ModelFileError
 from ._model import (
     check_architecture,
@@ -52,6 +53,7 @@ from ._model import (
     count_of,
     import_builtin_layers,
     model_manifest,
+    read_param,
     read_weights,
     rebuild,
     restore_training,
@@ -76,6 +78,7 @@ __all__ = [
     "MAX_NPY_HEADER",
     "ArrayCheck",
     "LayerInfo",
+    "ModelCard",
     "ModelFileError",
     "ModelFileInfo",
     "inspect_model_file",
@@ -108,6 +111,7 @@ def save_model(
     compress: bool = False,
     include_compile: bool = True,
     allow_nonfinite: bool = False,
+    card: ModelCard | dict | None = None,
 ) -> None:
     """Write ``model`` to a model file: architecture, weights, compile settings, training progress.
 
@@ -129,6 +133,9 @@ def save_model(
         Store weights, state or optimizer values that are NaN or infinite.  Refused
         by default, naming the array, since :func:`load_model` refuses them too
         unless given ``allow_nonfinite=True``.
+    card : ModelCard or dict, optional
+        A model card to store (description, training data, metrics; the tinynet
+        and NumPy versions are recorded here); by default ``model.card``, if set.
 
     Raises
     ------
@@ -142,6 +149,12 @@ def save_model(
         temporary file.  A symbolic link is written through: the file it points
         to is replaced, and the link stays.
 
+    Notes
+    -----
+    A model returned by :func:`tinynet.quantize` (``model.quantized``) is saved
+    with int8 kernels and per-channel scales.  A file with int8 kernels or a
+    card is format version 3; other files keep the older versions.
+
     Examples
     --------
     >>> model.save("model.npz")                  # doctest: +SKIP
@@ -149,13 +162,23 @@ def save_model(
     """
     _flags(compress=compress, include_compile=include_compile, allow_nonfinite=allow_nonfinite)
     manifest, arrays = model_manifest(
-        model, kind="model", include_compile=include_compile, allow_nonfinite=allow_nonfinite
+        model,
+        kind="model",
+        include_compile=include_compile,
+        allow_nonfinite=allow_nonfinite,
+        quantize=bool(getattr(model, "quantized", False)),
+        card=card if card is not None else getattr(model, "card", None),
     )
     save_archive(path, manifest, arrays, compress=compress)
 
 
 def save_weights(
-    model: Sequential, path: PathOrFile, *, compress: bool = False, allow_nonfinite: bool = False
+    model: Sequential,
+    path: PathOrFile,
+    *,
+    compress: bool = False,
+    allow_nonfinite: bool = False,
+    card: ModelCard | dict | None = None,
 ) -> None:
     """Write the architecture and weights of ``model`` (no compile settings, no training state).
 
@@ -169,10 +192,17 @@ def save_weights(
     path : str, path-like or writable binary file object
     compress : bool
     allow_nonfinite : bool
-        As for :func:`save_model`.
+    card : ModelCard or dict, optional
+        As for :func:`save_model` (int8 kernels too, for a quantized model).
     """
     _flags(compress=compress, allow_nonfinite=allow_nonfinite)
-    manifest, arrays = model_manifest(model, kind="weights", allow_nonfinite=allow_nonfinite)
+    manifest, arrays = model_manifest(
+        model,
+        kind="weights",
+        allow_nonfinite=allow_nonfinite,
+        quantize=bool(getattr(model, "quantized", False)),
+        card=card if card is not None else getattr(model, "card", None),
+    )
     save_archive(path, manifest, arrays, compress=compress)
 
 
@@ -203,7 +233,10 @@ def load_model(
     Returns
     -------
     Sequential
-        Built, with the saved weights, ``epochs_done`` and random generator state.
+        Built, with the saved weights (int8 kernels dequantized), ``epochs_done``
+        and random generator state; ``model.card`` is the file's
+        :class:`ModelCard` (or None) and ``model.quantized`` tells whether the
+        file stored int8 kernels.
 
     Raises
     ------
@@ -265,11 +298,13 @@ def load_weights(
             check_architecture(archive, manifest, model)
             values = []
             for layer, entry in zip(model.layers, manifest["layers"], strict=True):
-                for group, arrays in (("params", layer.params), ("state", layer.state)):
-                    for key, name in entry[group].items():
-                        values.append(
-                            (arrays[key], archive.read_array(name, allow_nonfinite=allow_nonfinite))
-                        )
+                for key in entry["params"]:
+                    param = layer.params[key]
+                    values.append((param, read_param(archive, entry, key, param.dtype, allow_nonfinite)))
+                for key, name in entry["state"].items():
+                    values.append(
+                        (layer.state[key], archive.read_array(name, allow_nonfinite=allow_nonfinite))
+                    )
         except ModelFileError:
             raise
         except Exception as exc:
@@ -335,6 +370,10 @@ class ModelFileInfo:
     manifest: dict[str, Any] = field(repr=False)
     #: Whether NaN and infinite values were allowed (``inspect_model_file(..., allow_nonfinite=True)``).
     nonfinite_allowed: bool = False
+    #: The model card as stored (format version 3), or None.
+    card: dict[str, Any] | None = None
+    #: ``"<layer index>/<key>"`` of every int8 kernel (format version 3).
+    quantized: list[str] = field(default_factory=list)
 
     @property
     def checksums_ok(self) -> bool:
@@ -398,6 +437,13 @@ class ModelFileInfo:
                 f"Training    {self.epochs_done} epochs done, {self.optimizer_iterations} optimizer steps, "
                 f"{self.optimizer_arrays} optimizer state arrays, generator state saved"
             )
+        if self.quantized:
+            lines.append(
+                f"Quantized   int8 kernels with per-output-channel float32 scales: {', '.join(self.quantized)}"
+            )
+        if self.card is not None:
+            card = ModelCard.from_json(self.card)
+            lines.append("Card        " + str(card).replace("\n", "\n            "))
         if self.nonfinite:
             verdict = (
                 "allowed" if self.nonfinite_allowed else "REFUSED by load_model unless allow_nonfinite=True"
@@ -466,6 +512,7 @@ def inspect_model_file(
         except Exception as exc:
             raise archive.error(f"cannot be inspected ({_describe(exc)})") from exc
         layers = []
+        quantized_keys: list[str] = []
         for i, entry in enumerate(manifest["layers"]):
             shapes = {}
             counts = {"params": 0, "state": 0}
@@ -475,6 +522,10 @@ def inspect_model_file(
                     label = key if group == "params" else f"state/{key}"
                     shapes[label] = (member.dtype.newbyteorder("=").name, member.shape)
                     counts[group] += count_of(member.shape)
+            for key, quantized in entry.get("quantized", {}).items():
+                scale = archive.members[quantized["scale"]]
+                shapes[f"{key}.scale"] = (scale.dtype.newbyteorder("=").name, scale.shape)
+                quantized_keys.append(f"{i}/{key}")
             config_name = entry["config"].get("name")
             layers.append(
                 LayerInfo(
@@ -508,4 +559,6 @@ def inspect_model_file(
             arrays=checks,
             manifest=manifest,
             nonfinite_allowed=allow_nonfinite,
+            card=manifest.get("card"),
+            quantized=quantized_keys,
         )

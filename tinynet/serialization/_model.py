@@ -96,7 +96,13 @@ def model_dtype(model) -> np.dtype:
 
 
 def model_manifest(
-    model, *, kind: str = "model", include_compile: bool = True, allow_nonfinite: bool = False
+    model,
+    *,
+    kind: str = "model",
+    include_compile: bool = True,
+    allow_nonfinite: bool = False,
+    quantize: bool = False,
+    card=None,
 ) -> tuple[dict[str, Any], list[tuple[str, np.ndarray]]]:
     """The manifest (without its ``arrays`` listing) and the named arrays of ``model``.
 
@@ -110,6 +116,11 @@ def model_manifest(
         With False, a full model file is written as for an uncompiled model.
     allow_nonfinite : bool
         Store NaN or infinite values; refused by default, as loading refuses them.
+    quantize : bool
+        Store the kernels of :data:`tinynet.quantization.QUANTIZED_PARAMS` as int8
+        with per-output-channel float32 scales (format version 3).
+    card : ModelCard, optional
+        The model card to store (format version 3); its versions are set here.
     """
     from .. import __version__
     from ._archive import storable
@@ -140,21 +151,43 @@ def model_manifest(
         arrays.append((name, array))
         return name
 
+    from ..quantization import QUANTIZED_PARAMS, quantize_per_channel
+
     layers = []
+    any_quantized = False
     for i, layer in enumerate(model.layers):
         class_name = registered_name(layer)
         config = _jsonable(layer.get_config(), f"the configuration of layer {layer.name!r} ({class_name})")
         prefix = f"layers/{i:02d}_{_part(layer.name)}"
         where = f"layer {i} ({layer.name})'s"
-        params = {
-            key: add(f"{prefix}/{_part(key)}", value, f"{where} parameter {key!r}")
-            for key, value in layer.params.items()
-        }
+        axes = QUANTIZED_PARAMS.get(class_name, {}) if quantize else {}
+        params, quantized = {}, {}
+        for key, value in layer.params.items():
+            if key in axes and value.ndim > axes[key]:
+                if not _all_finite(value):
+                    raise ValueError(
+                        f"cannot quantize the model: {where} parameter {key!r} holds NaN or infinity"
+                    )
+                q, scale = quantize_per_channel(value, axes[key])
+                params[key] = add(f"{prefix}/{_part(key)}", q, f"{where} parameter {key!r}")
+                scale_name = add(f"{prefix}/{_part(key)}.scale", scale, f"{where} scales of {key!r}")
+                quantized[key] = {"scale": scale_name, "axis": axes[key]}
+            else:
+                params[key] = add(f"{prefix}/{_part(key)}", value, f"{where} parameter {key!r}")
         state = {
             key: add(f"{prefix}/state/{_part(key)}", value, f"{where} state {key!r}")
             for key, value in layer.state.items()
         }
-        layers.append({"class_name": class_name, "config": config, "params": params, "state": state})
+        any_quantized = any_quantized or bool(quantized)
+        layers.append(
+            {
+                "class_name": class_name,
+                "config": config,
+                "params": params,
+                "state": state,
+                "quantized": quantized,
+            }
+        )
 
     manifest: dict[str, Any] = {
         "format": FORMAT_NAME,
@@ -171,9 +204,10 @@ def model_manifest(
         "compile": None,
         "training": None,
     }
+    card_json = None if card is None else _card_json(card)
     if kind == "weights":
         check_configs(manifest, _saving)
-        return manifest, arrays
+        return _versioned(manifest, any_quantized, card_json), arrays
     compiled = include_compile and model.loss is not None and model.optimizer is not None
     if compiled:
         manifest["compile"] = _compile_settings(model)
@@ -210,7 +244,38 @@ def model_manifest(
     if callbacks:  # only then version 2: files without callback states stay readable by older tinynets
         manifest["format_version"] = 2
         manifest["training"]["callbacks"] = callbacks
-    return manifest, arrays
+    return _versioned(manifest, any_quantized, card_json), arrays
+
+
+def _card_json(card) -> dict[str, Any]:
+    """The manifest entry of a :class:`ModelCard` (or a dict of its fields), versions set to this run's."""
+    import dataclasses
+
+    from .. import __version__
+    from ._card import ModelCard, check_card
+
+    if isinstance(card, dict):
+        card = ModelCard(**card)
+    if not isinstance(card, ModelCard):
+        raise TypeError(
+            f"card must be a tinynet.ModelCard (or a dict of its fields), got {type(card).__name__}"
+        )
+    value = dataclasses.replace(card, tinynet_version=__version__, numpy_version=np.__version__).to_json()
+    check_card(value, _saving)
+    return _jsonable(value, "the model card")
+
+
+def _versioned(manifest: dict[str, Any], quantized: bool, card: dict[str, Any] | None) -> dict[str, Any]:
+    """The manifest in the oldest version that holds it: 3 only with int8 arrays or a model card."""
+    if quantized or card is not None:
+        manifest["format_version"] = 3
+        manifest["card"] = card
+        if manifest["training"] is not None:
+            manifest["training"].setdefault("callbacks", [])
+    else:
+        for layer in manifest["layers"]:
+            del layer["quantized"]
+    return manifest
 
 
 def _saving(reason: str) -> ValueError:
@@ -332,28 +397,29 @@ def _short(value: Any) -> str:
 
 
 def validate(archive: Archive) -> dict[str, Any]:
-    """Check the whole manifest schema (versions 1 and 2); return the manifest.
+    """Check the whole manifest schema (versions 1, 2 and 3); return the manifest.
 
     Also checks that every array is referenced exactly once and every reference
     names an array of the file.
     """
     manifest, fail = archive.manifest, archive.error
-    _keys(
-        manifest,
-        {
-            "format",
-            "format_version",
-            "tinynet_version",
-            "kind",
-            "model",
-            "layers",
-            "compile",
-            "training",
-            "arrays",
-        },
-        "the manifest",
-        fail,
-    )
+    version_3 = manifest["format_version"] >= 3  # adds the model card and int8 kernels
+    top = {
+        "format",
+        "format_version",
+        "tinynet_version",
+        "kind",
+        "model",
+        "layers",
+        "compile",
+        "training",
+        "arrays",
+    }
+    _keys(manifest, top | {"card"} if version_3 else top, "the manifest", fail)
+    if version_3 and manifest["card"] is not None:
+        from ._card import check_card
+
+        check_card(manifest["card"], fail)
     _string(manifest["tinynet_version"], "'tinynet_version'", fail, 64)
     kind = manifest["kind"]
     if kind not in ("model", "weights"):
@@ -382,15 +448,18 @@ def validate(archive: Archive) -> dict[str, Any]:
             raise fail(f"the array {name!r} is used twice ({references[name]} and {where})")
         references[name] = where
 
+    layer_keys = {"class_name", "config", "params", "state"}
     for i, layer in enumerate(layers):
         where = f"'layers'[{i}]"
-        _keys(layer, {"class_name", "config", "params", "state"}, where, fail)
+        _keys(layer, layer_keys | {"quantized"} if version_3 else layer_keys, where, fail)
         _string(layer["class_name"], f"{where}.class_name", fail, 100)
         if not isinstance(layer["config"], dict):
             raise fail(f"{where}.config must be a JSON object, found {_kind(layer['config'])}")
         for group in ("params", "state"):
             for key, name in _names(layer[group], f"{where}.{group}", fail).items():
                 refer(name, f"{where}.{group}[{key!r}]")
+        if version_3:
+            _check_quantized(archive, layer, where, refer)
 
     compiled = manifest["compile"]
     if compiled is not None:
@@ -445,6 +514,33 @@ def validate(archive: Archive) -> dict[str, Any]:
         raise fail(f"the array {unused[0]!r} is not used by any layer, optimizer or callback state")
     check_configs(manifest, fail)
     return manifest
+
+
+def _check_quantized(archive: Archive, layer: dict[str, Any], where: str, refer) -> None:
+    """A layer's ``quantized`` entry: int8 parameters, each with a float32 scale per channel of its axis."""
+    fail = archive.error
+    entries = layer["quantized"]
+    if not isinstance(entries, dict) or len(entries) > MAX_MEMBERS:
+        raise fail(f"{where}.quantized must be a JSON object, found {_kind(entries)}")
+    for key, entry in entries.items():
+        at = f"{where}.quantized[{key[:50]!r}]"
+        if key not in layer["params"]:
+            raise fail(f"{at} quantizes a parameter {key[:50]!r} that the layer does not store")
+        _keys(entry, {"scale", "axis"}, at, fail)
+        q = archive.members[layer["params"][key]]
+        if q.dtype.str != "|i1":
+            raise fail(f"{at}: the quantized array {q.name!r} must be int8 (|i1), found {q.dtype.str}")
+        if not q.shape:
+            raise fail(f"{at}: the quantized array {q.name!r} has no axis to hold output channels")
+        axis = _int(entry["axis"], f"{at}.axis", fail, 0, len(q.shape) - 1)
+        scale_name = _string(entry["scale"], f"{at}.scale", fail)
+        refer(scale_name, f"{at}.scale")
+        scale = archive.members[scale_name]
+        if scale.dtype.str != "<f4" or scale.shape != (q.shape[axis],):
+            raise fail(
+                f"{at}: the scales {scale_name!r} must be float32 of shape ({q.shape[axis]},) (one per channel "
+                f"of axis {axis}), found {scale.dtype.str} {scale.shape}"
+            )
 
 
 def check_configs(manifest: dict[str, Any], fail: Callable[[str], Exception]) -> None:
@@ -627,22 +723,62 @@ def check_architecture(archive: Archive, manifest: dict[str, Any], model) -> Non
                 raise fail(
                     f"{where} has {group} {sorted(arrays)} but the file stores {sorted(stored)} for it"
                 )
+            quantized = entry.get("quantized", {}) if group == "params" else {}
             for key, array in arrays.items():
                 member = archive.members[stored[key]]
-                if member.shape != array.shape or not _same_type(member.dtype, array):
+                same_type = key in quantized or _same_type(member.dtype, array)  # int8: dequantized to any
+                if member.shape != array.shape or not same_type:
                     raise fail(
                         f"array {member.name!r} is {member.dtype.newbyteorder('=').name} {member.shape} but "
                         f"{where} needs {array.dtype.name} {array.shape} for its {key!r}"
                     )
 
 
+def read_param(
+    archive: Archive, entry: dict[str, Any], key: str, dtype: np.dtype, allow_nonfinite: bool
+) -> np.ndarray:
+    """Layer ``entry``'s parameter ``key`` in ``dtype``; an int8 one dequantized (:math:`q s`), its
+    values checked: :math:`q \\in [-127, 127]`, scales finite and non-negative."""
+    from ..quantization import dequantize
+
+    name = entry["params"][key]
+    quantized = entry.get("quantized", {}).get(key)
+    if quantized is None:
+        return archive.read_array(name, allow_nonfinite=allow_nonfinite)
+    q = archive.read_array(name)
+    scale = archive.read_array(quantized["scale"])  # scales are always finite: no allow_nonfinite
+    if q.size and int(q.min()) < -127:
+        raise archive.error(
+            f"the quantized array {name!r} holds -128; symmetric int8 weights lie in [-127, 127]"
+        )
+    if scale.size and not float(scale.min()) >= 0.0:
+        raise archive.error(f"the scales {quantized['scale']!r} must be non-negative")
+    return dequantize(q, scale, quantized["axis"], dtype)
+
+
 def read_weights(archive: Archive, manifest: dict[str, Any], model, allow_nonfinite: bool) -> None:
-    """Read every parameter and state array straight into the (new) model's arrays."""
+    """Read every parameter and state array straight into the (new) model's arrays
+    (int8 kernels dequantized), and set ``model.quantized`` and ``model.card``."""
     for layer, entry in zip(model.layers, manifest["layers"], strict=True):
         for key, name in entry["params"].items():
-            archive.read_into(name, layer.params[key], allow_nonfinite=allow_nonfinite)
+            if key in entry.get("quantized", {}):
+                layer.params[key][...] = read_param(
+                    archive, entry, key, layer.params[key].dtype, allow_nonfinite
+                )
+            else:
+                archive.read_into(name, layer.params[key], allow_nonfinite=allow_nonfinite)
         for key, name in entry["state"].items():
             archive.read_into(name, layer.state[key], allow_nonfinite=allow_nonfinite)
+    set_metadata(manifest, model)
+
+
+def set_metadata(manifest: dict[str, Any], model) -> None:
+    """``model.quantized`` (whether the file stored int8 kernels) and ``model.card`` from a manifest."""
+    from ._card import ModelCard
+
+    model.quantized = any(entry.get("quantized") for entry in manifest["layers"])
+    card = manifest.get("card")
+    model.card = None if card is None else ModelCard.from_json(card)
 
 
 def compile_from(archive: Archive, manifest: dict[str, Any], model) -> None:

@@ -3,6 +3,6 @@ without importing the reader and writer (see docs/file-format.md)."""
 
 #: The ``format`` field of every tinynet model file's manifest.
 FORMAT_NAME = "tinynet-model"
-#: The newest format version this tinynet writes and reads (it writes version 1 for a file
-#: without callback states, which version 2 added).
-FORMAT_VERSION = 2
+#: The newest format version this tinynet writes and reads.  It writes the oldest version that
+#: holds the file: 1, or 2 with callback states, or 3 with int8 kernels or a model card.
+FORMAT_VERSION = 3
