@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import tinynet as tn
 from tinynet import losses
+from tinynet.engine import FusedHead, LogitGradient
 from tinynet.gradcheck import check_loss
 
 from .strategies import batch_sizes, features, seeds
@@ -154,59 +155,48 @@ def test_shape_mismatch_and_bad_labels_are_explained():
         tn.losses.get("binary_cross_entropy")
 
 
+def _head_output(head, z):
+    """What a model's fused head hands its loss: the probabilities, carrying logits and A."""
+    activation = tn.layers.get_activation(head)
+    p = activation.forward(z, training=True)
+    return FusedHead(activation, activation).output(p)
+
+
 @pytest.mark.parametrize(
     ("loss", "head"), [(losses.BinaryCrossentropy, "sigmoid"), (losses.CategoricalCrossentropy, "softmax")]
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @given(seed=seeds, scale=st.sampled_from([1.0, 30.0, 1e4]))
-def test_the_heads_log_normalizer_gives_the_same_loss_and_gradient(loss, head, dtype, seed, scale):
-    # the model passes its head's output p and A(z) = log-sum-exp; with or without them the
-    # fused loss is the same number (to rounding) and the gradient the same array, bit for bit,
-    # also where the head saturates (scale 1e4: p rounds to 0 or 1, yet A and the loss stay finite)
+def test_the_heads_output_gives_the_same_loss_and_gradient_as_the_logits(loss, head, dtype, seed, scale):
+    # a fused head's output carries its logits and log-normalizer A; the loss computed from them
+    # is the loss from logits (to rounding) and the gradient the same array, bit for bit, also
+    # where the head saturates (scale 1e4: p rounds to 0 or 1, yet A and the loss stay finite)
     rng = np.random.default_rng(seed)
     z = (rng.normal(size=(5, 4)) * scale).astype(dtype)
     t = np.eye(4, dtype=dtype)[rng.integers(0, 4, 5)]
-    activation = tn.layers.get_activation(head)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(over="raise", divide="raise", invalid="raise"):
-            p = activation.forward(z, training=True)
-            A = activation.log_normalizer()
-            lse = np.logaddexp(0, z.astype(np.float64)) if head == "sigmoid" else None
-            if lse is None:
+            y = _head_output(head, z)
+            if head == "softmax":  # the shifted logits s = z - m and A(s) = log sum exp(s)
+                np.testing.assert_array_equal(y.logits, z - z.max(axis=-1, keepdims=True))
+                A_of_z = y.log_normalizer + z.max(axis=-1, keepdims=True)
                 lse = np.logaddexp.reduce(z.astype(np.float64), axis=-1, keepdims=True)
-            np.testing.assert_allclose(A, lse, rtol=10 * np.finfo(dtype).eps, atol=10 * np.finfo(dtype).eps)
-            plain, fused = loss(from_logits=True), loss(from_logits=True)
-            value = plain.forward(t, z)
-            grad = plain.backward()
-            value_fused = fused.forward(t, z, probabilities=p, log_normalizer=A)
-            grad_fused = fused.backward()
-            # what the model passes: loss_logits, for softmax the shifted logits z - m and log S
-            logits, A_logits = activation.loss_logits()
-            if head == "softmax":
-                np.testing.assert_array_equal(logits, z - z.max(axis=-1, keepdims=True))
-                np.testing.assert_allclose(  # A(z - m) = A(z) - m, checked as A's own test above
-                    A_logits + z.max(axis=-1, keepdims=True),
-                    lse,
-                    rtol=10 * np.finfo(dtype).eps,
-                    atol=10 * np.finfo(dtype).eps,
-                )
             else:
-                assert logits is z
-                np.testing.assert_array_equal(A_logits, A)
-            via_logits = loss(from_logits=True)
-            value_logits = via_logits.forward(t, logits, probabilities=p, log_normalizer=A_logits)
-            np.testing.assert_array_equal(via_logits.backward(), grad)
+                assert y.logits is z
+                A_of_z, lse = y.log_normalizer, np.logaddexp(0, z.astype(np.float64))
+            eps = 10 * np.finfo(dtype).eps
+            np.testing.assert_allclose(A_of_z, lse, rtol=eps, atol=eps)
+            plain, fused = loss(from_logits=True), loss()
+            value, grad = plain.forward(t, z), plain.backward()
+            value_fused, grad_fused = fused.forward(t, y), fused.backward()
             if head == "softmax":  # one-hot rows: the promise that they sum to 1 changes no bit
-                assert (
-                    fused.forward(t, z, probabilities=p, log_normalizer=A, rows_sum_to_one=True)
-                    == value_fused
-                )
+                assert fused.forward(t, y, rows_sum_to_one=True) == value_fused
                 np.testing.assert_array_equal(fused.backward(), grad)
-    assert np.isfinite(value_fused) and np.isfinite(value_logits)
+    assert type(grad_fused) is LogitGradient and type(grad) is np.ndarray
+    assert np.isfinite(value_fused)
     assert value_fused == pytest.approx(value, rel=1e-5 if dtype == np.float32 else 1e-12, abs=1e-6)
-    assert value_logits == pytest.approx(value, rel=1e-5 if dtype == np.float32 else 1e-12, abs=1e-6)
-    np.testing.assert_array_equal(grad_fused, grad)
+    np.testing.assert_array_equal(np.asarray(grad_fused), grad)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -224,41 +214,19 @@ def test_sparse_labels_give_the_one_hot_losses_bits(dtype, seed):
 @pytest.mark.parametrize(
     ("loss", "head"), [(losses.BinaryCrossentropy, "sigmoid"), (losses.CategoricalCrossentropy, "softmax")]
 )
-@given(seed=seeds)
-def test_fused_forward_is_forward_without_its_checks(loss, head, seed):
-    # the model's entry point computes forward's number and leaves backward the same gradient
-    rng = np.random.default_rng(seed)
-    z = rng.normal(size=(5, 4)).astype(np.float32)
-    t = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 5)]
-    activation = tn.layers.get_activation(head)
-    p = activation.forward(z, training=True)
-    A = activation.log_normalizer()
-    checked, direct = loss(from_logits=True), loss(from_logits=True)
-    assert direct.fused_forward(t, z, p, A) == checked.forward(t, z, probabilities=p, log_normalizer=A)
-    np.testing.assert_array_equal(direct.backward(), checked.backward())
-    assert direct.fused_forward(t, z) == checked.forward(t, z)  # without the head's arrays
-    np.testing.assert_array_equal(direct.backward(), checked.backward())
-    with pytest.raises(NotImplementedError, match="MeanSquaredError has no fused form"):
-        losses.MeanSquaredError().fused_forward(t, z)
-
-
-@pytest.mark.parametrize("loss", [losses.BinaryCrossentropy, losses.CategoricalCrossentropy])
-def test_a_loss_returns_a_fresh_gradient_unless_told_it_may_reuse_one(loss):
+def test_a_loss_returns_a_fresh_gradient_unless_it_has_the_heads_work_array(loss, head):
     rng = np.random.default_rng(0)
     z = rng.normal(size=(5, 4)).astype(np.float32)
     t = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 5)]
-    fresh, reusing = loss(from_logits=True), loss(from_logits=True)
-    reusing.reuse_gradient = True  # what the model sets on its private fused loss
+    plain, fused = loss(from_logits=True), loss()
+    y = _head_output(head, z)
     grads = []
     for _ in range(2):
-        fresh.forward(t, z)
-        reusing.forward(t, z)
-        expected = fresh.backward()
-        grads.append((expected, reusing.backward()))
-        np.testing.assert_array_equal(grads[-1][1], expected)
-    assert grads[0][0] is not grads[1][0]  # a user's loss: a new array every call
-    assert grads[0][1] is grads[1][1]  # the model's: one work array, overwritten
-    other = z[::-1].copy()  # another logits array, new values: nothing stale
-    reusing.forward(t, other)
-    fresh.forward(t, other)
-    np.testing.assert_array_equal(reusing.backward(), fresh.backward())
+        plain.forward(t, z)
+        fused.forward(t, y)
+        grads.append((plain.backward(), fused.backward()))
+        np.testing.assert_array_equal(np.asarray(grads[-1][1]), grads[-1][0])
+    assert grads[0][0] is not grads[1][0]  # from plain logits: a new array every call
+    assert grads[0][1] is grads[1][1] is y.gradient  # from a head: its work array, overwritten
+    # a view of the head's output (or any array computed from it) carries nothing: the plain path
+    assert y[:3].logits is None and fused.forward(t[:3], y[:3]) == loss().forward(t[:3], np.asarray(y[:3]))

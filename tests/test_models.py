@@ -176,7 +176,7 @@ def test_whole_model_gradients_softmax_head(seed, loss):
     y = labels if loss.startswith("sparse") else np.eye(3)[labels]
     errors = check_model(model, rng.normal(size=(5, 3)), y)
     assert max(errors.values()) < 1e-6, errors
-    assert (model._fused is not None) == (loss != "mse")
+    assert (model._executor.head is not None) == (loss != "mse")
 
 
 def test_fused_and_unfused_training_agree():
@@ -185,8 +185,8 @@ def test_fused_and_unfused_training_agree():
     with tn.gradcheck.float64_defaults():
         fused = seed_model()
         plain = seed_model()
-    plain._fused = None
-    plain._setup_fusion = lambda: None
+    plain.build()
+    plain._executor.head = None  # the loss then sees probabilities and chains through the sigmoid
     for model in (fused, plain):
         model.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
     for a, b in zip(fused.get_weights(), plain.get_weights(), strict=True):
@@ -299,7 +299,7 @@ def test_a_diverging_loss_stops_with_the_epoch_and_batch():
     model = seed_model()
     model.compile(loss="mse", optimizer=tn.optimizers.SGD(learning_rate=1e6))
     model.layers[-1].activation = None  # a linear output makes the explosion quick
-    model._setup_fusion()
+    model._setup_execution()
     with pytest.raises(FloatingPointError, match=r"loss became (nan|inf) at epoch \d+, batch \d+"):
         with np.errstate(over="ignore", invalid="ignore"):
             model.fit(x * 1e3, y * 1e3, epochs=50, batch_size=16, verbose=0)
@@ -438,7 +438,7 @@ def test_a_custom_activated_layer_gets_the_activation_and_the_fused_head(seed, a
     y = np.eye(3)[rng.integers(0, 3, 5)] if activation == "softmax" else rng.uniform(0.1, 1.0, (5, 3))
     errors = check_model(model, rng.normal(size=(5, 2)), y)
     assert max(errors.values()) < 1e-6, errors
-    assert (model._fused is not None) == (activation == "softmax")
+    assert (model._executor.head is not None) == (activation == "softmax")
 
 
 @pytest.mark.parametrize("how", ["deepcopy", "pickle"])
@@ -483,3 +483,46 @@ def test_a_layer_added_to_a_built_model_is_built_on_the_next_call():
     assert model.forward(x.astype(np.float64)).dtype == np.float32  # converted to the model's dtype
     with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, 3\) but received \(2, 5\)"):
         model.forward(np.ones((2, 5), np.float32))
+
+
+@pytest.mark.parametrize(
+    ("head", "loss"),
+    [("softmax", "categorical_crossentropy"), ("sigmoid", "binary_crossentropy"), (None, "mse")],
+)
+def test_train_step_is_the_four_documented_lines_bit_for_bit(head, loss):
+    # models.py's docstring: forward, loss.forward, backward, optimizer.step
+    def make():
+        tn.set_seed(0)
+        model = tn.Sequential([Dense(6, input_dim=4, activation="relu"), Dense(3, activation=head)])
+        model.compile(loss=loss, optimizer=tn.optimizers.Adam(0.01))
+        return model
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10, 4)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 10)]
+    a, b = make(), make()
+    for lo in (0, 4, 8, 0):
+        xb, yb = x[lo : lo + 4], y[lo : lo + 4]
+        loss_a = a.train_step(xb, yb)
+        y_pred = b.forward(xb, training=True)
+        loss_b = b.loss.forward(yb, y_pred)
+        b.backward(b.loss.backward())
+        b.optimizer.step(b.named_params(), b.named_grads())
+        assert loss_a == loss_b
+        for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+            np.testing.assert_array_equal(wa, wb)
+
+
+def test_fit_goes_through_model_backward():
+    x, y = toy_data(40)
+    model = seed_model()
+    calls = []
+    backward = model.backward
+
+    def spy(grad_output, input_grad=True):
+        calls.append(type(grad_output).__name__)
+        return backward(grad_output, input_grad)
+
+    model.backward = spy
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    assert calls == ["LogitGradient"] * 6  # 3 steps per epoch, each from the fused head's gradient

@@ -148,7 +148,8 @@ def unit_interval_targets(y: np.ndarray, what: str = "binary cross-entropy targe
     """Refuse targets outside [0, 1] (NaN included): the cross-entropy of such a target is no loss."""
     if y.size == 0:
         return
-    low, high = np.min(y), np.max(y)
+    # the ufuncs' reductions, not the np.min/np.max wrappers: a training step runs this on every batch
+    low, high = np.minimum.reduce(y, axis=None), np.maximum.reduce(y, axis=None)
     if low >= 0 and high <= 1:  # False for NaN: a NaN anywhere makes min and max NaN
         return
     bad = ~((y >= 0) & (y <= 1))

@@ -26,29 +26,26 @@ for logits of any size.  ``from_logits=True`` selects these forms explicitly;
 a :class:`tinynet.Sequential` whose last activation is sigmoid or softmax uses
 them automatically.
 
-Speed.  Without sample weights, the fused forms (``from_logits=True``) compute
-the same formulas with ``out=`` into work arrays kept between calls: the loss
-is at most three reductions over all elements (a subtraction and one dot
-product when the caller passes its head's log-normalizer), and
-:meth:`Loss.backward` reuses what ``forward`` computed (:math:`e^{-|z|}`, or
-the exponentials and their sums), or the probabilities themselves when the
-caller passes them (the model passes its sigmoid's or softmax's output).  The gradients are bit-identical to the
-general path's; the loss value may differ in the last bits (summation order).
-A model checks its training batch itself and calls :meth:`Loss.fused_forward`
-(the same computation without ``forward``'s argument checks), and it lets its
-private fused loss return its gradient in a work array
-(:attr:`Loss.reuse_gradient`), so a training step allocates nothing.
+A model's fused head.  When a model's output activation is the sigmoid or
+softmax a cross-entropy expects, its training output is a
+:class:`tinynet.engine.HeadOutput`: the probabilities, carrying their logits
+and log-normalizer.  The cross-entropies then compute the loss from those
+(:mod:`tinynet.ops.losses`) and :meth:`Loss.backward` returns the gradient with
+respect to the logits, a :class:`tinynet.engine.LogitGradient` written into
+the head's work array, whatever ``from_logits`` says (which describes plain
+arrays).  The gradient is bit for bit the one of ``from_logits=True`` on the
+logits.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from . import _validation
-from .layers.activations import stable_sigmoid
-from .layers.base import remember
+from . import _validation, ops
+from .engine import HeadOutput
 
 #: Probabilities are clipped to [EPSILON, 1 - EPSILON] before taking logs (as Keras).
 EPSILON = 1e-7
@@ -60,118 +57,45 @@ class Loss:
     name = ""
     #: The activation whose output this loss can consume through the fused form.
     fusable_activation: str | None = None
-    #: Whether the fused :meth:`backward` may return a work array that its next call
-    #: overwrites, instead of a fresh one.  The model sets it on its private fused loss,
-    #: which nobody else calls, so that a training step allocates nothing.
-    reuse_gradient = False
 
     def __init__(self, from_logits: bool = False) -> None:
         self.from_logits = bool(from_logits)
-        self._buffers: dict[str, np.ndarray] = {}  # key -> the work array of the last call
-        self._scratch: dict[tuple, np.ndarray] = {}  # (key, shape, dtype) -> work array
-        self._work_for: dict[str, tuple] = {}  # key -> (the last z, its work array)
-        self._fast = False  # whether the last forward took the allocation-free logits path
-        self._probabilities: np.ndarray | None = None
+        self._head: HeadOutput | None = None  # the fused head's output of the last forward, if any
+        self._fused = False  # whether the last forward worked on logits (the fused form)
 
-    def _work(self, key: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-        """A reusable scratch array (contents undefined), one per key and batch shape."""
-        buf = self._scratch.get((key, shape, dtype))
-        if buf is None:
-            buf = remember(self._scratch, (key, shape, dtype), np.empty(shape, dtype=dtype))
-        self._buffers[key] = buf  # the one of the last call, for backward
-        return buf
-
-    def _work_like(self, key: str, z: np.ndarray) -> np.ndarray:
-        """:meth:`_work` shaped like ``z``, looked up once while ``z`` is the same work array
-        (the model's logits, step after step)."""
-        last = self._work_for.get(key)
-        if last is None or last[0] is not z:
-            last = self._work_for[key] = (z, self._work(key, z.shape, z.dtype))
-        return last[1]
-
-    def _gradient_array(self, z: np.ndarray) -> np.ndarray:
-        """The array the fused :meth:`backward` writes into: fresh, or with :attr:`reuse_gradient`
-        a work array."""
-        return self._work_like("grad", z) if self.reuse_gradient else np.empty_like(z)
-
-    def _start_fast(
-        self, y_true, y_pred, sample_weight, probabilities=None, log_normalizer=None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None] | None:
-        """The checked arguments of :meth:`fused_forward` ``(t, z, probabilities, log_normalizer)``
-        when the fused logits path applies (unweighted, floating, non-empty), else None.
-
-        ``probabilities`` (the activation of ``z``, from the caller) is passed on when its
-        shape and dtype match; ``log_normalizer`` with it when its dtype matches.
-        """
-        self._fast = False
-        if not self.from_logits or sample_weight is not None:
-            return None
+    def _logits_of(self, y_pred) -> np.ndarray | None:
+        """The logits the fused form works on: a matching :class:`~tinynet.engine.HeadOutput`'s
+        (their log-normalizer then in ``self._A``), or ``y_pred`` itself with ``from_logits``;
+        None for the general path."""
+        self._head, self._fused, self._A = None, False, None
         if (
-            type(y_true) is np.ndarray
-            and type(y_pred) is np.ndarray
-            and y_true.shape == y_pred.shape
-            and y_true.dtype == y_pred.dtype
+            type(y_pred) is HeadOutput
+            and y_pred.head is not None
+            and y_pred.head.kind == self.fusable_activation
         ):
-            t, z = y_true, y_pred  # what _check would return, without its conversions
-        else:
-            t, z = self._check(y_true, y_pred)
-        if z.size == 0 or z.ndim == 0 or z.dtype.kind != "f":
-            return None
-        p = A = None
-        if probabilities is not None and probabilities.shape == z.shape and probabilities.dtype == z.dtype:
-            p = probabilities
-            if log_normalizer is not None and log_normalizer.dtype == z.dtype:
-                A = log_normalizer
-        return t, z, p, A
-
-    def fused_forward(
-        self,
-        y_true: np.ndarray,
-        logits: np.ndarray,
-        probabilities: np.ndarray | None = None,
-        log_normalizer: np.ndarray | None = None,
-        rows_sum_to_one: bool = False,
-    ) -> float:
-        """The fused loss from logits, without :meth:`forward`'s argument checks (no sample weights).
-
-        For a caller that has checked its arrays already: ``y_true`` and ``logits``
-        share one shape (with a batch axis) and one floating dtype and are not
-        empty; ``probabilities`` and ``log_normalizer``, when given, are the
-        head's own (see :meth:`forward`).  :class:`tinynet.Sequential` calls it on
-        every training step with its head's ``loss_logits()`` (for a softmax, the
-        logits shifted by their row maxima, which leaves the loss unchanged, and
-        their log-normalizer); :meth:`backward` then works as after :meth:`forward`.
-        Only the losses with a :attr:`fusable_activation` implement it.
-        """
-        raise NotImplementedError(f"{type(self).__name__} has no fused form")
-
-    def _remember_fused(self, t: np.ndarray, z: np.ndarray, probabilities: np.ndarray | None) -> None:
-        """What the fused :meth:`backward` reads."""
-        self.y_true, self.y_pred, self.n, self.sample_weight = t, z, len(z), None
-        self._probabilities = probabilities
-        self._fast = True
+            self._head = y_pred
+            z, self._A = y_pred.logits_and_log_normalizer()
+            return z
+        if self.from_logits and self.fusable_activation is not None:
+            y_pred = np.asarray(y_pred)
+            if y_pred.ndim:
+                return y_pred if y_pred.dtype.kind == "f" else y_pred.astype(np.float64)
+        return None
 
     def forward(
         self,
         y_true: np.ndarray,
         y_pred: np.ndarray,
         sample_weight: np.ndarray | None = None,
-        *,
-        probabilities: np.ndarray | None = None,
-        log_normalizer: np.ndarray | None = None,
     ) -> float:
         r"""Return the (weighted) mean loss and remember what :meth:`backward` needs.
 
-        ``probabilities``, when ``y_pred`` are logits, is their sigmoid or softmax
-        if the caller has it already (the model passes its head's output); the
-        fused cross-entropies reuse it in :meth:`backward`, other losses ignore it.
-        ``log_normalizer`` likewise passes the head's log-normalizer :math:`A(z)`:
-        the softmax's :math:`\log\sum_j e^{z_j}` per row, or the sigmoid's
-        :math:`\log(1 + e^z)` (see :meth:`tinynet.layers.Softmax.log_normalizer`
-        and :meth:`tinynet.layers.Sigmoid.log_normalizer`), which the fused
-        cross-entropies then do not recompute.
+        ``y_pred`` may be a fused head's :class:`~tinynet.engine.HeadOutput`
+        (a model's training output): the cross-entropies then work on its
+        logits (module docstring).
         """
-        y_true, y_pred = self._check(y_true, y_pred)
+        y_true, y_pred = self._check(y_true, np.asarray(y_pred))
+        self._head, self._fused = None, False
         self.y_true, self.y_pred = y_true, y_pred
         self.n = y_pred.shape[0]
         self.sample_weight = None if sample_weight is None else self._check_weight(sample_weight, y_pred)
@@ -206,6 +130,8 @@ class Loss:
 
     # -- input checks -----------------------------------------------------
     def _check(self, y_true, y_pred):
+        if type(y_true) is np.ndarray and y_true.shape == y_pred.shape and y_true.dtype == y_pred.dtype:
+            return y_true, y_pred  # a training loop's batch: nothing to convert
         y_pred = np.asarray(y_pred)
         y_true = np.asarray(y_true)
         if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
@@ -229,7 +155,7 @@ class Loss:
         return np.add.reduce(flat, axis=1) / flat.shape[1]  # .mean(axis=1) without its wrapper
 
     def _elements_per_sample(self, y_pred: np.ndarray) -> int:
-        return int(np.prod(y_pred.shape[1:])) if y_pred.ndim > 1 else 1
+        return math.prod(y_pred.shape[1:])
 
 
 class MeanSquaredError(Loss):
@@ -291,73 +217,46 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     fusable_activation = "sigmoid"
 
-    def forward(
-        self, y_true, y_pred, sample_weight=None, *, probabilities=None, log_normalizer=None
-    ) -> float:
-        """The mean loss; from logits, ``probabilities`` may pass :math:`\\sigma(z)` when the
-        caller has it already (the model passes its sigmoid's output), for :meth:`backward`.
-        With it, ``log_normalizer`` may pass :math:`A(z) = \\log(1 + e^z)` (see
-        :meth:`tinynet.layers.Sigmoid.log_normalizer`), shaped like ``z``.
-
-        Targets outside [0, 1] (NaN included) raise ``ValueError``: their
-        cross-entropy is unbounded below, no loss to minimise."""
-        checked = self._start_fast(y_true, y_pred, sample_weight, probabilities, log_normalizer)
-        if checked is None:
-            return super().forward(y_true, y_pred, sample_weight)  # checks the targets in _check
-        _validation.unit_interval_targets(checked[0], "BinaryCrossentropy: targets")
-        return self.fused_forward(*checked)
-
     def _check(self, y_true, y_pred):
         y_true, y_pred = super()._check(y_true, y_pred)
         _validation.unit_interval_targets(y_true, "BinaryCrossentropy: targets")
         return y_true, y_pred
 
-    def fused_forward(self, y_true, logits, probabilities=None, log_normalizer=None, rows_sum_to_one=False):
-        # The formula of the class docstring, summed over every element in three reductions and
-        # with e = exp(-|z|) kept for backward; unweighted, the mean over the last axis then over
-        # the batch is the mean over all elements.  (rows_sum_to_one concerns softmax targets only.)
-        t, z, A = y_true, logits, log_normalizer
-        self._remember_fused(t, z, probabilities)
-        if A is not None and A.shape == z.shape:
-            # the model's sigmoid passed A(z) = max(z, 0) + log(1 + e^{-|z|}): the loss is sum(A - z t)
+    def forward(self, y_true, y_pred, sample_weight=None) -> float:
+        """The mean loss.  Targets outside [0, 1] (NaN included) raise ``ValueError``: their
+        cross-entropy is unbounded below, no loss to minimise (checked in ``_check``)."""
+        z = self._logits_of(y_pred)
+        if z is None:
+            return super().forward(y_true, y_pred, sample_weight)
+        t, z = self._check(y_true, z)
+        self._fused = True
+        A = ops.softplus(z) if self._A is None else self._A
+        self.y_true, self.y_pred, self.n = t, z, len(z)
+        self.sample_weight = None if sample_weight is None else self._check_weight(sample_weight, z)
+        if self.sample_weight is None:  # the mean over every element: sum(A - z t) / size
             return (float(np.add.reduce(A, axis=None)) - float(np.vdot(z, t))) / z.size
-        e = self._work("e", z.shape, z.dtype)
-        work = self._work("work", z.shape, z.dtype)
-        np.abs(z, out=e)
-        np.negative(e, out=e)
-        np.exp(e, out=e)
-        np.log1p(e, out=work)
-        total = float(np.add.reduce(work, axis=None))
-        np.maximum(z, 0, out=work)
-        total += float(np.add.reduce(work, axis=None)) - float(np.vdot(z, t))
-        return total / z.size
+        per_sample = self._mean_last(ops.sigmoid_cross_entropy(z, t, A)) * self.sample_weight
+        return float(np.add.reduce(per_sample, axis=None, dtype=np.float64) / self.n)
 
     def backward(self) -> np.ndarray:
-        if not getattr(self, "_fast", False):
+        if not self._fused:
             return super().backward()
-        z = self.y_pred
-        grad = self._gradient_array(z)
-        if self._probabilities is not None:  # sigma(z), computed by the model's sigmoid already
-            np.subtract(self._probabilities, self.y_true, out=grad)
-            grad *= 1.0 / z.size
-            return grad
-        # sigma(z) = num / (1 + e), num = 1 where z >= 0 else e: stable_sigmoid, from the cached e
-        e = self._buffers["e"]
-        np.copyto(grad, e)
-        nonneg = self._work("nonneg", z.shape, np.dtype(bool))
-        np.greater_equal(z, 0, out=nonneg)
-        np.copyto(grad, 1.0, where=nonneg)
-        den = self._work("work", z.shape, z.dtype)
-        np.add(e, 1.0, out=den)
-        np.divide(grad, den, out=grad)
-        grad -= self.y_true
-        grad *= 1.0 / z.size
-        return grad
+        z, head = self.y_pred, self._head
+        p = ops.sigmoid(z) if head is None else head.view(np.ndarray)
+        return ops.cross_entropy_logits_grad(
+            p, self.y_true, self._scale(z), out=None if head is None else head.gradient
+        )
+
+    def _scale(self, z: np.ndarray) -> float | np.ndarray:
+        """The reduction's :math:`w_n / (N D)`, broadcasting against ``z``."""
+        scale = 1.0 / z.size  # N D
+        if self.sample_weight is None:
+            return scale
+        return (self.sample_weight * scale).reshape((-1,) + (1,) * (z.ndim - 1))
 
     def per_sample(self, y_true, y_pred):
         if self.from_logits:
-            z = y_pred
-            values = np.maximum(z, 0) - z * y_true + np.log1p(np.exp(-np.abs(z)))
+            values = ops.sigmoid_cross_entropy(y_pred, y_true)
         else:
             p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
             values = -(y_true * np.log(p) + (1.0 - y_true) * np.log1p(-p))
@@ -366,25 +265,14 @@ class BinaryCrossentropy(Loss):
     def _grad(self, y_true, y_pred):
         scale = 1.0 / (self.n * self._elements_per_sample(y_pred))
         if self.from_logits:
-            grad = stable_sigmoid(y_pred)
-            grad -= y_true
-            grad *= scale
-            return grad
+            return (ops.sigmoid(y_pred) - y_true) * scale
         p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
         inside = (y_pred > EPSILON) & (y_pred < 1.0 - EPSILON)
         return np.where(inside, (p - y_true) / (p * (1.0 - p)) * scale, 0.0).astype(y_pred.dtype)
 
 
-def log_softmax(z: np.ndarray) -> np.ndarray:
-    r"""Stable :math:`\log \mathrm{softmax}(z) = z - m - \log \sum_j e^{z_j - m}`, :math:`m = \max_j z_j`."""
-    shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Stable softmax over the last axis."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+log_softmax = ops.log_softmax
+softmax = ops.softmax
 
 
 class CategoricalCrossentropy(Loss):
@@ -411,74 +299,37 @@ class CategoricalCrossentropy(Loss):
     #: :math:`(p - t)/N` without the row sums :math:`T` (see :meth:`forward`).
     rows_sum_to_one = False
 
-    def forward(
-        self,
-        y_true,
-        y_pred,
-        sample_weight=None,
-        *,
-        probabilities=None,
-        log_normalizer=None,
-        rows_sum_to_one: bool = False,
-    ) -> float:
-        """The mean loss; from logits, ``probabilities`` may pass :math:`\\mathrm{softmax}(z)` when
-        the caller has it already (the model passes its softmax's output), for :meth:`backward`,
-        and with it ``log_normalizer`` :math:`A(z) = \\log\\sum_j e^{z_j}` per row, shape (..., 1).
-        ``rows_sum_to_one=True`` promises that every row of ``y_true`` sums to exactly 1
-        (one-hot labels, smoothed labels): the fused gradient then skips :math:`T`
-        (``fit`` checks its targets once and passes it; it changes no bit of the result)."""
-        checked = self._start_fast(y_true, y_pred, sample_weight, probabilities, log_normalizer)
-        if checked is None or checked[1].ndim < 2:
+    def forward(self, y_true, y_pred, sample_weight=None, *, rows_sum_to_one: bool = False) -> float:
+        """The mean loss.  ``rows_sum_to_one=True`` promises that every row of ``y_true``
+        sums to exactly 1 (one-hot labels, smoothed labels): the gradient from logits then
+        skips :math:`T` (``fit`` checks its targets once and passes it; it changes no bit)."""
+        z = self._logits_of(y_pred)
+        if z is None or z.ndim < 2:
             return super().forward(y_true, y_pred, sample_weight)
-        return self.fused_forward(*checked, rows_sum_to_one=rows_sum_to_one)
-
-    def fused_forward(self, y_true, logits, probabilities=None, log_normalizer=None, rows_sum_to_one=False):
-        t, z, A = y_true, logits, log_normalizer
-        self._remember_fused(t, z, probabilities)
+        t, z = self._check(y_true, z)
+        self._fused = True
+        s, A = ops.logsumexp(z) if self._A is None else (z, self._A)
+        self.y_true, self.y_pred, self.n = t, z, len(z)
+        self.sample_weight = None if sample_weight is None else self._check_weight(sample_weight, z)
         self._unit_rows = rows_sum_to_one or self.rows_sum_to_one
-        count = self._count = z.size // z.shape[-1]  # rows: N times the positions per sample
-        if A is not None and A.shape == (*z.shape[:-1], 1):
-            # -log p_k = A - z_k, element by element (each term >= 0, no difference of large sums)
-            neg_log_p = self._work_like("neg_log_p", z)
-            np.subtract(A, z, out=neg_log_p)
-            return float(np.vdot(t, neg_log_p)) / count
-        # With s = z - m (m the row max), E = exp(s) and S = sum_j E_j, A = m + log S and
-        #   sum_k t_k log p_k = sum_k t_k s_k - T log S,  T = sum_k t_k,
-        # so the loss is (sum T log S - sum t s) / (N * positions); E and S are kept for backward.
-        rows = z.shape[:-1]
-        m = self._work("m", rows, z.dtype)
-        E = self._work("E", z.shape, z.dtype)
-        S = self._work("S", rows, z.dtype)
-        log_s = self._work("log_s", rows, z.dtype)
-        np.maximum.reduce(z, axis=-1, out=m)
-        np.subtract(z, m[..., None], out=E)
-        dot = float(np.vdot(t, E))
-        np.exp(E, out=E)
-        np.add.reduce(E, axis=-1, out=S)
-        np.log(S, out=log_s)
-        return (float(np.vdot(self._row_sums(t), log_s)) - dot) / count
-
-    def _row_sums(self, t: np.ndarray) -> np.ndarray:
-        """:math:`T = \\sum_k t_k` per row, into a work array."""
-        return np.add.reduce(t, axis=-1, out=self._work("T", t.shape[:-1], t.dtype))
+        count = z.size // z.shape[-1]  # rows: N times the positions per sample
+        if self.sample_weight is None:  # -log p_k = A - s_k, each term >= 0
+            return float(np.vdot(t, A - s)) / count
+        per_row = ops.softmax_cross_entropy(s, t, A).reshape(self.n, -1)
+        per_sample = np.add.reduce(per_row, axis=1) / per_row.shape[1] * self.sample_weight
+        return float(np.add.reduce(per_sample, axis=None, dtype=np.float64) / self.n)
 
     def backward(self) -> np.ndarray:
-        if not getattr(self, "_fast", False):
+        if not self._fused:
             return super().backward()
-        # p * T - t, scaled: the same operations as softmax(z) in _grad, from the cached E and S;
-        # with rows summing to 1, p * T = p exactly, so the product is skipped, not approximated
-        z, t, b = self.y_pred, self.y_true, self._buffers
-        grad = self._gradient_array(z)
-        p = self._probabilities  # softmax(z), computed by the model's softmax already
-        if p is None:
-            p = np.divide(b["E"], b["S"][..., None], out=grad)
-        if self._unit_rows:
-            np.subtract(p, t, out=grad)
-        else:
-            np.multiply(p, self._row_sums(t)[..., None], out=grad)
-            grad -= t
-        grad *= 1.0 / self._count
-        return grad
+        z, head = self.y_pred, self._head
+        p = ops.softmax(z) if head is None else head.view(np.ndarray)
+        count = z.size // z.shape[-1]  # rows: N times the positions per sample
+        scale = 1.0 / count
+        if self.sample_weight is not None:
+            scale = (self.sample_weight / count).reshape((-1,) + (1,) * (z.ndim - 1))
+        out = None if head is None else head.gradient
+        return ops.cross_entropy_logits_grad(p, self.y_true, scale, self._unit_rows, out=out)
 
     def per_sample(self, y_true, y_pred):
         if self.from_logits:
@@ -491,18 +342,14 @@ class CategoricalCrossentropy(Loss):
     def _grad(self, y_true, y_pred):
         scale = 1.0 / (self.n * self._positions_per_sample(y_pred))
         if self.from_logits:
-            grad = softmax(y_pred)
-            grad *= y_true.sum(axis=-1, keepdims=True)
-            grad -= y_true
-            grad *= scale
-            return grad
+            return ops.cross_entropy_logits_grad(ops.softmax(y_pred), y_true, scale, unit_rows=False)
         p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
         inside = (y_pred > EPSILON) & (y_pred < 1.0 - EPSILON)
         return np.where(inside, -y_true / p * scale, 0.0).astype(y_pred.dtype)
 
     @staticmethod
     def _positions_per_sample(y_pred):
-        return int(np.prod(y_pred.shape[1:-1])) if y_pred.ndim > 2 else 1
+        return math.prod(y_pred.shape[1:-1])
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):

@@ -1,7 +1,8 @@
 """The :class:`Sequential` model: a stack of layers, trained by an explicit loop.
 
 One training step is the whole of deep learning in four lines, and
-:meth:`Sequential.train_step` is exactly those lines::
+:meth:`Sequential.train_step` runs exactly those lines (through
+:meth:`Sequential.compute_gradients`, which adds the weight penalties)::
 
     y_pred = model.forward(x, training=True)       # every layer's forward, in order
     loss = model.loss.forward(y, y_pred)           # a number
@@ -9,7 +10,8 @@ One training step is the whole of deep learning in four lines, and
     model.optimizer.step(model.named_params(), model.named_grads())
 
 :meth:`Sequential.fit` repeats it over shuffled mini-batches and epochs, and
-adds bookkeeping (history, validation, callbacks).
+adds bookkeeping (history, validation, callbacks).  How the layers run (work
+arrays, in-place reuse, the fused output head) is :mod:`tinynet.engine`'s job.
 
 Flat buffers.  When a model is built, every parameter of every layer is moved
 into one contiguous buffer, and ``layer.params[key]`` becomes a *view* into it
@@ -18,10 +20,10 @@ optimizer can update the whole model with a few vectorised operations.  The
 consequence to remember: update parameters in place (``W[...] = value``).
 
 Fused output.  When the last activation is a sigmoid and the loss binary
-cross-entropy, or softmax and categorical cross-entropy, the model evaluates
-the loss from the logits and starts backpropagation from
-:math:`\\partial L/\\partial z = (p - t)/N`, skipping the activation's own backward
-(see :mod:`tinynet.losses` for why).
+cross-entropy, or softmax and categorical cross-entropy, the model's output
+carries its logits to the loss, which evaluates itself from them and starts
+backpropagation from :math:`\\partial L/\\partial z = (p - t)/N`, skipping the
+activation's own backward (see :mod:`tinynet.engine` and :mod:`tinynet.ops.losses`).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from ._frames import check_columns, columns_of, to_frame
 from ._interrupts import deferring_interrupts
 from ._nonfinite import NonFiniteStepError, explain
 from .callbacks import Callback, CallbackList, History
-from .layers.activations import Activation, ActivationLayer
+from .engine import Executor, find_head
 from .layers.base import Input, Layer
 from .progress import ProgbarLogger
 
@@ -111,7 +113,7 @@ class Sequential:
         self._grads: dict[str, np.ndarray] = {}
         self._trainable_params: dict[str, np.ndarray] = {}
         self._trainable_grads: dict[str, np.ndarray] = {}
-        self._fused: losses_module.Loss | None = None
+        self._executor: Executor | None = None  # runs the layers (tinynet.engine), once built
         # (regularizer, parameter view, gradient view) for every penalised parameter; empty = no cost
         self._regularized: list[tuple[Any, np.ndarray, np.ndarray]] = []
         for layer in layers or ():
@@ -179,7 +181,7 @@ class Sequential:
         self._input_dtype = None
         if self.layers and self._known_input_shape() is not None:
             self.build()
-        self._setup_fusion()
+        self._setup_execution()
         return layer
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
@@ -276,7 +278,7 @@ class Sequential:
         self._gather_state()
         self.built = True
         self._input_dtype = self._dtype()  # what forward takes without converting
-        self._setup_fusion()
+        self._setup_execution()
 
     def build_for(self, x: np.ndarray) -> None:
         """Build from a batch's shape unless already built; check the batch fits."""
@@ -339,14 +341,14 @@ class Sequential:
         """Gather the parameters again when a layer was frozen or unfrozen since they were gathered.
 
         One integer comparison per step (see ``Layer._trainable_changes``).  The
-        layers' remembered views of the old buffers are dropped; the optimizer
-        re-plans on its next step, keeping the state of the parameters it still updates.
+        executor starts afresh (no workspace keeps a view of the old buffers); the
+        optimizer re-plans on its next step, keeping the state of the parameters it
+        still updates.
         """
         if self.built and self._trainable_layout != Layer._trainable_changes:
             self._gather_parameters()
             self._gather_regularizers()
-            for layer in self.layers:
-                layer._reset_work()
+            self._setup_execution()
 
     def _gather_regularizers(self) -> None:
         """List the penalised parameters once, as views into the flat buffers (see compute_gradients)."""
@@ -497,35 +499,12 @@ class Sequential:
                 raise TypeError(f"a metric must be a name or a function, got {m!r}")
             self.metrics.append(fn)
             self.metric_names.append(getattr(fn, "__name__", str(m)))
-        self._setup_fusion()
+        self._setup_execution()
 
-    def _head_activation(self) -> ActivationLayer | None:
-        if not self.layers:
-            return None
-        last = self.layers[-1]
-        if isinstance(last, Activation):
-            return last.fn
-        if isinstance(last, ActivationLayer):
-            return last
-        act = getattr(last, "activation", None)
-        return act if isinstance(act, ActivationLayer) and hasattr(last, "backward_preactivation") else None
-
-    def _setup_fusion(self) -> None:
-        self._fused = None
-        # the backward pass of training, as the layers to call last to first: all of them unfused;
-        # fused, the head's activation is left out (its Jacobian is folded into (p - t)/N)
-        self._backward_order = tuple(reversed(self.layers))
-        act, loss = self._head_activation(), self.loss
-        if act is None or loss is None or loss.from_logits or loss.fusable_activation is None:
-            return
-        if act.activation_name == loss.fusable_activation:
-            self._fused = type(loss)(from_logits=True)
-            self._fused.reuse_gradient = True  # private to the model: its gradient is a work array
-            self._fused_head = act  # whose logits (loss_logits) and output the fused loss reads
-            last = self.layers[-1]
-            # an Activation layer is skipped; a layer with activation= starts at backward_preactivation
-            self._fused_preactivation = None if isinstance(last, (Activation, ActivationLayer)) else last
-            self._fused_backward_order = self._backward_order[1:]
+    def _setup_execution(self) -> None:
+        """The executor of the built model, with a fused head when the loss fits the output (tinynet.engine)."""
+        if self.built:
+            self._executor = Executor(self.layers, find_head(self.layers, self.loss))
 
     def _require_compiled(self, what: str) -> None:
         if self.loss is None or self.optimizer is None:
@@ -540,33 +519,19 @@ class Sequential:
             # anything but a batch the built model takes as it is: convert, build, check
             x = self._as_input(x)
             self.build_for(x)
-        for layer in self.layers:
-            x = layer.forward(x, training)
-        return x
+        return self._executor.forward(x, training)
 
     def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Run every layer's backward pass in reverse; return the gradient for the input.
 
-        With ``input_grad=False`` (what :meth:`train_step` uses) the first layer
-        may skip the gradient with respect to the data, and ``None`` is returned.
+        ``grad_output`` is :math:`\\partial L/\\partial \\hat y`, or what the loss's
+        ``backward`` returns after a fused head's output (a
+        :class:`~tinynet.engine.LogitGradient`: the backward pass then starts below
+        the head's activation).  With ``input_grad=False`` (what training uses)
+        the first layer may skip the gradient with respect to the data, and
+        ``None`` is returned.
         """
-        grad = grad_output
-        for layer in reversed(self.layers[1:]):
-            grad = layer.backward(grad)
-        return self._first_backward(self.layers[0].backward, grad, input_grad)
-
-    def _first_backward(self, backward: Callable, grad: np.ndarray, input_grad: bool) -> np.ndarray | None:
-        """Call the first layer's ``backward`` (or ``backward_preactivation``), telling it
-        whether the gradient with respect to the data is needed."""
-        if input_grad:
-            return backward(grad)
-        first = self.layers[0]
-        first.need_input_grad = False
-        try:
-            backward(grad)
-        finally:
-            first.need_input_grad = True
-        return None
+        return self._executor.backward(grad_output, input_grad)
 
     def compute_gradients(
         self,
@@ -592,29 +557,13 @@ class Sequential:
         and passes it.
         """
         self._require_compiled("computing gradients")
-        y_pred = self.forward(x, True)  # training=True
-        self.last_output = y_pred
-        loss = self._loss_value(y, y_pred, sample_weight, rows_sum_to_one)
+        y_pred = self.last_output = self.forward(x, training=True)
+        if rows_sum_to_one:  # only the categorical cross-entropy takes the promise
+            loss = self.loss.forward(y, y_pred, sample_weight, rows_sum_to_one=True)
+        else:
+            loss = self.loss.forward(y, y_pred, sample_weight)
         if backward:
-            # the gradients handed down the layers are temporaries: let them be overwritten in
-            # place; and nothing needs the gradient with respect to the data (need_input_grad)
-            first = self.layers[0]
-            for layer in self.layers:
-                layer.reuse_grad_output = True
-            first.need_input_grad = False
-            try:
-                if self._fused is not None:
-                    grad, order = self._fused.backward(), self._fused_backward_order
-                    if self._fused_preactivation is not None:  # a layer with activation=: below it
-                        grad = self._fused_preactivation.backward_preactivation(grad)
-                else:
-                    grad, order = self.loss.backward(), self._backward_order
-                for layer in order:
-                    grad = layer.backward(grad)
-            finally:
-                first.need_input_grad = True
-                for layer in self.layers:
-                    layer.reuse_grad_output = False
+            self.backward(self.loss.backward(), input_grad=False)
         if self._regularized:  # a precomputed list: models without penalties pay one truth test
             for reg, p, g in self._regularized:
                 loss += reg.penalty(p)
@@ -682,21 +631,6 @@ class Sequential:
                     np.copyto(s, backup)
             raise
         return loss
-
-    def _loss_value(self, y, y_pred, sample_weight, rows_sum_to_one: bool = False) -> float:
-        fused = self._fused
-        if fused is None:
-            return self.loss.forward(y, y_pred, sample_weight)
-        # the fused gradient (p - t)/N then reuses p, which the head computed already, and the
-        # head's logits with their log-normalizer A spare the loss a second pass over them
-        head = self._fused_head
-        if sample_weight is not None:
-            return fused.forward(y, head.x, sample_weight, probabilities=head.y)
-        z, lse = head.loss_logits()
-        if type(y) is np.ndarray and y.shape == z.shape and y.dtype == z.dtype and z.size:
-            # the training loop's batches: checked here, so the loss skips forward's own checks
-            return fused.fused_forward(y, z, head.y, lse, rows_sum_to_one)
-        return fused.forward(y, z, probabilities=head.y, log_normalizer=lse)
 
     # ------------------------------------------------------------------- training
     def fit(
@@ -909,7 +843,7 @@ class Sequential:
         if columns is not None:  # remembered once every check has passed: a refused fit changes nothing
             self.feature_names_in_ = columns
         # one-hot targets (rows summing to exactly 1), checked once here rather than on every batch
-        unit_rows = isinstance(self._fused, losses_module.CategoricalCrossentropy) and _rows_sum_to_one(y)
+        unit_rows = isinstance(self.loss, losses_module.CategoricalCrossentropy) and _rows_sum_to_one(y)
         n = len(x)
         steps = -(-n // batch_size)
         if steps_per_epoch is not None:
@@ -1099,7 +1033,7 @@ class Sequential:
         n = len(x)
         step = min(n, PREDICT_CHUNK) if batch_size is None else batch_size
         if n <= step:
-            out = self.forward(x, training=False)
+            out = np.asarray(self.forward(x, training=False))  # probabilities, not a fused head's output
         else:
             out = np.empty((n, *self.output_shape), dtype=x.dtype)
             for lo in range(0, n, step):
@@ -1114,7 +1048,7 @@ class Sequential:
         Builds the model on its first call; ``training=True`` runs the layers in
         training mode (dropout active, batch statistics) without training anything.
         """
-        out = self.forward(x, training=_validation.flag(training, "training"))
+        out = np.asarray(self.forward(x, training=_validation.flag(training, "training")))  # not a head's
         return out.copy() if training else out
 
     def evaluate(
@@ -1181,8 +1115,8 @@ class Sequential:
         total = 0.0
         for lo in range(0, n, batch_size):
             hi = min(n, lo + batch_size)
-            y_pred[lo:hi] = self.forward(x[lo:hi], training=False)
-            total += self._loss_value(y[lo:hi], y_pred[lo:hi], None if w is None else w[lo:hi]) * (hi - lo)
+            y_chunk = y_pred[lo:hi] = self.forward(x[lo:hi], training=False)  # a fused head's: from logits
+            total += self.loss.forward(y[lo:hi], y_chunk, None if w is None else w[lo:hi]) * (hi - lo)
         # the penalty is part of the objective, so it is in the reported loss here too (as Keras)
         loss = total / n + (self.regularization_loss() if self._regularized else 0.0)
         results = {"loss": loss, **self._metric_values(y, y_pred)}
@@ -1399,5 +1333,11 @@ def _same_length(a, b, name_a: str, name_b: str) -> None:
         raise ValueError(f"{name_a} has {len(a)} samples but {name_b} has {len(b)}; they must match")
 
 
-# Keras spells it `keras.models.load_model`; the loader lives in tinynet.serialization.
-from .serialization import load_model as load_model  # noqa: E402
+def __getattr__(name: str):
+    """``tinynet.models.load_model``: Keras spells it ``keras.models.load_model``; the loader lives in
+    :mod:`tinynet.serialization`, which imports this module (never the other way at import time)."""
+    if name == "load_model":
+        from .serialization import load_model
+
+        return load_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

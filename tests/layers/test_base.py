@@ -1,27 +1,30 @@
-"""The layer protocol's work-array helpers: buffer, zeroed_buffer, c_ordered, c_order_buffer, memory_order, remember."""
+"""The machinery of tinynet.engine: workspaces, plans per batch shape, and what they reuse."""
+
+import copy
+import pickle
 
 import numpy as np
 import pytest
 
+import tinynet as tn
+from tinynet.engine import FRESH, PLAN_LIMIT, Workspace
 from tinynet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sigmoid, Softmax
-from tinynet.layers.base import CACHE_LIMIT, Layer, memory_order, remember
+from tinynet.layers.base import Layer, memory_order
 
 
-def test_a_smaller_batch_gets_a_view_of_the_same_buffer():
-    layer = Layer()
-    full = layer.buffer("a", (8, 3))
-    last = layer.buffer("a", (5, 3))
-    assert last.base is full or last.base is full.base
-    assert np.shares_memory(full, last) and last.shape == (5, 3)
+def test_a_workspace_array_is_the_same_array_for_the_same_shape_and_a_new_one_otherwise():
+    ws = Workspace()
+    a = ws.array("a", (8, 3), np.float32)
+    assert ws.array("a", (8, 3), np.float32) is a
+    b = ws.array("a", (5, 3), np.float32)
+    assert b is not a and b.shape == (5, 3)
+    assert ws.array("a", (5, 3), np.float64).dtype == np.float64  # another dtype, another array
+    assert ws.array("b", (5, 3), np.float32) is not ws.array("a", (5, 3), np.float32)
 
 
-def test_buffer_views_are_remembered_for_both_shapes_of_an_epoch():
-    # an epoch alternates full batches and one smaller batch: neither request builds a new view
-    layer = Layer()
-    full, last = layer.buffer("a", (8, 3)), layer.buffer("a", (5, 3))
-    assert layer.buffer("a", (8, 3)) is full
-    assert layer.buffer("a", (5, 3)) is last
-    assert layer.buffer("a", (8, 3), np.dtype(np.float64)) is not full  # another dtype, another array
+def test_fresh_allocates_every_time():
+    assert FRESH.array("a", (2, 2), np.float32) is not FRESH.array("a", (2, 2), np.float32)
+    assert FRESH.derived("v", None, list) is not FRESH.derived("v", None, list)
 
 
 def test_buffer_in_a_memory_order_is_a_transposed_view_of_a_c_ordered_array():
@@ -32,55 +35,88 @@ def test_buffer_in_a_memory_order_is_a_transposed_view_of_a_c_ordered_array():
     assert view.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
-def test_per_shape_caches_stay_bounded():
-    layer = Layer()
-    for n in range(1, 3 * CACHE_LIMIT):
-        layer.buffer("a", (n, 2))
-    assert len(layer._views) <= CACHE_LIMIT
-    cache: dict = {}
-    for k in range(3 * CACHE_LIMIT):
-        assert remember(cache, k, str(k)) == str(k)
-        assert cache[k] == str(k)  # the value just stored is always there
-    assert len(cache) <= CACHE_LIMIT
-
-
 def test_zeroed_buffer_is_zero_when_allocated_and_left_alone_afterwards():
     layer = Layer()
     zeros = layer.zeroed_buffer("z", (4, 3))
     assert not zeros.any()
     zeros[0, 0] = 7.0  # the caller's own writes persist: the buffer is not refilled on reuse
     assert layer.zeroed_buffer("z", (4, 3))[0, 0] == 7.0
-    bigger = layer.zeroed_buffer("z", (6, 3))  # reallocated for a larger batch: zeroed again
+    bigger = layer.zeroed_buffer("z", (6, 3))  # reallocated for another shape: zeroed again
     assert not bigger.any()
 
 
-def test_c_ordered_copies_only_what_is_not_c_contiguous():
-    layer = Layer()
-    a = np.arange(24.0).reshape(2, 3, 4)
-    assert layer.c_ordered("k", a) is a
-    t = a.transpose(0, 2, 1)
-    copy = layer.c_ordered("k", t)
-    assert copy.flags.c_contiguous and not np.shares_memory(copy, a)
-    np.testing.assert_array_equal(copy, t)
-    # the decision alone, for layers that make it once and repeat only the copy
-    assert layer.c_order_buffer("k", a) is None
-    assert layer.c_order_buffer("k", t) is copy
+def test_a_derived_view_is_made_again_for_another_source_array():
+    ws = Workspace()
+    a, b = np.zeros(4), np.zeros(4)
+    first = ws.derived("v", a, lambda: a[::2])
+    assert ws.derived("v", a, lambda: a[1::2]) is first  # the same source: made once
+    assert np.shares_memory(ws.derived("v", b, lambda: b[::2]), b)  # another source: made anew
 
 
-def test_an_epochs_last_batch_reuses_the_plans_of_conv_and_pooling():
-    conv, pool = Conv2D(3, 3, padding="same", activation="relu"), MaxPool2D(2)
-    x = np.random.default_rng(0).normal(size=(8, 2, 6, 6)).astype(np.float32)
-    conv.build(x.shape[1:])
+@pytest.mark.parametrize("how", [copy.deepcopy, lambda ws: pickle.loads(pickle.dumps(ws))])
+def test_a_copied_workspace_starts_empty(how):
+    ws = Workspace()
+    ws.array("a", (3,), np.float32)
+    ws.derived("v", ws.arrays["a"], lambda: ws.arrays["a"][1:])
+    copied = how(ws)
+    assert type(copied) is Workspace and not copied.arrays and not copied.views
+
+
+def _mlp_and_cnn(seed=0):
+    tn.set_seed(seed)
+    cnn = tn.Sequential(
+        [
+            Conv2D(3, 3, padding="same", activation="relu", input_shape=(2, 6, 6)),
+            MaxPool2D(2),
+            Conv2D(2, 2, activation="tanh"),
+            Flatten(),
+            Dense(3, activation="softmax"),
+        ]
+    )
+    cnn.compile(loss="categorical_crossentropy", optimizer="sgd")
+    cnn.build()
+    return cnn
+
+
+def test_a_model_keeps_one_plan_per_batch_shape_and_reuses_its_arrays():
+    model = _mlp_and_cnn()
+    rng = np.random.default_rng(0)
+    x, y = (
+        rng.normal(size=(8, 2, 6, 6)).astype(np.float32),
+        np.eye(3, dtype=np.float32)[rng.integers(0, 3, 8)],
+    )
+    outputs = {}
     for n in (8, 5, 8, 5):
-        y = pool.forward(conv.forward(x[:n], training=True), training=True)
-        pool.backward(np.ones_like(y))
-    assert len(conv._step_arrays) == 2 and len(conv._geometries) == 2
-    assert len(pool._plans) == 2
-    views = dict(conv._views)
-    for n in (8, 5):
-        pool.forward(conv.forward(x[:n], training=True), training=True)
-    assert conv._views.keys() == views.keys()
-    assert all(conv._views[k] is v for k, v in views.items())  # the same views, none rebuilt
+        model.train_step(x[:n], y[:n])
+        z = model.layers[0].workspace.arrays["x_col"]  # a work array of the first layer's plan
+        assert outputs.setdefault(n, z) is z  # the same array every step of one batch shape
+    assert outputs[8] is not outputs[5]
+    assert set(model._executor.plans) == {(8, 2, 6, 6), (5, 2, 6, 6)}
+    for n in range(1, 3 * PLAN_LIMIT):  # ever-changing batch sizes: the plans stay bounded
+        model.train_step(x[: n % 8 + 1], y[: n % 8 + 1])
+    assert len(model._executor.plans) <= PLAN_LIMIT
+    model.predict(x)  # inference: fresh arrays, the plans untouched
+    assert model.layers[0].workspace is FRESH
+
+
+@pytest.mark.parametrize("shapes", [(8, 8, 8), (8, 5, 8, 5, 3, 8)])
+def test_what_a_plan_reuses_never_goes_stale(shapes, float64):
+    # a model that reuses its plans (and the views derived from their arrays) must train exactly like
+    # one that starts every step from new arrays; inputs are refilled in place, as fit's batch buffer
+    a, b = _mlp_and_cnn(), _mlp_and_cnn()
+    rng = np.random.default_rng(1)
+    buffers = {n: np.empty((n, 2, 6, 6)) for n in set(shapes)}
+    for n in shapes:
+        x = buffers[n]
+        x[...] = rng.normal(size=x.shape)
+        y = np.eye(3)[rng.integers(0, 3, n)]
+        loss_a = a.train_step(x, y)
+        b._executor.plans.clear()  # no plan survives a step: every array and view made anew
+        b._executor.active = "unknown"
+        loss_b = b.train_step(x.copy(), y)
+        assert loss_a == loss_b
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
 
 
 def _channels_last(rng, shape):
@@ -126,17 +162,9 @@ def test_what_layers_remember_about_a_work_array_never_goes_stale(make, float64)
         g = upstream.setdefault(id(x), np.empty(out_shape))
         g[...] = rng.normal(size=out_shape)
         expected = twin.forward(x.copy(order="K"), training=True).copy()
-        # the softmax's and sigmoid's A(x) and the logits they hand a fused loss, from forward's arrays
-        has_a = hasattr(twin, "log_normalizer")
-        expected_a = twin.log_normalizer().copy() if has_a else None
-        expected_logits = [v.copy() for v in twin.loss_logits()] if has_a else None
         expected_dx = twin.backward(g.copy()).copy()
         expected_grads = {k: v.copy() for k, v in twin.grads.items()}
         np.testing.assert_array_equal(layer.forward(x, training=True), expected)
-        if has_a:
-            np.testing.assert_array_equal(layer.log_normalizer(), expected_a)
-            for got, want in zip(layer.loss_logits(), expected_logits, strict=True):
-                np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(layer.backward(g), expected_dx)
         for k, v in expected_grads.items():
             np.testing.assert_array_equal(layer.grads[k], v)

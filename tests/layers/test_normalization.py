@@ -199,7 +199,7 @@ def test_results_do_not_depend_on_old_buffer_contents(float64):
         saved = {k: v.copy() for k, v in layer.state.items()}
         y = layer(x, training=True).copy()
         dx = layer.backward(g).copy()
-        for buf in layer._buffers.values():
+        for buf in layer.workspace.arrays.values():
             buf.fill(np.nan)
         for k, v in saved.items():
             layer.state[k][...] = v

@@ -146,7 +146,7 @@ def test_results_do_not_depend_on_old_buffer_contents():
         g_layer = rng.normal(size=(3, *layer.compute_output_shape(x.shape[1:])))
         y = layer(x, training=True).copy()
         dx = layer.backward(g_layer).copy()
-        for buf in layer._buffers.values():
+        for buf in layer.workspace.arrays.values():
             buf.fill(-7 if buf.dtype.kind != "b" else True)
         np.testing.assert_array_equal(layer(x, training=True), y)
         np.testing.assert_array_equal(layer.backward(g_layer), dx)

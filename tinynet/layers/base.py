@@ -31,7 +31,7 @@ A layer is a small object with a forward pass and a hand-derived backward pass:
     ``False`` by default.  A model sets it to ``True`` on its layers during its
     own backward pass, where the gradient handed to a layer is a temporary that
     nothing reads again; a layer may then write its input gradient over
-    ``grad_output`` (ReLU does, see :class:`~tinynet.layers.ActivationLayer`).
+    ``grad_output`` (ReLU does).
 ``state``
     Non-trainable arrays (running averages) that the model file saves and that
     optimizers never touch.
@@ -45,6 +45,14 @@ A layer is a small object with a forward pass and a hand-derived backward pass:
 ``get_config()`` / ``from_config(config)``
     A JSON-able dict of constructor arguments, and the way back.
 
+Math and machinery.  A built-in layer's forward and backward passes are calls
+to the pure functions of :mod:`tinynet.ops`, which hold the derivations.  The
+arrays they write into come from :meth:`Layer.buffer` and
+:meth:`Layer.output_array`: named work arrays of the layer's
+:attr:`Layer.workspace`, which a model replaces by its plan's for each batch
+shape (see :mod:`tinynet.engine`).  A layer keeps no other state between calls
+than its cache (what backward needs from the last forward).
+
 Memory layout: a layer sees its input as an ndarray of the documented
 *logical* shape (images are always indexed NCHW), but the array may be a
 strided view whose memory runs in another axis order.  Conv2D, for one,
@@ -53,18 +61,8 @@ and the layers after it keep that order (:meth:`Layer.buffer`'s ``order``
 argument), because element-wise work runs fastest when every operand has the
 same memory order.  Only speed depends on it: every layer accepts any layout.
 
-Work done once: in a model, the input a layer gets in training is the
-previous layer's work array, the same ndarray every step (``fit`` fills the
-same batch buffer every step too), and so is the gradient it gets in
-backward.  So a layer may remember what it derives from an array, views and
-companion buffers (never values), keyed by the batch shape (:func:`remember`)
-and checked by identity (``cached_input is x``); a training step then looks
-each of its arrays up once instead of rebuilding it.  A layer that hands back
-a view of its gradient (Flatten) hands back the same view for the same array,
-so that the layer below recognises it in turn.
-
 Memory contract: in training mode a layer writes its output and its input
-gradient into buffers it reuses on the next call of the same shape (this is
+gradient into work arrays it reuses on the next call of the same shape (this is
 what makes training allocation-free).  An array returned by
 ``forward(x, training=True)`` or by ``backward`` is therefore valid until the
 layer's next call; copy it if you want to keep it.  ``forward(x)`` in
@@ -82,6 +80,7 @@ import numpy as np
 
 from .. import regularizers as regularizers_module
 from .._config import get_default_dtype
+from ..engine import Workspace, allocate
 
 #: Every layer class that a model file may name: the built-ins plus the
 #: classes decorated with :func:`register_layer`.  Loading never imports a class
@@ -184,35 +183,8 @@ class Layer:
         self.dtype: np.dtype = get_default_dtype()
         #: Generator for initial weights and random numbers (dropout); the model sets its own.
         self.rng: np.random.Generator | None = None
-        self._reset_work()
-
-    def _reset_work(self) -> None:
-        """Start with no work arrays, and nothing remembered about them.
-
-        A subclass that remembers views or arrays of its own (see "Work done
-        once" in the module docstring) resets them here too, after ``super()``.
-        """
-        self._buffers: dict[str, np.ndarray] = {}
-        self._views: dict[tuple, np.ndarray] = {}  # (key, shape, dtype, order) -> the view handed out
-        self._zeroed_keys: set[str] = set()  # buffers whose zeros persist (see zeroed_buffer)
-
-    def __getstate__(self) -> dict[str, Any]:
-        """What ``copy.deepcopy`` and ``pickle`` copy: everything but the work arrays.
-
-        A copied view is an independent array, so remembered views (an im2col
-        window, a buffer's NCHW view) would silently go stale in the copy; it
-        starts with none and makes its own on its first call instead.
-        """
-        state = self.__dict__.copy()
-        fresh = object.__new__(type(self))
-        fresh._reset_work()
-        for name in fresh.__dict__:
-            state.pop(name, None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._reset_work()
+        #: Where :meth:`buffer` takes its arrays: the layer's own, or a model's (see :mod:`tinynet.engine`).
+        self.workspace: Workspace = Workspace()
 
     # -- freezing ---------------------------------------------------------
     @property
@@ -388,37 +360,26 @@ class Layer:
         dtype: np.dtype | None = None,
         order: tuple[int, ...] | None = None,
     ) -> np.ndarray:
-        """Return a reusable work array of ``shape`` (contents undefined).
+        """The work array ``key`` of ``shape`` from :attr:`workspace` (contents undefined).
 
-        The array is kept between calls; a smaller batch gets a view of the
-        first rows of the buffer allocated for the largest batch seen, so the
-        last, partial batch of an epoch allocates nothing.  The view itself is
-        remembered per request (:func:`remember`), so a repeated request, the
-        full batches and the last one alike, costs one dictionary lookup.
-
-        ``order`` (from :func:`memory_order`) asks for the memory layout of
-        another array: axis ``order[0]`` outermost, ``order[-1]`` innermost.
-        The result is then a transposed view of a C-ordered buffer; ``None``
-        means C order.
+        The same array on every call with the same shape (in a model: for every
+        step of one batch shape).  ``order`` (from :func:`memory_order`) asks for
+        the memory layout of another array: axis ``order[0]`` outermost,
+        ``order[-1]`` innermost; ``None`` means C order.
         """
         dtype = self.dtype if dtype is None else dtype
-        request = (key, shape, dtype, order)
-        view = self._views.get(request)
-        if view is not None:  # asked before: every step of an epoch, its last batch included
-            return view
-        stored_shape = shape if order is None else tuple(shape[i] for i in order)
-        buf = self._buffers.get(key)
-        if (
-            buf is None
-            or buf.shape[1:] != stored_shape[1:]
-            or buf.shape[0] < stored_shape[0]
-            or buf.dtype != dtype
-        ):
-            buf = self._buffers[key] = np.empty(stored_shape, dtype=dtype)
-        view = buf if buf.shape[0] == stored_shape[0] else buf[: stored_shape[0]]
-        if order is not None:
-            view = view.transpose(_inverse(order))
-        return remember(self._views, request, view)
+        a = self.workspace.arrays.get(key)  # the usual case, inline: a step asks for a dozen arrays
+        if a is not None and a.shape == shape and a.dtype == dtype:
+            return a
+        return self.workspace.array(key, shape, dtype, order)
+
+    def buffer_like(self, key: str, a: np.ndarray, dtype=None, zeros: bool = False) -> np.ndarray:
+        """:meth:`buffer` (or :meth:`zeroed_buffer`) with the shape and memory layout of ``a``."""
+        dtype = a.dtype if dtype is None else dtype
+        b = self.workspace.arrays.get(key)
+        if b is not None and b.shape == a.shape and b.dtype == dtype:
+            return b  # the layout is looked at only when the array is made
+        return self.workspace.array(key, a.shape, dtype, memory_order(a), zeros)
 
     def zeroed_buffer(
         self,
@@ -430,36 +391,9 @@ class Layer:
         """Like :meth:`buffer`, but filled with zeros whenever it is (re)allocated.
 
         For work arrays whose zeros the caller never overwrites (a padding
-        border, a constant operand of zeros): they are zeroed once, not on
-        every call.
+        border): they are zeroed once, not on every call.
         """
-        self._zeroed_keys.add(key)
-        before = self._buffers.get(key)
-        buf = self.buffer(key, shape, dtype, order)
-        if self._buffers[key] is not before:  # a new allocation (np.empty): zero all of it
-            self._buffers[key].fill(0)
-        return buf
-
-    def c_ordered(self, key: str, a: np.ndarray) -> np.ndarray:
-        """``a`` itself when it is C-contiguous, else a copy of it in the reusable buffer ``key``.
-
-        For a computation that needs C order (a reshape that must be a view, a
-        GEMM on a flattened gradient) from an array that may arrive in another
-        memory layout.
-        """
-        copy = self.c_order_buffer(key, a)
-        if copy is None:
-            return a
-        np.copyto(copy, a)
-        return copy
-
-    def c_order_buffer(self, key: str, a: np.ndarray) -> np.ndarray | None:
-        """The buffer :meth:`c_ordered` would copy ``a`` into, or None when ``a`` is C-contiguous.
-
-        For a layer that decides once, for a work array it will see every step,
-        and then only repeats the copy.
-        """
-        return None if a.flags.c_contiguous else self.buffer(key, a.shape, a.dtype)
+        return self.workspace.array(key, shape, self.dtype if dtype is None else dtype, order, zeros=True)
 
     def output_array(
         self,
@@ -469,23 +403,13 @@ class Layer:
         dtype=None,
         order: tuple[int, ...] | None = None,
     ) -> np.ndarray:
-        """A reusable buffer when training, a fresh array otherwise (see the memory contract).
-
-        ``order`` is the memory layout, as in :meth:`buffer`.
-        """
-        if training:
-            return self.buffer(key, shape, dtype, order)
+        """:meth:`buffer` when training, a fresh array otherwise (see the memory contract)."""
         dtype = self.dtype if dtype is None else dtype
-        if order is None:
-            return np.empty(shape, dtype=dtype)
-        return np.empty(tuple(shape[i] for i in order), dtype=dtype).transpose(_inverse(order))
+        return self.buffer(key, shape, dtype, order) if training else allocate(shape, dtype, order)
 
-    def _ones(self, n: int, dtype) -> np.ndarray:
-        """A cached vector of ``n`` ones (a view of the longest one made so far)."""
-        ones = self._buffers.get("ones")
-        if ones is None or len(ones) < n or ones.dtype != dtype:
-            ones = self._buffers["ones"] = np.ones(n, dtype=dtype)
-        return ones if len(ones) == n else ones[:n]
+    def _describe(self) -> str:
+        """The layer's class and name for error messages: ``Conv2D 'conv2d_1'``."""
+        return f"{type(self).__name__} {self.name!r}" if self.name else type(self).__name__
 
     def default_name(self) -> str:
         """The base of the name a model gives this layer (``Dense`` -> ``dense``)."""
@@ -514,34 +438,6 @@ def _order_of_strides(strides: tuple[int, ...]) -> tuple[int, ...] | None:
     # stable sort: axes of equal stride (size-1 axes) keep their logical order
     order = tuple(sorted(range(len(strides)), key=lambda axis: -strides[axis]))
     return None if order == tuple(range(len(strides))) else order
-
-
-#: How many entries a per-shape cache keeps before it starts over (see :func:`remember`).
-CACHE_LIMIT = 64
-
-
-def remember(cache: dict, key: Any, value: Any) -> Any:
-    """Store ``value`` under ``key`` in a per-shape cache and return it.
-
-    Layers keep what depends only on the batch shape (buffer views, window
-    plans, geometry) in small dicts, because an epoch alternates between two
-    shapes: the full batches and the last, smaller one.  A cache that reaches
-    :data:`CACHE_LIMIT` entries (a loop with ever-changing batch sizes) is
-    emptied first, so memory stays bounded.
-    """
-    if len(cache) >= CACHE_LIMIT:
-        cache.clear()
-    cache[key] = value
-    return value
-
-
-@functools.lru_cache(maxsize=256)
-def _inverse(order: tuple[int, ...]) -> tuple[int, ...]:
-    """The permutation that undoes ``transpose(order)``."""
-    inverse = [0] * len(order)
-    for position, axis in enumerate(order):
-        inverse[axis] = position
-    return tuple(inverse)
 
 
 def _as_shape(shape) -> tuple[int, ...]:

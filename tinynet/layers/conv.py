@@ -7,16 +7,15 @@ shared with :mod:`tinynet.layers.pooling`.
 
 from __future__ import annotations
 
-import math
+import functools
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from .. import initializers, regularizers
+from .. import initializers, ops, regularizers
 from ..regularizers import Regularizer
 from .activations import ActivatedLayer, ActivationLayer, get_activation
-from .base import Layer, register_layer, remember
+from .base import register_layer
 
 PaddingSpec = str | int
 
@@ -25,74 +24,26 @@ PaddingSpec = str | int
 class Conv2D(ActivatedLayer):
     r"""2-D convolution (cross-correlation, as in every deep learning library).
 
-    Forward.  Let :math:`\tilde X` be the input zero-padded by
-    :math:`(t, \cdot, l, \cdot)` rows/columns at the top, bottom, left and right,
-    :math:`s_h, s_w` the strides and :math:`k_h, k_w` the kernel size.  For sample
-    :math:`n`, filter :math:`f` and output pixel :math:`(p, q)`:
-
     .. math::
-        Z_{nfpq} = b_f + \sum_{c=0}^{C-1} \sum_{i=0}^{k_h-1} \sum_{j=0}^{k_w-1}
-                   W_{fcij}\, \tilde X_{n,c,\,p s_h + i,\,q s_w + j},
-        \qquad Y = f(Z).
+        Z_{nfpq} = b_f + \sum_{c,i,j} W_{fcij}\, \tilde X_{n,c,\,p s_h + i,\,q s_w + j},
+        \qquad Y = f(Z),
 
-    im2col.  Gather every receptive field into the columns of one matrix,
+    computed as im2col plus one matrix product; the derivation of both passes
+    is in :mod:`tinynet.ops.conv` (:func:`~tinynet.ops.im2col`,
+    :func:`~tinynet.ops.conv2d_forward`, :func:`~tinynet.ops.conv2d_backward`,
+    :func:`~tinynet.ops.col2im`), with the output sizes of each ``padding``.
 
-    .. math::
-        X_{\mathrm{col}}[(c, i, j),\ (n, p, q)] = \tilde X_{n,c,\,p s_h + i,\,q s_w + j},
-
-    with rows ordered like the flattened kernel
-    :math:`W_{\mathrm{mat}} = W.\mathrm{reshape}(F, C k_h k_w)`.  The triple sum is
-    then one matrix product over the whole batch, computed with a row per
-    output pixel,
-
-    .. math:: Z_{\mathrm{mat}} = X_{\mathrm{col}}^\top W_{\mathrm{mat}}^\top + \mathbf 1 b^\top,
-        \qquad Z_{\mathrm{mat}}[(n, p, q), f] = Z_{nfpq}.
-
-    Memory layout.  :math:`Z_{\mathrm{mat}}` (N*OH*OW, F) *is* the output stored
-    channels-last, (N, OH, OW, F); the layer returns the NCHW view
-    ``z.transpose(0, 3, 1, 2)`` of it instead of copying it into NCHW order.
-    The activation and pooling layers that follow keep that layout (see
+    Memory layout.  The GEMM's result (N*OH*OW, F) *is* the output stored
+    channels-last, (N, OH, OW, F); the layer returns its NCHW view
+    ``z.transpose(0, 3, 1, 2)`` instead of copying it into NCHW order.  The
+    activation and pooling layers that follow keep that layout (see
     :func:`tinynet.layers.base.memory_order`), so their element-wise loops run
     over contiguous channels, and the gradient arrives channels-last for the
-    backward pass below.  Indexing is NCHW throughout; only the strides differ.
-
-    Backward.  With :math:`G = \partial L/\partial Z` (after the activation's own
-    backward) laid out the same way, :math:`G_{\mathrm{mat}}[(n,p,q), f] = G_{nfpq}`,
-    the layer is a :class:`~tinynet.layers.Dense` with inputs
-    :math:`X_{\mathrm{col}}^\top`, so the same three lines of calculus apply:
-
-    .. math::
-        \frac{\partial L}{\partial W_{fcij}} = \sum_{n,p,q} G_{nfpq}\,
-            \tilde X_{n,c,\,p s_h+i,\,q s_w+j}
-            \;\Rightarrow\; dW_{\mathrm{mat}} = G_{\mathrm{mat}}^\top X_{\mathrm{col}}^\top,
-        \qquad
-        \frac{\partial L}{\partial b_f} = \sum_{n,p,q} G_{nfpq}
-            \;\Rightarrow\; db = G_{\mathrm{mat}}^\top \mathbf 1,
-
-    .. math::
-        dX_{\mathrm{col}} = W_{\mathrm{mat}}^\top G_{\mathrm{mat}}^\top, \qquad
-        \frac{\partial L}{\partial \tilde X_{nchw}} =
-            \sum_{\substack{i,j,p,q:\\ p s_h + i = h,\ q s_w + j = w}}
-            dX_{\mathrm{col}}[(c,i,j),(n,p,q)].
-
-    The last sum (col2im) is the adjoint of the gather: every pixel receives
-    the gradient of each column it was copied into.  For a fixed kernel offset
-    :math:`(i, j)` the pixels :math:`(p s_h + i, q s_w + j)` are distinct, so
-    col2im is :math:`k_h k_w` vectorised additions of strided slices; finally
-    :math:`\partial L/\partial X` is :math:`\partial L/\partial \tilde X` without
-    the padding.
+    backward pass.  Indexing is NCHW throughout; only the strides differ.
 
     Shapes: ``x`` (N, C, H, W); ``W`` (F, C, kh, kw); ``b`` (F,); ``z``, ``y``
-    (N, F, OH, OW), stored as (N, OH, OW, F); ``x_col`` and ``dx_col``
-    (C*kh*kw, N*OH*OW); ``G_mat`` (N*OH*OW, F).  Cache: ``x_col`` (the only use
-    of the input in backward), the input's shape, and the activation's own cache.
-
-    Output size per axis, for input size :math:`n`, kernel :math:`k`, stride :math:`s`:
-    ``"valid"``: :math:`\lfloor (n - k)/s \rfloor + 1` (needs :math:`n \ge k`);
-    ``"same"``: :math:`\lceil n/s \rceil` with total padding
-    :math:`\max((\lceil n/s \rceil - 1)s + k - n, 0)`, the odd extra row/column
-    at the bottom/right (as TensorFlow); an int :math:`p`: :math:`p` zeros on
-    each side, :math:`\lfloor (n + 2p - k)/s \rfloor + 1`.
+    (N, F, OH, OW), stored as (N, OH, OW, F).  Cache: ``x_col`` (C*kh*kw,
+    N*OH*OW), the only use of the input in backward, and the padding.
 
     Parameters
     ----------
@@ -152,26 +103,16 @@ class Conv2D(ActivatedLayer):
         self.kernel_initializer = kernel_initializer
         initializers.get(kernel_initializer)  # fail at construction, not at build
         self.kernel_regularizer = self.add_regularizer("W", kernel_regularizer)
-        self._geometries: dict[tuple, tuple] = {}  # batch shape -> its _geometry (checked once)
-
-    def _reset_work(self) -> None:
-        super()._reset_work()
-        self._step_arrays: dict[tuple, tuple] = {}  # batch shape -> _arrays_for's views (training)
-        # the last training input and everything its step uses (the padding buffer's interior,
-        # _arrays_for's views, the backward's shapes), then the last G_Z and its companions: in a
-        # model both are the same work arrays every step, so each step looks them up once
-        self._forward_for: tuple = (None,)
-        self._grad_for: tuple = (None,)
 
     # ------------------------------------------------------------------ shapes
     def default_name(self) -> str:
         return "conv2d"  # as Keras; the generic rule would give "conv2_d"
 
-    def _describe(self) -> str:
-        return f"Conv2D {self.name!r}" if self.name else "Conv2D"
-
     def _geometry(self, input_shape: tuple[int, ...]) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
         """((OH, top, bottom), (OW, left, right)) for one sample of shape (C, H, W)."""
+        geometry = _geometry(tuple(input_shape), self.kernel_size, self.strides, self.padding)
+        if geometry is not None:
+            return geometry
         if len(input_shape) != 3:
             raise ValueError(
                 f"{self._describe()} expects images of shape (batch, channels, height, width), i.e. samples "
@@ -198,99 +139,47 @@ class Conv2D(ActivatedLayer):
 
     # ------------------------------------------------------------------ passes
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        if training and self._forward_for[0] is x:  # the same work array as last step
-            _, interior, arrays, self._cache_shapes = self._forward_for
-            if interior is not None:
-                np.copyto(interior, x)  # pad_input's copy, into the remembered view
-        else:
-            geometry = self._geometries.get(x.shape)
-            if geometry is None:  # a new batch shape: check it, then remember its geometry
-                _check_batch(x, self.params["W"].shape[1], self._describe())
-                geometry = remember(self._geometries, x.shape, self._geometry(x.shape[1:]))
-            (oh, top, bottom), (ow, left, right) = geometry
-            x_pad = pad_input(self, x, top, bottom, left, right, training)
-            arrays = self._step_arrays.get(x.shape) if training else None
-            if arrays is None or arrays[0] is not x_pad:
-                arrays = self._arrays_for(x.shape, x_pad, oh, ow, training)
-                if training and x_pad is not x:  # our own padding buffer: the same views every step
-                    remember(self._step_arrays, x.shape, arrays)
-            self._cache_shapes = (x.shape, x_pad.shape, (top, left), (oh, ow))
-            if training:
-                h, w = x.shape[2:]
-                interior = None if x_pad is x else x_pad[:, :, top : top + h, left : left + w]
-                self._forward_for = (x, interior, arrays, self._cache_shapes)
-        _, windows, x_col, self.x_col, z_mat, z_rows, z = arrays
-        np.copyto(x_col, windows)  # the single im2col copy
-
-        # Z_mat = X_col^T W_mat^T (+ b): one GEMM for the whole batch, channels-last (N, OH, OW, F)
-        np.matmul(self.x_col.T, self.params["W"].reshape(self.filters, -1).T, out=z_rows)
-        if self.use_bias:
-            z_mat += self.params["b"]
+        (oh, top, bottom), (ow, left, right) = self._batch_geometry(x)
+        n, c, h, w = x.shape
+        pad_shape = (n, c, top + h + bottom, left + w + right)
+        self._padding = (x.shape, pad_shape, top, left)
+        x_pad = self.zeroed_buffer("x_pad", pad_shape) if training else None
+        x_pad = ops.pad_images(x, top, bottom, left, right, out=x_pad)
+        windows = self.workspace.derived("windows", x_pad, lambda: self._receptive_fields(x_pad))
+        x_col = self.output_array("x_col", (windows.size,), training)
+        self.x_col = ops.im2col(x_pad, self.kernel_size, self.strides, out=x_col, windows=windows)
+        z = self.output_array("z", (n, oh, ow, self.filters), training)  # channels-last (Memory layout)
+        z = ops.conv2d_forward(self.x_col, self.params["W"], self.params.get("b"), out=z)
         return self.activate(z, training)
 
-    def _arrays_for(
-        self, x_shape: tuple[int, ...], x_pad: np.ndarray, oh: int, ow: int, training: bool
-    ) -> tuple:
-        """The arrays one forward pass works on, as views (remembered per batch shape in training).
-
-        ``(x_pad, windows, x_col, X_col, z_mat, Z_rows, z)``: the (C, kh, kw, N, OH, OW)
-        view of every receptive field of ``x_pad``, in X_col's order (no copy yet);
-        the im2col work array in that shape and as the (C kh kw, N OH OW) matrix
-        :math:`X_{col}`; the channels-last output (N, OH, OW, F), the same as
-        (N OH OW, F) rows for the GEMM, and its NCHW view ``z`` (no copy, see
-        "Memory layout").
-        """
-        n, c = x_shape[:2]
-        (kh, kw), (sh, sw), F = self.kernel_size, self.strides, self.filters
-        windows = sliding_window_view(x_pad, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-        windows = windows.transpose(1, 4, 5, 0, 2, 3)
-        x_col = flat_work(self, "x_col", (c, kh, kw, n, oh, ow), training, x_pad.dtype)
-        z_mat = self.output_array("z", (n, oh, ow, F), training, x_pad.dtype)
-        X_col = x_col.reshape(c * kh * kw, n * oh * ow)
-        return x_pad, windows, x_col, X_col, z_mat, z_mat.reshape(-1, F), z_mat.transpose(0, 3, 1, 2)
+    def _receptive_fields(self, x_pad: np.ndarray) -> np.ndarray:
+        return ops.receptive_fields(x_pad, self.kernel_size, self.strides)
 
     def backward_preactivation(self, grad_z: np.ndarray) -> np.ndarray | None:
-        """Backward pass from :math:`G = \\partial L/\\partial Z`, skipping the activation.
-
-        The model calls this directly when the activation is fused into the loss.
-        """
-        x_shape, pad_shape, (top, left), (oh, ow) = self._cache_shapes
-        F = self.filters
-        # (N, OH, OW, F): a view when grad_z is channels-last, one copy when it is laid out otherwise
-        # (into a work array, the same while grad_z is the same work array: then only the copy repeats)
-        if self._grad_for[0] is grad_z and self._grad_for[1] is self._cache_shapes:
-            _, _, G_src, G_copy, G, ones = self._grad_for
-        else:
-            G_src = grad_z.transpose(0, 2, 3, 1)
-            G_copy = self.c_order_buffer("G", G_src)
-            G = (G_src if G_copy is None else G_copy).reshape(-1, F)
-            ones = self._ones(len(G), G.dtype) if self.use_bias else None
-            self._grad_for = (grad_z, self._cache_shapes, G_src, G_copy, G, ones)
-        if G_copy is not None:
-            np.copyto(G_copy, G_src)
-
-        # grads["W"] is contiguous (own array or a slice of the model's flat buffer): reshape is a view
-        np.matmul(G.T, self.x_col.T, out=self.grads["W"].reshape(F, -1))  # dW = G_mat^T X_col^T
-        if ones is not None:
-            np.matmul(ones, G, out=self.grads["b"])  # db = G_mat^T 1
-
-        if not self.need_input_grad:  # first layer of a model in training: skip dX_col and col2im
+        """Backward pass from :math:`G = \\partial L/\\partial Z`, skipping the activation."""
+        G = grad_z.transpose(0, 2, 3, 1)  # (N, OH, OW, F): a view when grad_z is channels-last
+        if not G.flags.c_contiguous:
+            G = _copy(G, self.buffer("G", G.shape, G.dtype))
+        G = G.reshape(-1, self.filters)
+        ops.conv2d_backward(self.x_col, G, self.grads["W"], self.grads.get("b"))
+        if not self.need_input_grad:  # the first layer of a model in training: skip dX_col and col2im
             return None
-        n, c, h, w = x_shape
-        (kh, kw), (sh, sw) = self.kernel_size, self.strides
-        dx_col = self.buffer("dx_col_flat", (self.x_col.size,), grad_z.dtype).reshape(self.x_col.shape)
-        np.matmul(self.params["W"].reshape(F, -1).T, G.T, out=dx_col)  # dX_col = W_mat^T G_mat^T
-
-        # col2im: for each kernel offset (i, j), add its columns back onto the pixels they came from
-        dx_col = dx_col.reshape(c, kh, kw, n, oh, ow)
-        dx_pad = self.buffer("dx_pad", pad_shape, grad_z.dtype)
-        dx_pad.fill(0)
-        for i in range(kh):
-            rows = slice(i, i + sh * (oh - 1) + 1, sh)  # p s_h + i for p = 0..OH-1
-            for j in range(kw):
-                cols = slice(j, j + sw * (ow - 1) + 1, sw)
-                dx_pad[:, :, rows, cols] += dx_col[:, i, j].transpose(1, 0, 2, 3)
+        (_, _, h, w), pad_shape, top, left = self._padding
+        dx_col, dx_pad = (
+            self.buffer("dx_col", self.x_col.shape, G.dtype),
+            self.buffer("dx_pad", pad_shape, G.dtype),
+        )
+        dx_pad = ops.col2im(G, self.params["W"], pad_shape, self.strides, out=dx_pad, dx_col=dx_col)
         return dx_pad[:, :, top : top + h, left : left + w]
+
+    def _batch_geometry(self, x: np.ndarray) -> tuple:
+        """:meth:`_geometry` of a batch, after checking it is (N, C, H, W) with this layer's C."""
+        channels = self.params["W"].shape[1]
+        if x.ndim != 4 or x.shape[1] != channels:
+            raise ValueError(
+                f"{self._describe()} expects a batch of shape (batch, {channels}, height, width) but received {x.shape}"
+            )
+        return self._geometry(x.shape[1:])
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
@@ -332,52 +221,28 @@ def check_padding(padding: PaddingSpec, layer: str) -> PaddingSpec:
 def conv_axis(
     size: int, k: int, s: int, padding: PaddingSpec, what: str, layer: str, sample_shape: tuple
 ) -> tuple[int, int, int]:
-    """Output size and (before, after) padding of one spatial axis; see :class:`Conv2D`."""
-    if padding == "same":
-        out = math.ceil(size / s)
-        total = max((out - 1) * s + k - size, 0)
-        return out, total // 2, total - total // 2  # the odd row/column goes after (TensorFlow)
-    p = 0 if padding == "valid" else int(padding)
-    if size + 2 * p < k:
+    """Output size and (before, after) padding of one spatial axis (:func:`tinynet.ops.conv_output_size`)."""
+    result = ops.conv_output_size(size, k, s, padding)
+    if result is None:
         raise ValueError(
             f"{layer}: input {what} {size} (samples of shape {sample_shape}) is smaller than the "
             f"kernel {what} {k} with padding {padding!r}; use padding='same' or a smaller kernel"
         )
-    return (size + 2 * p - k) // s + 1, p, p
+    return result
 
 
-def _check_batch(x: np.ndarray, channels: int, layer: str) -> None:
-    if x.ndim != 4 or x.shape[1] != channels:
-        raise ValueError(
-            f"{layer} expects a batch of shape (batch, {channels}, height, width) but received {x.shape}"
-        )
+@functools.lru_cache(maxsize=256)
+def _geometry(sample_shape, kernel_size, strides, padding) -> tuple | None:
+    """((OH, top, bottom), (OW, left, right)) for samples (C, H, W), or None when they do not fit."""
+    if len(sample_shape) != 3:
+        return None
+    axes = [
+        ops.conv_output_size(n, k, s, padding)
+        for n, k, s in zip(sample_shape[1:], kernel_size, strides, strict=True)
+    ]
+    return None if None in axes else tuple(axes)
 
 
-def flat_work(layer: Layer, key: str, shape: tuple[int, ...], training: bool, dtype) -> np.ndarray:
-    """A work array of ``shape`` cut from a flat reusable buffer when training, fresh otherwise.
-
-    ``x_col`` and friends have the batch on an inner axis, so :meth:`Layer.buffer`'s
-    "first rows" reuse would not apply; a 1-D buffer's prefix does (the last,
-    smaller batch of an epoch allocates nothing).
-    """
-    size = math.prod(shape)
-    if not training:
-        return np.empty(shape, dtype=dtype)
-    return layer.buffer(key + "_flat", (size,), dtype).reshape(shape)
-
-
-def pad_input(
-    layer: Layer, x: np.ndarray, top: int, bottom: int, left: int, right: int, training: bool
-) -> np.ndarray:
-    """``x`` with zero rows/columns around the two spatial axes (``x`` itself when there are none)."""
-    if top == bottom == left == right == 0:
-        return x
-    n, c, h, w = x.shape
-    shape = (n, c, top + h + bottom, left + w + right)
-    if not training:
-        x_pad = np.zeros(shape, dtype=x.dtype)
-    else:
-        # a reused buffer, zeroed when allocated: the border stays zero, the interior is overwritten below
-        x_pad = layer.zeroed_buffer("x_pad", shape, x.dtype)
-    x_pad[:, :, top : top + h, left : left + w] = x
-    return x_pad
+def _copy(source: np.ndarray, out: np.ndarray) -> np.ndarray:
+    np.copyto(out, source)
+    return out

@@ -78,30 +78,13 @@ class Flatten(Layer):
     def compute_output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
 
-    def _reset_work(self) -> None:
-        super()._reset_work()
-        self._copy_for: tuple = (None, None, None)  # the last training input stored otherwise, and its copy
-        self._grad_for: tuple = (None, None)  # the last gradient and its view in the input's shape
-
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        self._input_shape_batch = x.shape
-        if training and self._copy_for[0] is x:  # the same work array as last step: the same buffer
-            _, y, y_as_x = self._copy_for
-        elif memory_order(x) is None:
+        self._x_shape = x.shape
+        if memory_order(x) is None:
             return x.reshape(x.shape[0], -1)
-        else:
-            y = self.output_array("y", (x.shape[0], math.prod(x.shape[1:])), training, x.dtype)
-            y_as_x = y.reshape(x.shape)
-            if training:
-                self._copy_for = (x, y, y_as_x)
-        np.copyto(y_as_x, x)
+        y = self.output_array("y", (x.shape[0], math.prod(x.shape[1:])), training, x.dtype)
+        np.copyto(y.reshape(x.shape), x)  # the features in logical (channel, row, column) order
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        # the same view for the same gradient array (a model's step): the layer below then
-        # recognises its input gradient too (see "Work done once" in tinynet.layers.base)
-        # (splitting the feature axis of an (N, D) array is always a view, never a copy)
-        last = self._grad_for
-        if last[0] is not grad_output or last[1].shape != self._input_shape_batch:
-            last = self._grad_for = (grad_output, grad_output.reshape(self._input_shape_batch))
-        return last[1]
+        return grad_output.reshape(self._x_shape)  # splitting the feature axis: always a view

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers, regularizers
+from .. import initializers, ops, regularizers
 from ..regularizers import Regularizer
 from .activations import ActivatedLayer, ActivationLayer, get_activation
 from .base import register_layer
@@ -14,21 +14,12 @@ from .base import register_layer
 class Dense(ActivatedLayer):
     r"""Fully connected layer: an affine map followed by an optional activation.
 
-    Forward, for a batch :math:`X` of :math:`N` rows:
+    .. math:: Z = X W + \mathbf{1} b^\top, \qquad Y = f(Z);
 
-    .. math:: Z = X W + \mathbf{1} b^\top, \qquad Y = f(Z).
-
-    Backward.  With :math:`G = \partial L/\partial Y`, the activation gives
-    :math:`G_Z = \partial L/\partial Z = G \odot f'(Z)` (or its own Jacobian
-    product for softmax).  Since :math:`Z_{nj} = \sum_i X_{ni} W_{ij} + b_j`,
-
-    .. math::
-        \frac{\partial L}{\partial W_{ij}} = \sum_n X_{ni}\, (G_Z)_{nj}
-            \;\Rightarrow\; dW = X^\top G_Z, \qquad
-        \frac{\partial L}{\partial b_j} = \sum_n (G_Z)_{nj}
-            \;\Rightarrow\; db = \mathbf{1}^\top G_Z, \qquad
-        \frac{\partial L}{\partial X_{ni}} = \sum_j (G_Z)_{nj} W_{ij}
-            \;\Rightarrow\; dX = G_Z W^\top.
+    backward, with :math:`G = \partial L/\partial Y`, from :math:`G_Z = \partial L/\partial Z`
+    (the activation's :math:`G \odot f'(Z)`, or its own Jacobian product for softmax):
+    :math:`dW = X^\top G_Z`, :math:`db = \mathbf{1}^\top G_Z`, :math:`dX = G_Z W^\top`
+    (derived in :func:`tinynet.ops.dense_backward` and :func:`tinynet.ops.dense_input_grad`).
 
     Shapes: ``x`` (N, in_features) (more leading axes are allowed and act as
     batch axes), ``W`` (in_features, units), ``b`` (units,), ``z`` and ``y``
@@ -97,48 +88,19 @@ class Dense(ActivatedLayer):
     def compute_output_shape(self, input_shape):
         return (*tuple(input_shape)[:-1], self.units)
 
-    def _reset_work(self) -> None:
-        super()._reset_work()
-        # the last training input and its z buffer, then the last G_Z and its ones vector and dX
-        # buffer: in a model both are the same work arrays every step, so their companions are
-        # looked up once ("Work done once" in tinynet.layers.base)
-        self._z_for: tuple = (None, None)
-        self._grad_for: tuple = (None, None, None)
-
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
-        if training and self._z_for[0] is x:
-            z = self._z_for[1]
-        else:
-            z = self.output_array("z", (*x.shape[:-1], self.units), training)
-            if training:
-                self._z_for = (x, z)
-        np.matmul(x, self.params["W"], out=z)
-        if self.use_bias:
-            z += self.params["b"]
+        z = self.output_array("z", (*x.shape[:-1], self.units), training)
+        ops.dense_forward(x, self.params["W"], self.params.get("b"), out=z)
         return self.activate(z, training)
 
     def backward_preactivation(self, grad_z: np.ndarray) -> np.ndarray | None:
-        """Backward pass from :math:`G_Z = \\partial L/\\partial Z`, skipping the activation.
-
-        The model calls this directly when the activation is fused into the loss.
-        """
-        x2, g2 = self.x, grad_z
-        if x2.ndim > 2:  # extra leading axes act as batch axes: fold them into the rows
-            x2, g2 = x2.reshape(-1, x2.shape[-1]), g2.reshape(-1, self.units)
-        if self._grad_for[0] is not grad_z:
-            ones = self._ones(len(g2), g2.dtype) if self.use_bias else None
-            self._grad_for = (grad_z, ones, self.buffer("dx", self.x.shape, grad_z.dtype))
-        _, ones, grad_input = self._grad_for
-        np.matmul(x2.T, g2, out=self.grads["W"])
-        if ones is not None:
-            # db = 1^T G_Z, as written above: one matrix-vector product, several times
-            # faster than g2.sum(axis=0) (a strided reduction over the rows)
-            np.matmul(ones, g2, out=self.grads["b"])
-        if not self.need_input_grad:  # first layer of a model in training: dX is never used
+        """Backward pass from :math:`G_Z = \\partial L/\\partial Z`, skipping the activation."""
+        ops.dense_backward(self.x, grad_z, self.grads["W"], self.grads.get("b"))
+        if not self.need_input_grad:  # the first layer of a model in training: dX is never used
             return None
-        np.matmul(grad_z, self.params["W"].T, out=grad_input)
-        return grad_input
+        dx = self.buffer("dx", self.x.shape, grad_z.dtype)
+        return ops.dense_input_grad(grad_z, self.params["W"], out=dx)
 
     def get_config(self) -> dict:
         config = {

@@ -1,54 +1,8 @@
-r"""Batch and layer normalization, with their backward passes derived step by step.
+r"""Batch and layer normalization: :math:`y = \gamma \hat x + \beta` with :math:`\hat x` a standardized group.
 
-Both layers standardize a group of :math:`M` numbers :math:`x_1, \dots, x_M`
-and then scale and shift them with trainable :math:`\gamma, \beta`:
-
-.. math::
-    \mu = \frac1M \sum_k x_k, \quad
-    \sigma^2 = \frac1M \sum_k (x_k - \mu)^2, \quad
-    s = \sqrt{\sigma^2 + \epsilon}, \quad
-    \hat x_k = \frac{x_k - \mu}{s}, \quad
-    y_k = \gamma \hat x_k + \beta .
-
-They differ only in what a group is: batch normalization standardizes one
-feature (or channel) across the batch, layer normalization one sample across
-its features.
-
-Derivation of the backward pass of one group, with :math:`g_k = \partial L/\partial y_k`.
-
-1. Parameters: :math:`\partial L/\partial\gamma = \sum_k g_k \hat x_k`,
-   :math:`\partial L/\partial\beta = \sum_k g_k` (summed over every group that
-   shares them).
-2. :math:`\partial L/\partial \hat x_k = \gamma g_k`.
-3. Every :math:`\hat x_k` depends on :math:`x_m` directly and through
-   :math:`\mu` and :math:`s`.  With :math:`\partial\mu/\partial x_m = 1/M` and
-
-   .. math::
-       \frac{\partial \sigma^2}{\partial x_m}
-           = \frac2M \sum_k (x_k - \mu)\Big(\delta_{km} - \frac1M\Big)
-           = \frac2M (x_m - \mu)
-       \;\Rightarrow\;
-       \frac{\partial s}{\partial x_m} = \frac{1}{2s}\,\frac{\partial \sigma^2}{\partial x_m}
-           = \frac{\hat x_m}{M}
-
-   (the :math:`-1/M` term vanishes because :math:`\sum_k (x_k - \mu) = 0`), the
-   quotient rule gives
-
-   .. math::
-       \frac{\partial \hat x_k}{\partial x_m}
-           = \frac{\delta_{km} - 1/M}{s} - \frac{x_k - \mu}{s^2}\,\frac{\hat x_m}{M}
-           = \frac{1}{M s}\big(M \delta_{km} - 1 - \hat x_k \hat x_m\big).
-
-4. Chaining,
-
-   .. math::
-       \frac{\partial L}{\partial x_m} = \sum_k \gamma g_k \frac{\partial \hat x_k}{\partial x_m}
-           = \frac{\gamma}{M s}\Big(M g_m - \sum_k g_k - \hat x_m \sum_k g_k \hat x_k\Big),
-
-   the compact form: two sums per group and one element-wise pass, never the
-   :math:`M \times M` Jacobian.  (For layer normalization :math:`\gamma` varies
-   with :math:`k`; the same steps hold with :math:`g_k` replaced by
-   :math:`\gamma_k g_k` and :math:`\gamma` dropped in front.)
+The standardization and its backward pass, derived step by step, are in
+:mod:`tinynet.ops.normalization`; the two layers differ only in what a group
+is (a feature across the batch, or a sample across its features).
 """
 
 from __future__ import annotations
@@ -57,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
 from .base import Layer, register_layer
 
 
@@ -120,9 +75,6 @@ class BatchNormalization(Layer):
         if not self.epsilon > 0.0:
             raise ValueError(f"BatchNormalization epsilon must be positive, got {epsilon!r}")
 
-    def _describe(self) -> str:
-        return f"BatchNormalization {self.name!r}" if self.name else "BatchNormalization"
-
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) not in (1, 3):
             raise ValueError(
@@ -153,50 +105,37 @@ class BatchNormalization(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         axes, per_feature = self._axes(x)
-        self.M = x.size // x.shape[1]
         # batch statistics only when training an unfrozen layer (a frozen one runs as in inference)
-        self.training = batch_statistics = training and self.trainable
-        x_hat = self.output_array("x_hat", x.shape, training, x.dtype)
+        batch_statistics = training and self.trainable
+        self.training, x_hat = batch_statistics, self.output_array("x_hat", x.shape, training, x.dtype)
         if batch_statistics:
-            mean = np.add.reduce(x, axis=axes) / self.M
-            np.subtract(x, mean.reshape(per_feature), out=x_hat)  # x - mu, scaled to x_hat below
-            squares = self.buffer("work", x.shape, x.dtype)
-            np.square(x_hat, out=squares)
-            variance = np.add.reduce(squares, axis=axes) / self.M  # biased: divide by M
-            # running averages are state: updated in place, never by an optimizer
+            self.x_hat, mean, variance, self.inv_std = ops.normalize_forward(x, axes, self.epsilon, out=x_hat)
             for key, batch_value in (("moving_mean", mean), ("moving_variance", variance)):
-                running = self.state[key]
+                running = self.state[key]  # state: updated in place, never by an optimizer
                 running *= self.momentum
-                running += (1.0 - self.momentum) * batch_value
+                running += (1.0 - self.momentum) * batch_value.reshape(-1)
         else:
-            variance = self.state["moving_variance"]
-            np.subtract(x, self.state["moving_mean"].reshape(per_feature), out=x_hat)
-        self.inv_std = 1.0 / np.sqrt(variance + self.epsilon)
-        x_hat *= self.inv_std.reshape(per_feature)
-        self.x_hat = x_hat
-        y = self.output_array("y", x.shape, training, x.dtype)
-        np.multiply(x_hat, self.params["gamma"].reshape(per_feature), out=y)
+            mean, variance = (self.state[k].reshape(per_feature) for k in ("moving_mean", "moving_variance"))
+            self.x_hat, _, _, self.inv_std = ops.normalize_forward(
+                x, axes, self.epsilon, mean, variance, out=x_hat
+            )
+        y = np.multiply(
+            self.x_hat,
+            self.params["gamma"].reshape(per_feature),
+            out=self.output_array("y", x.shape, training, x.dtype),
+        )
         y += self.params["beta"].reshape(per_feature)
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         axes, per_feature = self._axes(grad_output)
-        g, x_hat = grad_output, self.x_hat
-        sum_g, sum_g_xhat = self.grads["beta"], self.grads["gamma"]
-        np.add.reduce(g, axis=axes, out=sum_g)  # dbeta = sum g
-        g_xhat = self.buffer("work", g.shape, g.dtype)
-        np.multiply(g, x_hat, out=g_xhat)
-        np.add.reduce(g_xhat, axis=axes, out=sum_g_xhat)  # dgamma = sum g x_hat
-        scale = (self.params["gamma"] * self.inv_std).reshape(per_feature)  # gamma / s
-        grad_input = self.buffer("dx", g.shape, g.dtype)
-        if not self.training:
-            return np.multiply(g, scale, out=grad_input)
-        # (gamma / (M s)) (M g - sum g - x_hat sum g x_hat) = (gamma / s) (g - mean g - x_hat mean(g x_hat))
-        np.multiply(x_hat, (sum_g_xhat / self.M).reshape(per_feature), out=grad_input)
-        np.subtract(g, grad_input, out=grad_input)
-        grad_input -= (sum_g / self.M).reshape(per_feature)
-        grad_input *= scale
-        return grad_input
+        g, x_hat, gamma = grad_output, self.x_hat, self.params["gamma"].reshape(per_feature)
+        np.add.reduce(g, axis=axes, out=self.grads["beta"])  # dbeta = sum g
+        np.add.reduce(g * x_hat, axis=axes, out=self.grads["gamma"])  # dgamma = sum g x_hat
+        g_hat = np.multiply(g, gamma, out=self.buffer("dx", g.shape, g.dtype))  # dL/dx_hat
+        if not self.training:  # the statistics are constants: the affine map gamma (x - mu) / s
+            return np.multiply(g_hat, self.inv_std, out=g_hat)
+        return ops.normalize_backward(g_hat, x_hat, self.inv_std, axes, out=g_hat)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
@@ -239,9 +178,6 @@ class LayerNormalization(Layer):
         if not self.epsilon > 0.0:
             raise ValueError(f"LayerNormalization epsilon must be positive, got {epsilon!r}")
 
-    def _describe(self) -> str:
-        return f"LayerNormalization {self.name!r}" if self.name else "LayerNormalization"
-
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) < 1:
             raise ValueError(f"{self._describe()} needs inputs with a feature axis, got samples of shape ()")
@@ -263,40 +199,21 @@ class LayerNormalization(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self._check(x)
-        d = x.shape[-1]
         x_hat = self.output_array("x_hat", x.shape, training, x.dtype)
-        np.subtract(x, np.add.reduce(x, axis=-1, keepdims=True) / d, out=x_hat)  # x - mu
-        squares = self.buffer("work", x.shape, x.dtype)
-        np.square(x_hat, out=squares)
-        variance = np.add.reduce(squares, axis=-1, keepdims=True) / d
-        self.inv_std = 1.0 / np.sqrt(variance + self.epsilon)
-        x_hat *= self.inv_std
-        self.x_hat = x_hat
-        y = self.output_array("y", x.shape, training, x.dtype)
-        np.multiply(x_hat, self.params["gamma"], out=y)
+        self.x_hat, _, _, self.inv_std = ops.normalize_forward(x, (x.ndim - 1,), self.epsilon, out=x_hat)
+        y = np.multiply(
+            self.x_hat, self.params["gamma"], out=self.output_array("y", x.shape, training, x.dtype)
+        )
         y += self.params["beta"]
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         self._check(grad_output)
-        g, x_hat = grad_output, self.x_hat
-        d = g.shape[-1]
-        leading = tuple(range(g.ndim - 1))
-        np.add.reduce(g, axis=leading, out=self.grads["beta"])
-        g_hat = self.buffer("work", g.shape, g.dtype)
-        np.multiply(g, x_hat, out=g_hat)
-        np.add.reduce(g_hat, axis=leading, out=self.grads["gamma"])
-        np.multiply(g, self.params["gamma"], out=g_hat)  # g_hat = dL/dx_hat
-        mean_g_hat = np.add.reduce(g_hat, axis=-1, keepdims=True) / d
-        grad_input = self.buffer("dx", g.shape, g.dtype)
-        np.multiply(g_hat, x_hat, out=grad_input)
-        mean_g_hat_xhat = np.add.reduce(grad_input, axis=-1, keepdims=True) / d
-        # (1/s) (g_hat - mean g_hat - x_hat mean(g_hat x_hat)), one sample per row
-        np.multiply(x_hat, mean_g_hat_xhat, out=grad_input)
-        np.subtract(g_hat, grad_input, out=grad_input)
-        grad_input -= mean_g_hat
-        grad_input *= self.inv_std
-        return grad_input
+        g, x_hat, leading = grad_output, self.x_hat, tuple(range(grad_output.ndim - 1))
+        np.add.reduce(g, axis=leading, out=self.grads["beta"])  # dbeta = sum g
+        np.add.reduce(g * x_hat, axis=leading, out=self.grads["gamma"])  # dgamma = sum g x_hat
+        g_hat = np.multiply(g, self.params["gamma"], out=self.buffer("dx", g.shape, g.dtype))  # dL/dx_hat
+        return ops.normalize_backward(g_hat, x_hat, self.inv_std, (g.ndim - 1,), out=g_hat)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "epsilon": self.epsilon}

@@ -1,36 +1,23 @@
 r"""Pooling layers for NCHW images: max, average and global average.
 
-A pooling window of size :math:`(k_h, k_w)` with strides :math:`(s_h, s_w)`
-("valid": windows lie entirely inside the image) covers, for output pixel
-:math:`(p, q)`, the input pixels :math:`(p s_h + i,\ q s_w + j)`,
-:math:`0 \le i < k_h`, :math:`0 \le j < k_w`.  The output size per axis is
-:math:`\lfloor (n - k)/s \rfloor + 1`.  Windows overlap when :math:`s < k`; a
-pixel then belongs to several windows and its gradient is the *sum* over them,
-which is why every backward pass below adds (never assigns) into
-:math:`\partial L/\partial X`.
+The window arithmetic and both passes of max and average pooling are in
+:mod:`tinynet.ops.pooling`, derived there.
 
-Vectorisation.  For a fixed offset :math:`(i, j)` the strided view
-``x[:, :, i::s_h, j::s_w]`` (cut to (N, C, OH, OW)) holds pixel :math:`(i, j)` of
-every window, and these pixels are distinct; so a loop over the :math:`k_h k_w`
-offsets, each step one whole-array operation, replaces any loop over samples or
-pixels.
-
-Memory layout.  Max and average pooling work on the input *in its memory
-order* (:func:`~tinynet.layers.base.memory_order`): after a Conv2D, whose
-output is stored channels-last, that is the (N, H, W, C) array behind the
-NCHW view, the offsets' strided views are taken on its H and W axes, and
-every whole-array operation runs over contiguous channels instead of rows of
-a few pixels.  Outputs and work arrays are allocated in the same order and
-returned as NCHW views.
+Memory layout.  Max and average pooling allocate their outputs and work
+arrays in their input's memory order (:func:`~tinynet.layers.base.memory_order`):
+after a Conv2D, whose output is stored channels-last, every whole-array
+operation then runs over contiguous channels instead of rows of a few pixels.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
-from .base import Layer, _inverse, memory_order, register_layer, remember
+from .. import ops
+from .base import Layer, memory_order, register_layer
 from .conv import pair
 
 
@@ -44,22 +31,9 @@ class _Pool2D(Layer):
         kind = type(self).__name__
         self.pool_size = pair(pool_size, "pool_size", kind)
         self.strides = self.pool_size if strides is None else pair(strides, "strides", kind)
-        self._plans: dict[tuple, tuple] = {}  # (batch shape, memory order) -> _plan's result
-
-    def _reset_work(self) -> None:
-        super()._reset_work()
-        self._step_arrays: dict[tuple, tuple] = {}  # (shape, order) -> MaxPool2D's forward views (training)
-        self._backward_arrays: dict[tuple, tuple] = {}  # (shape, order, dtype) -> its backward views
-        # the last training input's forward arrays, and the last gradient's backward plan: in a
-        # model both are the same work arrays every step, so a step looks them up once
-        self._forward_for: tuple = (None,)
-        self._backward_for: tuple = (None, None, None)
 
     def default_name(self) -> str:
         return super().default_name().replace("2_d", "2d")  # max_pool2d, not max_pool2_d
-
-    def _describe(self) -> str:
-        return f"{type(self).__name__} {self.name!r}" if self.name else type(self).__name__
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         input_shape = tuple(input_shape)
@@ -77,48 +51,17 @@ class _Pool2D(Layer):
             )
         return (c, (h - kh) // sh + 1, (w - kw) // sw + 1)
 
-    def _plan(self, x_shape: tuple[int, ...], order: tuple[int, ...] | None) -> tuple:
-        r"""How to pool a batch of ``x_shape`` stored in memory ``order``; remembered per shape.
-
-        Returns ``(out_shape, stored_in, stored_out, offsets)``: the NCHW output
-        shape; the input's and the output's shapes with their axes in memory
-        order (``x.transpose(order)``, a C-ordered array when ``x`` came from a
-        layer); and, for each window offset :math:`(i, j)` in raster order, its
-        number :math:`i k_w + j` and the index of its pixels
-        :math:`(p s_h + i,\ q s_w + j)` in every window, on the stored array.
-        """
-        plan = self._plans.get((x_shape, order))
-        if plan is None:
-            if len(x_shape) != 4:
+    def _output_shape(self, x: np.ndarray) -> tuple[int, ...]:
+        """The (N, C, OH, OW) output shape of the batch ``x``, after checking it is (N, C, H, W)."""
+        shape = _pooled_shape(x.shape, self.pool_size, self.strides)
+        if shape is None:  # not (N, C, H, W), or smaller than a window: say so
+            if x.ndim != 4:
                 raise ValueError(
                     f"{self._describe()} expects a batch of shape (batch, channels, height, width), "
-                    f"received {x_shape}"
+                    f"received {x.shape}"
                 )
-            c, oh, ow = self.compute_output_shape(x_shape[1:])
-            out_shape = (x_shape[0], c, oh, ow)
-            axes = (0, 1, 2, 3) if order is None else order
-            (kh, kw), (sh, sw) = self.pool_size, self.strides
-            offsets = []
-            for i in range(kh):
-                for j in range(kw):
-                    index = [slice(None)] * 4
-                    index[axes.index(2)] = slice(i, i + sh * (oh - 1) + 1, sh)
-                    index[axes.index(3)] = slice(j, j + sw * (ow - 1) + 1, sw)
-                    offsets.append((i * kw + j, tuple(index)))
-            stored_in = tuple(x_shape[a] for a in axes)
-            stored_out = tuple(out_shape[a] for a in axes)
-            plan = remember(self._plans, (x_shape, order), (out_shape, stored_in, stored_out, offsets))
-        return plan
-
-    @staticmethod
-    def _stored(a: np.ndarray, order: tuple[int, ...] | None) -> np.ndarray:
-        """``a`` with its axes in memory ``order`` (a view)."""
-        return a if order is None else a.transpose(order)
-
-    @staticmethod
-    def _logical(a: np.ndarray, order: tuple[int, ...] | None) -> np.ndarray:
-        """The NCHW view of an array stored in ``order``."""
-        return a if order is None else a.transpose(_inverse(order))
+            self.compute_output_shape(x.shape[1:])
+        return shape
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides)}
@@ -171,136 +114,45 @@ class MaxPool2D(_Pool2D):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        arrays = self._forward_for
-        if not (training and arrays[0] is x):  # in a model, x is the same work array every step
-            order = memory_order(x)
-            arrays = self._step_arrays.get((x.shape, order)) if training else None
-            if arrays is None or arrays[0] is not x:  # per shape: the epoch's last batch too
-                arrays = self._forward_arrays(x, order, training)
-                if training:
-                    remember(self._step_arrays, (x.shape, order), arrays)
-            if training:
-                self._forward_for = arrays
-        _, windows, y, argmax, won, candidate_pos, y_nchw, self._x_shape, self._order = arrays
-        self._argmax, self._arrays = argmax, arrays  # (the backward plan follows the arrays)
-        np.copyto(y, windows[0][1])
-        argmax.fill(0)
-        # scan the window offsets in raster order; a strict ">" keeps the first maximum on ties.
-        # Positions only grow during the scan, so argmax = max(argmax, pos * won) records the last
-        # strict improvement: the same as a masked copy, without its slow branchy loop.
-        for pos, candidate in windows[1:]:
-            np.greater(candidate, y, out=won)
-            np.maximum(y, candidate, out=y)
-            np.multiply(won, pos, out=candidate_pos)
-            np.maximum(argmax, candidate_pos, out=argmax)
-        return y_nchw
-
-    def _forward_arrays(self, x: np.ndarray, order: tuple[int, ...] | None, training: bool) -> tuple:
-        """``(x, windows, y, argmax, won, candidate_pos, y_nchw, x.shape, order)`` for one forward pass.
-
-        ``windows`` pairs each offset's number :math:`i k_w + j` with its strided
-        view of ``x`` in memory order; the other arrays are stored in that order
-        too, ``y_nchw`` being the NCHW view of ``y``.  Remembered per batch shape
-        in training.
-        """
-        _, _, stored_out, offsets = self._plan(x.shape, order)
-        xs = self._stored(x, order)  # the same array, axes in memory order (module docstring)
-        y = self.output_array("y", stored_out, training, x.dtype)
-        # the window position i kw + j of each winner; int8 is enough for windows of up to 127 pixels
-        arg_dtype = np.dtype(np.int8) if len(offsets) <= 127 else np.dtype(np.intp)
-        argmax = self.output_array("argmax", stored_out, training, arg_dtype)
-        won = self.buffer("won", stored_out, np.dtype(bool))
-        candidate_pos = self.buffer("candidate_pos", stored_out, arg_dtype)
-        windows = [(pos, xs[index]) for pos, index in offsets]
-        return x, windows, y, argmax, won, candidate_pos, self._logical(y, order), x.shape, order
-
-    @property
-    def argmax(self) -> np.ndarray:
-        """The flat window position :math:`i^* k_w + j^*` of each window's winner, (N, C, OH, OW)."""
-        return self._logical(self._argmax, self._order)
+        out_shape, order = self._output_shape(x), memory_order(x)
+        windows = self._windows("x windows", x, out_shape)
+        y = self.output_array("y", out_shape, training, x.dtype, order)
+        arg_dtype = _position_dtype(len(windows))
+        self.argmax = self.output_array("argmax", out_shape, training, arg_dtype, order)
+        won, positions = (
+            self.buffer("won", out_shape, bool, order),
+            self.buffer("positions", out_shape, arg_dtype, order),
+        )
+        self._x_shape, self._order = x.shape, order
+        return ops.max_pool(windows, y, self.argmax, won, positions)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        last = self._backward_for
-        if last[0] is grad_output and last[1] is self._arrays:  # a model's step: the same arrays
-            plan = last[2]
-        else:
-            plan = self._tiling_plan(grad_output)
-            self._backward_for = (grad_output, self._arrays, plan)
-        if plan is None:
-            return self._overlapping_backward(grad_output)
-        # windows do not overlap: each pixel is in at most one window, so for every offset
-        # the strided view of the pixels at that offset receives G where that offset won
-        G_src, G_copy, targets, won, grad_input, fill, grad_input_nchw = plan
-        if fill:
-            grad_input.fill(0)  # some pixels are in no window (gaps, a leftover border): they get 0
-        if G_copy is not None:  # G stored otherwise (e.g. NCHW from Flatten): one copy
-            np.copyto(G_copy, G_src)
-        G = G_src if G_copy is None else G_copy
-        for pos, target in targets:
-            np.equal(self._argmax, pos, out=won)
-            np.multiply(G, won, out=target)
-        return grad_input_nchw
+        grad_input = self.buffer("dx", self._x_shape, grad_output.dtype, self._order)
+        won = self.buffer("won", self.argmax.shape, bool, self._order)  # free after forward
+        G = self.buffer("G", self.argmax.shape, grad_output.dtype, self._order)
+        targets = self._windows("dx windows", grad_input, self.argmax.shape)
+        return ops.max_pool_backward(
+            grad_output, self.argmax, self._x_shape, self.pool_size, self.strides, grad_input, won, G, targets
+        )
 
-    def _tiling_plan(self, grad_output: np.ndarray) -> tuple | None:
-        """What :meth:`backward` needs when windows do not overlap, else None.
+    def _windows(self, key: str, a: np.ndarray, out_shape: tuple[int, ...]) -> list[tuple[int, np.ndarray]]:
+        """:func:`tinynet.ops.pool_windows` of ``a``, made once while ``a`` is the same array."""
+        make = lambda: ops.pool_windows(a, self.pool_size, self.strides, out_shape[2:])  # noqa: E731
+        return self.workspace.derived(key, a, make)
 
-        ``(G_src, G_copy, targets, won, grad_input, fill, grad_input_nchw)``:
-        ``grad_output`` in the input's memory order, and a work array to copy it
-        into when that view is not C-ordered (else None); each offset's number
-        and strided view of the input gradient; the mask; the input gradient,
-        whether it needs zeroing (pixels in no window), and its NCHW view.
-        """
-        h, w = self._x_shape[2:]
-        (kh, kw), (sh, sw) = self.pool_size, self.strides
-        order = self._order
-        out_shape, stored_in, stored_out, offsets = self._plan(self._x_shape, order)
-        if sh < kh or sw < kw:
-            return None
-        oh, ow = out_shape[2:]
-        key = (self._x_shape, order, grad_output.dtype)
-        arrays = self._backward_arrays.get(key)
-        if arrays is None:
-            grad_input = self.buffer("dx", stored_in, grad_output.dtype)
-            targets = [(pos, grad_input[index]) for pos, index in offsets]
-            won = self.buffer("won", stored_out, np.dtype(bool))
-            arrays = remember(
-                self._backward_arrays, key, (grad_input, targets, won, self._logical(grad_input, order))
-            )
-        grad_input, targets, won, grad_input_nchw = arrays
-        fill = not (sh == kh and sw == kw and oh * kh == h and ow * kw == w)
-        G_src = self._stored(grad_output, order)
-        G_copy = self.c_order_buffer("G", G_src)
-        return G_src, G_copy, targets, won, grad_input, fill, grad_input_nchw
 
-    def _overlapping_backward(self, grad_output: np.ndarray) -> np.ndarray:
-        h, w = self._x_shape[2:]
-        kw = self.pool_size[1]
-        out_shape = self._plan(self._x_shape, self._order)[0]
-        # overlapping windows: flat index in x (C order) of each window's winner (window origin + i* W + j*,
-        # where argmax = i* kw + j*), then an unbuffered scatter-add so a pixel that won several
-        # windows gets their sum
-        grad_input = self.buffer("dx_overlap", self._x_shape, grad_output.dtype)  # C order: flat indices
-        grad_input.fill(0)
-        index = self.buffer("index", out_shape, np.intp)
-        col = self.buffer("col", out_shape, np.intp)
-        np.divmod(self.argmax, kw, out=(index, col))
-        index *= w
-        index += col
-        index += self._window_origins(out_shape, h, w)
-        np.add.at(grad_input.reshape(-1), index.reshape(-1), grad_output.reshape(-1))
-        return grad_input
+@functools.lru_cache(maxsize=256)
+def _pooled_shape(x_shape: tuple[int, ...], pool_size, strides) -> tuple[int, ...] | None:
+    """(N, C, OH, OW) for a batch (N, C, H, W), or None when it is no such batch or too small."""
+    if len(x_shape) != 4 or x_shape[2] < pool_size[0] or x_shape[3] < pool_size[1]:
+        return None
+    (n, c, h, w), (kh, kw), (sh, sw) = x_shape, pool_size, strides
+    return (n, c, (h - kh) // sh + 1, (w - kw) // sw + 1)
 
-    def _window_origins(self, out_shape: tuple[int, ...], h: int, w: int) -> np.ndarray:
-        """Flat index in the (N, C, H, W) input of the top-left pixel of every window (cached per shape)."""
-        key = (*out_shape, h, w)
-        if getattr(self, "_origins_key", None) != key:
-            n, c, oh, ow = out_shape
-            sh, sw = self.strides
-            plane = (np.arange(oh) * (sh * w))[:, None] + np.arange(ow) * sw
-            self._origins = (np.arange(n * c) * (h * w))[:, None, None] + plane
-            self._origins = self._origins.reshape(out_shape)
-            self._origins_key = key
-        return self._origins
+
+def _position_dtype(positions: int) -> np.dtype:
+    """The window position i kw + j of each winner: int8 is enough for windows of up to 127 pixels."""
+    return np.dtype(np.int8) if positions <= 127 else np.dtype(np.intp)
 
 
 @register_layer
@@ -333,25 +185,14 @@ class AvgPool2D(_Pool2D):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        self._x_shape, self._order = x.shape, memory_order(x)
-        _, _, stored_out, offsets = self._plan(x.shape, self._order)
-        xs = self._stored(x, self._order)  # the same array, axes in memory order (module docstring)
-        y = self.output_array("y", stored_out, training, x.dtype)
-        np.copyto(y, xs[offsets[0][1]])
-        for _, index in offsets[1:]:
-            y += xs[index]
-        y *= 1.0 / len(offsets)
-        return self._logical(y, self._order)
+        out_shape, self._order = self._output_shape(x), memory_order(x)
+        self._x_shape = x.shape
+        y = self.output_array("y", out_shape, training, x.dtype, self._order)
+        return ops.avg_pool(ops.pool_windows(x, self.pool_size, self.strides, out_shape[2:]), out=y)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        _, stored_in, stored_out, offsets = self._plan(self._x_shape, self._order)
-        share = self.buffer("share", stored_out, grad_output.dtype)
-        np.multiply(self._stored(grad_output, self._order), 1.0 / len(offsets), out=share)
-        grad_input = self.buffer("dx", stored_in, grad_output.dtype)
-        grad_input.fill(0)
-        for _, index in offsets:
-            grad_input[index] += share
-        return self._logical(grad_input, self._order)
+        grad_input = self.buffer("dx", self._x_shape, grad_output.dtype, self._order)
+        return ops.avg_pool_backward(grad_output, self.pool_size, self.strides, out=grad_input)
 
 
 @register_layer
@@ -370,9 +211,6 @@ class GlobalAveragePooling2D(Layer):
 
     def default_name(self) -> str:
         return "global_average_pooling2d"
-
-    def _describe(self) -> str:
-        return f"GlobalAveragePooling2D {self.name!r}" if self.name else "GlobalAveragePooling2D"
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) != 3:

@@ -50,9 +50,8 @@ class Reshape(Layer):
         known = math.prod(s for s in self.target_shape if s != -1)
         fits = size % known == 0 if -1 in self.target_shape else size == known
         if not fits:
-            layer = f"Reshape {self.name!r}" if self.name else "Reshape"
             raise ValueError(
-                f"{layer} cannot reshape samples of shape {tuple(input_shape)} ({size} elements) to "
+                f"{self._describe()} cannot reshape samples of shape {tuple(input_shape)} ({size} elements) to "
                 f"{self.target_shape}"
             )
         return tuple(size // known if s == -1 else s for s in self.target_shape)

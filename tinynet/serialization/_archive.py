@@ -47,6 +47,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ._errors import ModelFileError
+from ._version import FORMAT_NAME, FORMAT_VERSION
 
 #: The first bytes of every HDF5 file (Keras' ``.h5`` models).
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -56,13 +57,6 @@ KERAS_ADVICE = (
     "and copy the weights with examples/keras_to_tinynet.py (it needs keras installed; see the docs' "
     "'Coming from Keras' page)"
 )
-
-#: The ``format`` field of every tinynet model file's manifest.
-FORMAT_NAME = "tinynet-model"
-#: The newest format version this tinynet writes and reads.  It writes the oldest version that
-#: holds the file: 1, or 2 with callback states, or 3 with int8 kernels or a model card, or 4 with
-#: frozen layers, GELU or LeakyReLU layers (whose configs version 4 changed).
-FORMAT_VERSION = 4
 #: The zip member that holds the manifest (a 1-D uint8 ``.npy`` of UTF-8 JSON).
 MANIFEST_MEMBER = "manifest.npy"
 

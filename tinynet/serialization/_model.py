@@ -21,9 +21,11 @@ import numpy as np
 
 from .. import _config
 from ..layers.base import LAYER_REGISTRY, Layer
-from ._archive import FORMAT_NAME, MAX_MEMBERS, MAX_NDIM, Archive, _all_finite, _describe
+from ..models import Sequential  # one way only: models never imports this package at import time
+from ._archive import MAX_MEMBERS, MAX_NDIM, Archive, _all_finite, _describe
 from ._configs import check_config
 from ._errors import ModelFileError
+from ._version import FORMAT_NAME
 
 #: The generators whose state a model file can hold (a fixed list, like every lookup here).
 BIT_GENERATORS = ("PCG64",)
@@ -702,8 +704,6 @@ def _guard_parameters(layer: Layer, expected: dict[str, tuple[str, tuple[int, ..
 
 def rebuild(archive: Archive, manifest: dict[str, Any]):
     """The model of the manifest, built, with parameters of the stored shapes (values not read yet)."""
-    from ..models import Sequential
-
     fail = archive.error
     import_builtin_layers()
     entries = manifest["layers"]

@@ -1,0 +1,344 @@
+r"""How a model runs its layers: work arrays, in-place reuse, the skipped input gradient, the fused head.
+
+The math of every layer is a pure function in :mod:`tinynet.ops`, and a layer
+only calls them.  Everything that makes a training step as fast as a
+hand-written NumPy loop lives here, in one place:
+
+Work arrays, one plan per batch shape.  A training step writes every
+activation, every gradient and every temporary of the layers into arrays it
+reuses on the next step, so that training allocates nothing.  A layer asks for
+such an array by name, ``self.buffer("z", shape)``, and gets it from its
+current :class:`Workspace`.  A model keeps one :class:`Plan` per batch shape
+(an epoch has two: the full batches and the last, smaller one), holding a
+workspace for each of its layers, and hands the plan's workspaces to the
+layers when the batch shape changes (:meth:`Executor.forward`).  Within a plan
+every array has a fixed shape, so a lookup is one dictionary access; views
+derived from a work array (an im2col window view of a padding buffer) are
+made once per plan too (:meth:`Workspace.derived`).  In inference a model
+gives its layers :data:`FRESH`, which allocates every array anew: what
+``predict`` returns is the caller's to keep.  A layer outside a model uses a
+workspace of its own.
+
+In place.  During a model's backward pass the gradient a layer receives from
+the layer above is a temporary nothing reads again, so the model sets
+:attr:`~tinynet.layers.Layer.reuse_grad_output` on every layer but the top one
+(whose gradient is the caller's), and ReLU writes its input gradient over it.
+
+The first layer's input gradient.  Nothing uses :math:`\partial L/\partial X`
+for the data; ``backward(grad, input_grad=False)`` sets the first layer's
+:attr:`~tinynet.layers.Layer.need_input_grad` to ``False`` for the call, and
+Dense and Conv2D then skip a matrix product (and col2im).
+
+The fused head.  When the output activation is a sigmoid or a softmax and the
+loss its cross-entropy, the loss is best computed from the logits :math:`z`
+and differentiated with respect to them, :math:`\partial L/\partial z = (p - t)/N`
+(see :mod:`tinynet.ops.losses`).  A model then has a :class:`FusedHead`: its
+forward pass returns the probabilities as a :class:`HeadOutput`, an array that
+carries its logits and their log-normalizer to the loss; the loss returns its
+gradient with respect to the logits as a :class:`LogitGradient`; and the
+model's backward pass, seeing one, starts below the activation.  The loss
+and the layers know nothing else about it, and the four lines of a training
+step stay four lines (see :mod:`tinynet.models`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .layers.base import Layer
+
+#: How many plans (batch shapes) a model keeps before it starts over: a loop with
+#: ever-changing batch sizes keeps its memory bounded.
+PLAN_LIMIT = 8
+
+
+class Workspace:
+    """The named work arrays of one layer (in a model: for one batch shape).
+
+    :meth:`array` returns the array stored under a name, allocating it when it
+    is missing or has another shape or dtype; its contents are whatever the last
+    user left.  A copy (``copy.deepcopy``, ``pickle``) starts empty.
+    """
+
+    __slots__ = ("arrays", "views")
+
+    #: Whether every request allocates anew (see :data:`FRESH`).
+    fresh = False
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+        self.views: dict[str, tuple[Any, Any]] = {}
+
+    def __reduce__(self):  # a copy starts empty: a copied view would no longer view its copied base
+        return type(self), ()
+
+    def array(
+        self,
+        key: str,
+        shape: tuple[int, ...],
+        dtype,
+        order: tuple[int, ...] | None = None,
+        zeros: bool = False,
+    ) -> np.ndarray:
+        """The work array ``key`` of ``shape`` and ``dtype`` (contents undefined).
+
+        ``order`` (from :func:`~tinynet.layers.memory_order`) asks for the memory
+        layout of another array: axis ``order[0]`` outermost.  ``zeros=True``
+        fills it with zeros when it is allocated, never afterwards (a padding
+        border, which the caller never writes).
+        """
+        a = self.arrays.get(key)
+        if a is None or a.shape != shape or a.dtype != dtype:
+            a = self.arrays[key] = allocate(shape, dtype, order, zeros)
+        return a
+
+    def derived(self, key: str, source: Any, make: Callable[[], Any]) -> Any:
+        """``make()``, made once while ``source`` (a work array it views) stays the same array."""
+        entry = self.views.get(key)
+        if entry is None or entry[0] is not source:
+            entry = self.views[key] = (source, make())
+        return entry[1]
+
+
+class _Fresh(Workspace):
+    """A workspace that allocates every array anew and keeps nothing (inference; ``arrays`` stays empty)."""
+
+    __slots__ = ()
+    fresh = True
+
+    def array(self, key, shape, dtype, order=None, zeros=False):
+        return allocate(shape, dtype, order, zeros)
+
+    def derived(self, key, source, make):
+        return make()
+
+
+#: The workspace of inference: every array is new (the memory contract of ``forward(x)``).
+FRESH: Workspace = _Fresh()
+
+
+def allocate(shape: tuple[int, ...], dtype, order: tuple[int, ...] | None = None, zeros: bool = False):
+    """A new array of ``shape`` (zeros or undefined), laid out in memory ``order``."""
+    new = np.zeros if zeros else np.empty
+    if order is None:
+        return new(shape, dtype=dtype)
+    return new(tuple(shape[i] for i in order), dtype=dtype).transpose(_inverse(order))
+
+
+def _inverse(order: tuple[int, ...]) -> tuple[int, ...]:
+    """The permutation that undoes ``transpose(order)``."""
+    return tuple(sorted(range(len(order)), key=order.__getitem__))
+
+
+class HeadOutput(np.ndarray):
+    """The probabilities of a fused head, carrying what its cross-entropy needs.
+
+    An ordinary array of probabilities :math:`p` (sigmoid or softmax) that knows
+    its head (:meth:`FusedHead.output`); the attributes below are computed when a
+    loss first asks for them (``predict`` never does), and are valid until the
+    model's next forward pass.  A view or a result computed from it carries
+    nothing (they are ``None``).
+
+    Attributes
+    ----------
+    activation : str
+        ``"sigmoid"`` or ``"softmax"``.
+    logits : ndarray
+        Logits :math:`z` with :math:`p = \\sigma(z)`; for the softmax, shifted by
+        their row maxima, :math:`s = z - \\max_j z_j` (the loss is the same).
+    log_normalizer : ndarray
+        :math:`A` with :math:`\\log p = z - A`: :math:`\\log(1 + e^z)` like ``logits``
+        (sigmoid), :math:`\\log \\sum_j e^{s_j}` of shape (..., 1) (softmax).
+    gradient : ndarray
+        A work array for the loss's gradient with respect to the logits.
+    """
+
+    head: FusedHead | None = None
+    z: np.ndarray | None = None  # the logits of the forward pass that made this output
+    parts: tuple[np.ndarray, np.ndarray] | None = None  # (logits, log_normalizer), once computed
+
+    @property
+    def activation(self) -> str | None:
+        return None if self.head is None else self.head.kind
+
+    @property
+    def logits(self) -> np.ndarray | None:
+        return None if self.head is None else self.logits_and_log_normalizer()[0]
+
+    @property
+    def log_normalizer(self) -> np.ndarray | None:
+        return None if self.head is None else self.logits_and_log_normalizer()[1]
+
+    @property
+    def gradient(self) -> np.ndarray | None:
+        if self.head is None:
+            return None
+        return self.head.activation.workspace.derived(
+            "gradient", self, lambda: np.empty(self.shape, self.dtype).view(LogitGradient)
+        )
+
+    def logits_and_log_normalizer(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(logits, log_normalizer)``, computed on the first call after the forward pass."""
+        if self.parts is None:
+            self.parts = self.head.logits_and_log_normalizer()
+        return self.parts
+
+
+class LogitGradient(np.ndarray):
+    r"""A loss gradient with respect to a fused head's *logits* :math:`z`, not its probabilities.
+
+    What :meth:`tinynet.losses.Loss.backward` returns after a :class:`HeadOutput`:
+    the activation's Jacobian is folded into it already, so the backward pass
+    starts below the activation.
+    """
+
+
+class FusedHead:
+    """A sigmoid or softmax output fused with its cross-entropy loss (module docstring).
+
+    Parameters
+    ----------
+    layer : Layer
+        The model's last layer.
+    activation : ActivationLayer
+        Its activation: the layer itself, an :class:`~tinynet.layers.Activation`'s
+        function, or a Dense's or Conv2D's ``activation``.
+    """
+
+    def __init__(self, layer: Layer, activation) -> None:
+        self.layer, self.activation = layer, activation
+        self.kind = activation.activation_name
+        # below the head: an ActivatedLayer's pre-activation backward, or nothing (an activation layer)
+        self.preactivation = (
+            getattr(layer, "backward_preactivation", None) if layer is not activation else None
+        )
+        if getattr(layer, "fn", None) is activation:  # Activation("softmax"): the whole layer is the head
+            self.preactivation = None
+
+    def output(self, p: np.ndarray) -> HeadOutput:
+        """The head's probabilities ``p`` as a :class:`HeadOutput` of the last forward's logits."""
+        y = self.activation.workspace.derived("head", p, lambda: p.view(HeadOutput))
+        y.head, y.z, y.parts = self, self.activation.x, None
+        return y
+
+    def logits_and_log_normalizer(self) -> tuple[np.ndarray, np.ndarray]:
+        r"""The last forward's logits and their log-normalizer (see :class:`HeadOutput`).
+
+        For the softmax, its shifted logits :math:`s` and :math:`\log S` from the
+        row sums its forward kept (:func:`tinynet.ops.softmax`); for the sigmoid,
+        :math:`z` and :math:`\log(1 + e^z)` (:func:`tinynet.ops.softplus`).
+        """
+        act = self.activation
+        if self.kind == "softmax":
+            return act.s, np.log(act.S)
+        A = np.log1p(act.e)  # softplus from the e^{-|z|} the sigmoid kept: log(1 + e) + max(z, 0)
+        A += np.maximum(act.x, 0)
+        return act.x, A
+
+    def backward(self, grad_z: LogitGradient) -> np.ndarray | None:
+        """Backward below the activation: the head layer's pre-activation backward, if it has one."""
+        grad_z = grad_z.view(np.ndarray)
+        return grad_z if self.preactivation is None else self.preactivation(grad_z)
+
+
+class Plan:
+    """The workspaces of a model's layers for one batch shape (module docstring)."""
+
+    def __init__(self, layers: list[Layer]) -> None:
+        self.assignments = [(layer, Workspace()) for layer in _with_sublayers(layers)]
+
+
+class Executor:
+    """Runs a model's layers: forward in order, backward in reverse (module docstring).
+
+    Parameters
+    ----------
+    layers : list of Layer
+    head : FusedHead, optional
+    """
+
+    def __init__(self, layers: list[Layer], head: FusedHead | None = None) -> None:
+        self.layers = list(layers)
+        self.top_down = self.layers[::-1]
+        self.head = head
+        self.plans: dict[tuple, Plan] = {}
+        self.active: Plan | str | None = "unknown"  # whose workspaces the layers hold; None: FRESH
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "plans": {}, "active": "unknown"}
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        """Every layer's forward pass in order; a fused head's output is a :class:`HeadOutput`."""
+        plan = self.plans.get(x.shape) if training else None
+        if training and plan is None:
+            if len(self.plans) >= PLAN_LIMIT:
+                self.plans.clear()
+            plan = self.plans[x.shape] = Plan(self.layers)
+        if plan is not self.active:
+            self._activate(plan)
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x if self.head is None else self.head.output(x)
+
+    def _activate(self, plan: Plan | None) -> None:
+        if plan is None:
+            for layer in _with_sublayers(self.layers):
+                layer.workspace = FRESH
+        else:
+            for layer, workspace in plan.assignments:
+                layer.workspace = workspace
+        self.active = plan
+
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Every layer's backward pass in reverse; the input gradient unless ``input_grad=False``."""
+        layers, first = self.top_down, self.layers[0]
+        for layer in self.layers[:-1]:
+            layer.reuse_grad_output = True  # the gradient from the layer above is a temporary
+        first.need_input_grad = input_grad
+        try:
+            if type(grad) is LogitGradient and self.head is not None:  # dL/dz: past the head's activation
+                grad, layers = self.head.backward(grad), layers[1:]
+            for layer in layers:
+                grad = layer.backward(grad)
+        finally:
+            first.need_input_grad = True
+            for layer in self.layers[:-1]:
+                layer.reuse_grad_output = False
+        return grad if input_grad else None
+
+
+def find_head(layers: list[Layer], loss) -> FusedHead | None:
+    """The :class:`FusedHead` of a model with these layers and this loss, or None."""
+    from .layers.activations import Activation, ActivationLayer
+
+    if not layers or loss is None or getattr(loss, "fusable_activation", None) is None or loss.from_logits:
+        return None
+    last = layers[-1]
+    if isinstance(last, Activation):
+        act = last.fn
+    elif isinstance(last, ActivationLayer):
+        act = last
+    else:
+        act = getattr(last, "activation", None)
+        if not (isinstance(act, ActivationLayer) and hasattr(last, "backward_preactivation")):
+            return None
+    if act.activation_name != loss.fusable_activation:
+        return None
+    return FusedHead(last, act)
+
+
+def _with_sublayers(layers: list[Layer]) -> list[Layer]:
+    """The layers and the activation layers inside them (a Dense's ``activation``, an Activation's ``fn``)."""
+    from .layers.base import Layer
+
+    found = []
+    for layer in layers:
+        found.append(layer)
+        for inner in (getattr(layer, "activation", None), getattr(layer, "fn", None)):
+            if isinstance(inner, Layer) and inner not in found:
+                found.append(inner)
+    return found

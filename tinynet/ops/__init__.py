@@ -1,0 +1,101 @@
+r"""The math of tinynet as pure functions on arrays: no state, no caches, no layers.
+
+Every forward and backward pass of the built-in layers and losses is one of
+these functions, written as close to the derivation in its docstring as NumPy
+allows.  A layer (see :mod:`tinynet.layers`) only holds parameters and
+configuration and calls them; the machinery that makes training fast (work
+arrays reused from step to step, in-place reuse, the fused output head) lives
+in :mod:`tinynet.engine`.
+
+``out=`` appears where a whole array is written and reusing memory matters for
+speed; the function then writes its result there and returns it.  Without
+``out`` every function returns a new array.  Shapes follow the layers:
+``N`` samples, images NCHW.
+
+Modules: :mod:`~tinynet.ops.dense`, :mod:`~tinynet.ops.activations`,
+:mod:`~tinynet.ops.losses`, :mod:`~tinynet.ops.conv`,
+:mod:`~tinynet.ops.pooling`, :mod:`~tinynet.ops.normalization`.
+"""
+
+from .activations import (
+    elu,
+    elu_backward,
+    gelu,
+    gelu_backward,
+    gelu_tanh,
+    gelu_tanh_backward,
+    leaky_relu,
+    leaky_relu_backward,
+    relu,
+    relu_backward,
+    sigmoid,
+    sigmoid_backward,
+    softmax,
+    softmax_backward,
+    softplus,
+    softplus_backward,
+    tanh,
+    tanh_backward,
+)
+from .conv import (
+    col2im,
+    conv2d_backward,
+    conv2d_forward,
+    conv_output_size,
+    im2col,
+    pad_images,
+    receptive_fields,
+)
+from .dense import dense_backward, dense_forward, dense_input_grad
+from .losses import (
+    cross_entropy_logits_grad,
+    log_softmax,
+    logsumexp,
+    sigmoid_cross_entropy,
+    softmax_cross_entropy,
+)
+from .normalization import normalize_backward, normalize_forward
+from .pooling import avg_pool, avg_pool_backward, max_pool, max_pool_backward, pool_windows
+
+__all__ = [
+    "avg_pool",
+    "avg_pool_backward",
+    "col2im",
+    "conv2d_backward",
+    "conv2d_forward",
+    "conv_output_size",
+    "cross_entropy_logits_grad",
+    "dense_backward",
+    "dense_forward",
+    "dense_input_grad",
+    "elu",
+    "elu_backward",
+    "gelu",
+    "gelu_backward",
+    "gelu_tanh",
+    "gelu_tanh_backward",
+    "im2col",
+    "leaky_relu",
+    "leaky_relu_backward",
+    "log_softmax",
+    "logsumexp",
+    "max_pool",
+    "max_pool_backward",
+    "normalize_backward",
+    "normalize_forward",
+    "pad_images",
+    "pool_windows",
+    "receptive_fields",
+    "relu",
+    "relu_backward",
+    "sigmoid",
+    "sigmoid_backward",
+    "sigmoid_cross_entropy",
+    "softmax",
+    "softmax_backward",
+    "softmax_cross_entropy",
+    "softplus",
+    "softplus_backward",
+    "tanh",
+    "tanh_backward",
+]

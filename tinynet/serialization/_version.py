@@ -1,0 +1,9 @@
+"""The model file format's name and version, on their own so that anything may import them
+without importing the reader and writer (see docs/file-format.md)."""
+
+#: The ``format`` field of every tinynet model file's manifest.
+FORMAT_NAME = "tinynet-model"
+#: The newest format version this tinynet writes and reads.  It writes the oldest version that
+#: holds the file: 1, or 2 with callback states, or 3 with int8 kernels or a model card, or 4 with
+#: frozen layers, GELU or LeakyReLU layers (whose configs version 4 changed).
+FORMAT_VERSION = 4
