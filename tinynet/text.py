@@ -8,8 +8,8 @@ r"""Text data for character-level language models: tokens, windows, sampling and
   seeded train/validation/test parts.
 * :func:`generate` samples text from any model whose ``predict`` gives next-token probabilities
   (or logits), with temperature and top-k, reproducibly under a seed.
-* :func:`bigram_model` is the count model: :math:`P(b \mid a)` from pair counts with add-
-  :math:`\alpha` smoothing, the baseline every neural model must beat.
+* :func:`bigram_model` is the count model: :math:`P(b \mid a)` from pair counts with
+  add-:math:`\alpha` smoothing, the baseline every neural model must beat.
 
 Example
 -------
