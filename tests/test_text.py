@@ -67,6 +67,13 @@ def test_decode_then_encode(ids):
     assert tok.encode(tok.decode(ids)).tolist() == ids
 
 
+def test_round_trip_of_a_lone_surrogate():
+    # Python strings may hold lone surrogates (e.g. from surrogateescape decoding)
+    s = "a\ud800b"
+    tok = CharTokenizer().fit(s)
+    assert tok.decode(tok.encode(s)) == s
+
+
 def test_fit_on_a_text_or_a_list_gives_the_same_vocabulary():
     assert CharTokenizer().fit("emma ava").chars == CharTokenizer().fit(["emma", " ", "ava"]).chars
     assert CharTokenizer(boundary=".").fit(["emma", "ava"]).chars == [".", "a", "e", "m", "v"]

@@ -71,7 +71,7 @@ def _texts(data: Any, what: str) -> list[str]:
 
 def _code_points(text: str) -> np.ndarray:
     """The Unicode code points of ``text`` as a uint32 array (no Python loop over characters)."""
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 class CharTokenizer:
@@ -207,7 +207,7 @@ class CharTokenizer:
                 f"CharTokenizer.decode: id {int(array[position])} at position {position} is outside "
                 f"0..{self.vocab_size - 1}"
             )
-        return self._char_array[array].tobytes().decode("utf-32-le")
+        return self._char_array[array].tobytes().decode("utf-32-le", "surrogatepass")
 
     def get_config(self) -> dict[str, Any]:
         """A JSON-safe description (``boundary`` and ``chars`` in id order) for :meth:`from_config`."""
