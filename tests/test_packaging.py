@@ -58,6 +58,8 @@ def test_sdist_has_the_package_and_no_tests(dist):
         "pyproject.toml",
         "tinynet/py.typed",
         "tinynet/datasets/data/iris.npz",
+        "tinynet/datasets/data/names.txt.gz",
+        "tinynet/datasets/data/tinyshakespeare.txt.gz",
     } <= set(names)
     assert b"License-Expression: MIT" in pkg_info
 
@@ -70,6 +72,7 @@ def test_wheel_has_py_typed_data_and_license(dist):
         names = set(whl.namelist())
         metadata = whl.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "tinynet/py.typed" in names and "tinynet/datasets/data/digits.npz" in names
+    assert {"tinynet/datasets/data/names.txt.gz", "tinynet/datasets/data/tinyshakespeare.txt.gz"} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "License-Expression: MIT" in metadata
     assert "Classifier: License ::" not in metadata  # superseded by the expression (PEP 639)

@@ -20,6 +20,7 @@ from . import (
     schedules,
     serialization,
     testing,
+    text,
     utils,
 )
 from ._config import get_default_dtype, set_default_dtype, set_seed
@@ -89,5 +90,6 @@ __all__ = [
     "set_default_dtype",
     "set_seed",
     "testing",
+    "text",
     "utils",
 ]

@@ -1,4 +1,8 @@
-"""Convert the shared CSV data sets into the compressed ``.npz`` files bundled with tinynet.
+"""Convert the shared data sets into the compressed files bundled with tinynet.
+
+The CSVs become ``.npz`` files of arrays; the two text corpora (``names.txt``,
+``tinyshakespeare.txt``) are gzip-compressed byte for byte, with no timestamp or file name in the
+gzip header, so that rebuilding gives identical files.
 
 Run once from the repository root (the output is committed, so users never need the CSVs)::
 
@@ -13,6 +17,7 @@ parser) and checks that the bundled arrays are bit-identical.
 from __future__ import annotations
 
 import csv
+import gzip
 import sys
 from pathlib import Path
 
@@ -31,6 +36,23 @@ DATASETS: dict[str, tuple[str, list[str], type]] = {
     "iris": ("iris.csv", ["setosa", "versicolor", "virginica"], np.float64),
     "wine": ("wine.csv", ["cultivar_0", "cultivar_1", "cultivar_2"], np.float64),
 }
+
+
+# name of the .gz under tinynet/datasets/data -> the text file in the shared folder
+TEXTS: dict[str, str] = {"names.txt.gz": "names.txt", "tinyshakespeare.txt.gz": "tinyshakespeare.txt"}
+
+
+def compress_texts(src_dir: Path, out_dir: Path = OUT_DIR) -> None:
+    """Write each text corpus, unchanged, as a reproducible gzip file into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, filename in TEXTS.items():
+        raw = (src_dir / filename).read_bytes()
+        raw.decode("ascii")  # the loaders decode ASCII: refuse anything else here, not at load time
+        packed = gzip.compress(raw, compresslevel=9, mtime=0)
+        if gzip.decompress(packed) != raw:
+            raise ValueError(f"{filename}: gzip round trip changed the bytes")
+        (out_dir / name).write_bytes(packed)
+        print(f"{filename}: {len(raw)} bytes -> {len(packed)} bytes")
 
 
 def convert(src_dir: Path, out_dir: Path = OUT_DIR) -> None:
@@ -61,4 +83,6 @@ def convert(src_dir: Path, out_dir: Path = OUT_DIR) -> None:
 
 
 if __name__ == "__main__":
-    convert(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SRC)
+    src = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SRC
+    convert(src)
+    compress_texts(src)
