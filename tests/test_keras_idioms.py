@@ -433,3 +433,18 @@ def test_gelu_files_round_trip_as_version_4_and_older_gelu_means_the_tanh_form()
 
     old = tn.load_model(io.BytesIO(edit_manifest(data, as_version_2)))
     assert old.layers[0].activation.activation_name == "gelu_tanh" and old.layers[1].approximate
+
+
+def test_unfreezing_trains_the_layer_again_and_new_layers_do_not_disturb_a_model():
+    model = mlp()
+    x, y = data()
+    model.layers[0].trainable = False
+    model.fit(x, y, epochs=1, verbose=0)
+    plans = model._executor
+    Dense(3)  # creating an unrelated layer changes no flag: the model keeps its executor
+    model.fit(x, y, epochs=1, verbose=0)
+    assert model._executor is plans
+    model.layers[0].trainable = True
+    before = model.layers[0].get_weights()[0]
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(before, model.layers[0].get_weights()[0])

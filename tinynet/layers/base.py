@@ -205,8 +205,9 @@ class Layer:
                 f"layer {self.name or type(self).__name__!r}: trainable must be True or False, "
                 f"got {value!r} ({type(value).__name__})"
             )
-        self._trainable = bool(value)
-        Layer._trainable_changes += 1
+        if bool(value) != self._trainable:  # only a real change makes models gather again
+            self._trainable = bool(value)
+            Layer._trainable_changes += 1
 
     @property
     def trainable_weights(self) -> list[np.ndarray]:
