@@ -128,6 +128,19 @@ def test_accumulating_gradients_in_a_model():
     assert hints_of(message) == {"accumulating_dense/W": {H.ACCUMULATES}}
 
 
+def test_softmax_backward_with_the_jacobian_diagonal_only():
+    assert layer_hints(broken.SoftmaxDiagonalOnly()) == {"input": {H.JACOBIAN_DIAGONAL}}
+
+
+def test_jacobian_diagonal_hint_never_fires_on_a_correct_sigmoid():
+    # for a sigmoid, G y (1 - y) is the right answer: the pattern is the expected gradient
+    y = np.random.default_rng(0).uniform(0.1, 0.9, size=(4, 3))
+    G = np.random.default_rng(1).normal(size=(4, 3))
+    ctx = Context(key="input", output=y, upstream=G)
+    assert diagnose(G * y * (1 - y), G * y * (1 - y), ctx) == []
+    assert H.JACOBIAN_DIAGONAL not in {h.kind for h in diagnose(-G * y * (1 - y), G * y * (1 - y), ctx)}
+
+
 def test_value_instead_of_gradient():
     assert layer_hints(broken.DenseWithWeightsAsGradient(3)) == {"W": {H.OWN_VALUE}}
 

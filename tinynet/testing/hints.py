@@ -85,6 +85,11 @@ constant ratio
     rule's product with the upstream gradient :math:`G` is missing.
 ``local derivative missing``
     :math:`a \approx G`: ``grad_output`` is passed through unchanged.
+``Jacobian diagonal only``
+    :math:`a \approx G \odot y \odot (1 - y)` for the layer's output :math:`y`: an input gradient
+    that keeps only the diagonal :math:`\partial y_i/\partial x_i = y_i(1 - y_i)` of the softmax
+    Jacobian and drops its off-diagonal terms :math:`-y_i y_j` (for a sigmoid, that product is the
+    correct gradient and the rule cannot fire: the pattern is then close to :math:`n`).
 ``value instead of gradient``
     :math:`a \approx` the array itself (the input :math:`x`, or the parameter
     :math:`\theta` for its gradient).
@@ -127,6 +132,7 @@ FORWARD_OUTPUT = "forward output"
 NO_UPSTREAM = "upstream gradient ignored"
 NO_LOCAL = "local derivative missing"
 OWN_VALUE = "value instead of gradient"
+JACOBIAN_DIAGONAL = "Jacobian diagonal only"
 ACCUMULATES = "accumulates"
 MODIFIES_ARGUMENT = "modifies its argument"
 
@@ -152,6 +158,7 @@ KINDS: tuple[str, ...] = (
     FORWARD_OUTPUT,
     NO_UPSTREAM,
     NO_LOCAL,
+    JACOBIAN_DIAGONAL,
     OWN_VALUE,
 )
 
@@ -459,6 +466,15 @@ def _rule_patterns(a: np.ndarray, n: np.ndarray, ctx: Context) -> list[Hint]:
                     "local derivative",
                 )
             )
+    if y is not None and G is not None and y.shape == G.shape == a.shape and fits(G * y * (1.0 - y), a, n):
+        hints.append(
+            Hint(
+                JACOBIAN_DIAGONAL,
+                f"{mine} ≈ G ⊙ y(1 - y): only the diagonal of the Jacobian is used; for a softmax every "
+                "output depends on every input, dy_i/dx_j = y_i(δ_ij - y_j), so the backward pass is "
+                "y ⊙ (G - Σ_i G_i y_i) (one dot product per sample)",
+            )
+        )
     if v is not None and fits(np.asarray(v, dtype=np.float64), a, n):
         what = "its input x" if ctx.key == "input" else f"the parameter {ctx.key!r} itself"
         hints.append(
