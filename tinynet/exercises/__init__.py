@@ -100,7 +100,9 @@ def load_file(path: str | Path) -> ModuleType:
     if not path.is_file():
         raise IsADirectoryError(f"{path} is not a file: give the student's .py file")
     if path.suffix != ".py":
-        raise ValueError(f"{path} is not a .py file: give the student's Python file (a notebook: save it as .py)")
+        raise ValueError(
+            f"{path} is not a .py file: give the student's Python file (a notebook: save it as .py)"
+        )
     spec = importlib.util.spec_from_file_location(f"_tinynet_student_{abs(hash(str(path.resolve())))}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

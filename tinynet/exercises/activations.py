@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ..testing import hints as _hints
 from ._core import Exercise, Mistake, as_array
 
 N, K = 5, 4
@@ -37,7 +36,7 @@ def softmax_backward(y: np.ndarray, grad: np.ndarray) -> np.ndarray:
 
 
 def _inputs(forward):
-    def make(rng: np.random.Generator) -> dict:
+    def make(rng: np.random.Generator, seed: int) -> dict:
         x = rng.standard_normal((N, K)) * 2.0
         x[np.abs(x) < 0.05] = 0.5  # away from ReLU's kink
         return {"y": forward(x), "grad": rng.standard_normal((N, K))}
@@ -60,10 +59,13 @@ def _exercise(name, forward, reference, mistakes=()):
 
 EXERCISES = (
     _exercise(
-        "sigmoid_backward", ops.sigmoid, ops.sigmoid_backward,
+        "sigmoid_backward",
+        ops.sigmoid,
+        ops.sigmoid_backward,
         (
             Mistake(
-                "dx", "derivative from the input",
+                "dx",
+                "derivative from the input",
                 "dx ≈ G ⊙ σ(y)(1 − σ(y)): the derivative formula y(1 − y) already takes the output; "
                 "do not apply the sigmoid again",
                 lambda i: i["grad"] * ops.sigmoid(i["y"]) * (1 - ops.sigmoid(i["y"])),
@@ -71,10 +73,13 @@ EXERCISES = (
         ),
     ),
     _exercise(
-        "tanh_backward", np.tanh, ops.tanh_backward,
+        "tanh_backward",
+        np.tanh,
+        ops.tanh_backward,
         (
             Mistake(
-                "dx", "tanh derivative 1 - y",
+                "dx",
+                "tanh derivative 1 - y",
                 "dx ≈ G ⊙ (1 − y): the derivative of tanh is 1 − y², not 1 − y",
                 lambda i: i["grad"] * (1 - i["y"]),
             ),

@@ -21,7 +21,9 @@ def dense_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     raise NotImplementedError
 
 
-def dense_backward(x: np.ndarray, W: np.ndarray, grad_z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def dense_backward(
+    x: np.ndarray, W: np.ndarray, grad_z: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Return ``(dX, dW, db)``: :math:`G_Z W^\top`, :math:`X^\top G_Z`, :math:`\mathbf 1^\top G_Z`.
 
     ``x`` (N, D), ``W`` (D, U), ``grad_z`` :math:`G_Z = \partial L/\partial Z` (N, U).
@@ -31,12 +33,16 @@ def dense_backward(x: np.ndarray, W: np.ndarray, grad_z: np.ndarray) -> tuple[np
     raise NotImplementedError
 
 
-def _forward_inputs(rng: np.random.Generator) -> dict:
+def _forward_inputs(rng: np.random.Generator, seed: int) -> dict:
     return {"x": rng.standard_normal((N, D)), "W": rng.standard_normal((D, U)), "b": rng.standard_normal(U)}
 
 
-def _backward_inputs(rng: np.random.Generator) -> dict:
-    return {"x": rng.standard_normal((N, D)), "W": rng.standard_normal((D, U)), "grad_z": rng.standard_normal((N, U))}
+def _backward_inputs(rng: np.random.Generator, seed: int) -> dict:
+    return {
+        "x": rng.standard_normal((N, D)),
+        "W": rng.standard_normal((D, U)),
+        "grad_z": rng.standard_normal((N, U)),
+    }
 
 
 def _forward_reference(x, W, b):
@@ -60,7 +66,9 @@ EXERCISES = (
         context=lambda inputs, expected: {"batch_size": N},
         mistakes=(
             Mistake(
-                "Z", _hints.OFFSET, "Z lacks the bias: add b to every row (Z = x @ W + b)",
+                "Z",
+                _hints.OFFSET,
+                "Z lacks the bias: add b to every row (Z = x @ W + b)",
                 lambda i: i["x"] @ i["W"],
             ),
         ),
@@ -75,13 +83,15 @@ EXERCISES = (
         context=lambda inputs, expected: {"batch_size": N, "upstream": inputs["grad_z"]},
         mistakes=(
             Mistake(
-                "db", _hints.EXTRA_MEAN,
+                "db",
+                _hints.EXTRA_MEAN,
                 "db is the mean of G_Z over the batch: the bias gradient is the sum, 1ᵀ G_Z "
                 "(the loss's gradient already holds the 1/N)",
                 lambda i: i["grad_z"].mean(axis=0),
             ),
             Mistake(
-                "db", "bias gradient not summed",
+                "db",
+                "bias gradient not summed",
                 "db has one row per sample: the bias is shared by every sample, so sum G_Z over the batch axis",
                 lambda i: i["grad_z"],
             ),

@@ -44,11 +44,11 @@ def softmax_cross_entropy_grad(z: np.ndarray, t: np.ndarray) -> np.ndarray:
     raise NotImplementedError
 
 
-def _regression(rng: np.random.Generator) -> dict:
+def _regression(rng: np.random.Generator, seed: int) -> dict:
     return {"y_true": rng.standard_normal((N, D)), "y_pred": rng.standard_normal((N, D))}
 
 
-def _classification(rng: np.random.Generator) -> dict:
+def _classification(rng: np.random.Generator, seed: int) -> dict:
     z = rng.standard_normal((N, D)) * 3.0
     z[0] += 800.0  # a row whose exp overflows unless the maximum is subtracted
     return {"z": z, "t": np.eye(D)[rng.integers(0, D, N)]}

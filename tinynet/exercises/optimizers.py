@@ -30,7 +30,9 @@ SHAPE = (4, 3)
 EPSILON = 1e-12
 
 
-def sgd_step(param: np.ndarray, grad: np.ndarray, state: dict, learning_rate: float) -> tuple[np.ndarray, dict]:
+def sgd_step(
+    param: np.ndarray, grad: np.ndarray, state: dict, learning_rate: float
+) -> tuple[np.ndarray, dict]:
     r"""Return :math:`(\theta - \eta g, \{\})`."""
     raise NotImplementedError
 
@@ -68,8 +70,8 @@ def _grad(rng: np.random.Generator) -> np.ndarray:
 
 
 def _inputs(slots: tuple[str, ...], hyper: dict, counted: bool = False):
-    def make(rng: np.random.Generator) -> dict:
-        fresh = rng.integers(0, 2) == 0  # a zero state (the first step) or one a few steps in
+    def make(rng: np.random.Generator, seed: int) -> dict:
+        fresh = seed == 0  # a zero state (the first step), then states a few steps in
         state = {s: (np.zeros(SHAPE) if fresh else rng.uniform(0.1, 1.0, SHAPE)) for s in slots}
         if "m" in state and not fresh:
             state["m"] = rng.standard_normal(SHAPE) * 0.5
@@ -99,12 +101,16 @@ def _reference(cls, slots: tuple[str, ...], hyper: tuple[str, ...]):
 def _adapt(slots: tuple[str, ...], counted: bool = False):
     def adapt(returned, inputs):
         if not isinstance(returned, (tuple, list)) or len(returned) != 2 or not isinstance(returned[1], dict):
-            raise TypeError(f"expected (new_param, new_state) with new_state a dict, got {type(returned).__name__}")
+            raise TypeError(
+                f"expected (new_param, new_state) with new_state a dict, got {type(returned).__name__}"
+            )
         new_param, new_state = returned
         if new_param is None:
             raise TypeError("new_param is None: return the updated parameter")
         if counted and new_state.get("t") != inputs["state"]["t"] + 1:
-            raise ValueError(f"new_state['t'] must be the step count {inputs['state']['t'] + 1}, got {new_state.get('t')!r}")
+            raise ValueError(
+                f"new_state['t'] must be the step count {inputs['state']['t'] + 1}, got {new_state.get('t')!r}"
+            )
         out = {"update": np.asarray(new_param, dtype=np.float64) - inputs["param"]}
         out.update({s: new_state.get(s) for s in slots})
         return out
@@ -130,8 +136,14 @@ def _adam_correction_at(t_of):
     return pattern
 
 
-def _ema_momentum(i: dict) -> np.ndarray:
-    return -i["learning_rate"] * (i["momentum"] * i["state"]["momentum"] + (1 - i["momentum"]) * i["grad"])
+def _ema_buffer(i: dict) -> np.ndarray:
+    return i["momentum"] * i["state"]["momentum"] + (1 - i["momentum"]) * i["grad"]
+
+
+_EMA_MESSAGE = (
+    "the buffer is an exponential average, μb + (1 − μ)g: tinynet (like torch and Keras) "
+    "accumulates b ← μb + g, without the (1 − μ)"
+)
 
 
 EXERCISES = (
@@ -152,11 +164,12 @@ EXERCISES = (
         adapt=_adapt(("momentum",)),
         mistakes=(
             Mistake(
-                "update", "momentum as an average",
-                "the buffer is an exponential average, μb + (1 − μ)g: tinynet (like torch and Keras) "
-                "accumulates b ← μb + g, without the (1 − μ)",
-                _ema_momentum,
+                "update",
+                "momentum as an average",
+                _EMA_MESSAGE,
+                lambda i: -i["learning_rate"] * _ema_buffer(i),
             ),
+            Mistake("momentum", "momentum as an average", _EMA_MESSAGE, _ema_buffer),
         ),
     ),
     Exercise(
@@ -172,19 +185,23 @@ EXERCISES = (
         topic="optimizers",
         signature="adam_step(param, grad, state, learning_rate, beta_1, beta_2, epsilon) -> (param, state)",
         make_inputs=_inputs(
-            ("m", "v"), {"learning_rate": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": EPSILON}, counted=True
+            ("m", "v"),
+            {"learning_rate": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": EPSILON},
+            counted=True,
         ),
         reference=_reference(_optimizers.Adam, ("m", "v"), ("learning_rate", "beta_1", "beta_2", "epsilon")),
         adapt=_adapt(("m", "v"), counted=True),
         mistakes=(
             Mistake(
-                "update", "adam without bias correction",
+                "update",
+                "adam without bias correction",
                 "the update uses m and v as they are: divide by the bias corrections, m̂ = m / (1 − β₁ᵗ) and "
                 "v̂ = v / (1 − β₂ᵗ), which undo the zero start of the averages",
                 _adam_without_correction,
             ),
             Mistake(
-                "update", "adam step count",
+                "update",
+                "adam step count",
                 "the bias correction uses the step count before the increment: t counts this step too "
                 "(t = 1 on the first step)",
                 _adam_correction_at(lambda t: t),
