@@ -26,7 +26,7 @@ def dense_backward_without_db(x, W, grad_z):
 
 def dense_backward_zero_db(x, W, grad_z):
     dX, dW, _ = ok.dense_backward(x, W, grad_z)
-    return dX, dW, np.zeros_like(db)  # MISTAKE: bias gradient forgotten
+    return dX, dW, np.zeros(W.shape[1])  # MISTAKE: bias gradient forgotten
 
 
 def dense_backward_mean_db(x, W, grad_z):
