@@ -65,7 +65,7 @@ def test_stubs_are_reported_as_not_implemented_without_a_traceback(capsys, tmp_p
 def test_a_file_that_cannot_be_imported_is_status_1_without_a_traceback(capsys, tmp_path, source, expected):
     student = tmp_path / "student.py"
     student.write_text(source)
-    status, out, err = run(capsys, "grade", str(student))
+    status, _, err = run(capsys, "grade", str(student))
     assert status == 1 and "Traceback" not in err
     assert f"tinynet exercises: error: cannot import {student}" in err and expected in err
 
