@@ -7,7 +7,7 @@ expected hint (docs/teaching.md lists them).
 
 import numpy as np
 
-from tinynet.layers import Dense, Layer, Sigmoid, Softmax, Tanh
+from tinynet.layers import BatchNormalization, Dense, Layer, Sigmoid, Softmax, Tanh
 from tinynet.losses import MeanSquaredError
 
 
@@ -273,3 +273,14 @@ class SoftmaxDiagonalOnly(Softmax):
 
     def _backward(self, grad_output, out):
         np.multiply(grad_output, self.y * (1.0 - self.y), out=out)  # MISTAKE: off-diagonal terms dropped
+
+
+class BatchNormWithInferenceBackward(BatchNormalization):
+    """Training mode, but the backward pass of inference: the batch statistics treated as constants."""
+
+    def backward(self, grad_output):
+        training, self.training = self.training, False  # MISTAKE: the inference formula gamma * G / s
+        try:
+            return super().backward(grad_output)
+        finally:
+            self.training = training
