@@ -66,3 +66,12 @@ def adam_step(param, grad, state, learning_rate, beta_1, beta_2, epsilon):
     v = beta_2 * state["v"] + (1 - beta_2) * grad**2
     m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)
     return param - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon), {"m": m, "v": v, "t": t}
+
+
+def batchnorm_backward(x, gamma, grad, epsilon):
+    mu = x.mean(axis=0)
+    s = np.sqrt(x.var(axis=0) + epsilon)
+    x_hat = (x - mu) / s
+    g_hat = grad * gamma
+    dx = (g_hat - g_hat.mean(axis=0) - x_hat * (g_hat * x_hat).mean(axis=0)) / s
+    return dx, (grad * x_hat).sum(axis=0), grad.sum(axis=0)

@@ -3,7 +3,7 @@
 import pytest
 
 from tinynet import exercises
-from tinynet.exercises import activations, dense, losses, optimizers
+from tinynet.exercises import activations, dense, losses, normalization, optimizers
 
 from . import solutions, wrong
 
@@ -25,7 +25,9 @@ def test_each_mistake_gets_its_hint(name, func, kinds):
 
 @pytest.mark.parametrize("name", list(exercises.EXERCISES))
 def test_every_stub_is_reported_as_not_implemented(name):
-    stub = next(getattr(m, name) for m in (dense, activations, losses, optimizers) if hasattr(m, name))
+    stub = next(
+        getattr(m, name) for m in (dense, activations, losses, optimizers, normalization) if hasattr(m, name)
+    )
     result = exercises.check(name, stub)
     assert result.status == exercises.NOT_IMPLEMENTED and result.score == 0.0
 

@@ -118,6 +118,16 @@ def adam_step_in_place(param, grad, state, learning_rate, beta_1, beta_2, epsilo
     return param, new_state
 
 
+def batchnorm_backward_inference_formula(x, gamma, grad, epsilon):
+    _, dgamma, dbeta = ok.batchnorm_backward(x, gamma, grad, epsilon)
+    return grad * gamma / np.sqrt(x.var(axis=0) + epsilon), dgamma, dbeta  # MISTAKE: statistics constant
+
+
+def batchnorm_backward_mean_dbeta(x, gamma, grad, epsilon):
+    dx, dgamma, _ = ok.batchnorm_backward(x, gamma, grad, epsilon)
+    return dx, dgamma, grad.mean(axis=0)  # MISTAKE: a mean for the sum
+
+
 def relu_backward_crashes(y, grad):
     return grad * (y > 0) @ np.ones(3)  # MISTAKE: a shape error
 
@@ -146,4 +156,6 @@ WRONG = [
     ("adam_step", adam_step_no_bias_correction, {"adam without bias correction"}),
     ("adam_step", adam_step_old_t, {"adam step count"}),
     ("adam_step", adam_step_in_place, {H.MODIFIES_ARGUMENT}),
+    ("batchnorm_backward", batchnorm_backward_inference_formula, {H.FROZEN_STATISTICS}),
+    ("batchnorm_backward", batchnorm_backward_mean_dbeta, {H.EXTRA_MEAN}),
 ]
