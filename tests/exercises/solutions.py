@@ -75,3 +75,21 @@ def batchnorm_backward(x, gamma, grad, epsilon):
     g_hat = grad * gamma
     dx = (g_hat - g_hat.mean(axis=0) - x_hat * (g_hat * x_hat).mean(axis=0)) / s
     return dx, (grad * x_hat).sum(axis=0), grad.sum(axis=0)
+
+
+def max_pool_backward(x, grad, pool_size, strides):
+    (kh, kw), (sh, sw) = pool_size, strides
+    oh, ow = grad.shape[2:]
+    dx = np.zeros_like(x)
+    for i in range(kh):  # one whole-array step per window offset, never a loop over pixels
+        for j in range(kw):
+            view = x[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+            if i == 0 and j == 0:
+                best = view.copy()
+            else:
+                best = np.maximum(best, view)
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+            dx[:, :, rows, cols] += grad * (x[:, :, rows, cols] == best)
+    return dx

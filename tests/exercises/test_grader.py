@@ -3,7 +3,7 @@
 import pytest
 
 from tinynet import exercises
-from tinynet.exercises import activations, dense, losses, normalization, optimizers
+from tinynet.exercises import activations, dense, losses, normalization, optimizers, pooling
 
 from . import solutions, wrong
 
@@ -26,7 +26,9 @@ def test_each_mistake_gets_its_hint(name, func, kinds):
 @pytest.mark.parametrize("name", list(exercises.EXERCISES))
 def test_every_stub_is_reported_as_not_implemented(name):
     stub = next(
-        getattr(m, name) for m in (dense, activations, losses, optimizers, normalization) if hasattr(m, name)
+        getattr(m, name)
+        for m in (dense, activations, losses, optimizers, normalization, pooling)
+        if hasattr(m, name)
     )
     result = exercises.check(name, stub)
     assert result.status == exercises.NOT_IMPLEMENTED and result.score == 0.0
@@ -68,3 +70,9 @@ def test_load_file_refuses_what_is_not_a_python_file(tmp_path):
     (tmp_path / "a.txt").write_text("x = 1\n")
     with pytest.raises(ValueError, match="not a .py file"):
         exercises.load_file(tmp_path / "a.txt")
+
+
+def test_max_pool_backward_must_add_where_windows_overlap():
+    # assigning instead of adding is right for non-overlapping windows (seed 0) only
+    result = exercises.check("max_pool_backward", wrong.max_pool_backward_assigned)
+    assert result.status == exercises.FAILED and result.score == pytest.approx(1 / 3)

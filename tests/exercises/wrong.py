@@ -128,6 +128,30 @@ def batchnorm_backward_mean_dbeta(x, gamma, grad, epsilon):
     return dx, dgamma, grad.mean(axis=0)  # MISTAKE: a mean for the sum
 
 
+def max_pool_backward_assigned(x, grad, pool_size, strides):
+    (kh, kw), (sh, sw) = pool_size, strides
+    oh, ow = grad.shape[2:]
+    dx = ok.max_pool_backward(x, grad, pool_size, strides)
+    winners = dx != 0
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+            block = dx[:, :, rows, cols]
+            dx[:, :, rows, cols] = np.where(winners[:, :, rows, cols], grad, block)  # MISTAKE: = for +=
+    return dx
+
+
+def max_pool_backward_spread(x, grad, pool_size, strides):
+    dx = np.zeros_like(x)
+    (kh, kw), (sh, sw) = pool_size, strides
+    oh, ow = grad.shape[2:]
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+            dx[:, :, rows, cols] += grad / (kh * kw)  # MISTAKE: average pooling's backward
+    return dx
+
+
 def relu_backward_crashes(y, grad):
     return grad * (y > 0) @ np.ones(3)  # MISTAKE: a shape error
 
@@ -158,4 +182,5 @@ WRONG = [
     ("adam_step", adam_step_in_place, {H.MODIFIES_ARGUMENT}),
     ("batchnorm_backward", batchnorm_backward_inference_formula, {H.FROZEN_STATISTICS}),
     ("batchnorm_backward", batchnorm_backward_mean_dbeta, {H.EXTRA_MEAN}),
+    ("max_pool_backward", max_pool_backward_spread, {"average pooling backward"}),
 ]

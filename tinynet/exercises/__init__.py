@@ -8,7 +8,7 @@ exercise's own list of classic mistakes (:class:`Mistake`).
 
 Topics (modules): :mod:`~tinynet.exercises.dense`, :mod:`~tinynet.exercises.activations`,
 :mod:`~tinynet.exercises.losses`, :mod:`~tinynet.exercises.optimizers`,
-:mod:`~tinynet.exercises.normalization`; each module's functions are
+:mod:`~tinynet.exercises.pooling`, :mod:`~tinynet.exercises.normalization`; each module's functions are
 the stubs (they raise ``NotImplementedError``).
 
 Example
@@ -31,7 +31,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import activations, dense, losses, normalization, optimizers
+from . import activations, dense, losses, normalization, optimizers, pooling
 from ._core import ERROR, FAILED, MISSING, NOT_IMPLEMENTED, PASSED, Exercise, Mistake, Result
 
 __all__ = [
@@ -52,7 +52,7 @@ __all__ = [
 #: Every exercise by name, in the order of the course.
 EXERCISES: dict[str, Exercise] = {
     ex.name: ex
-    for module in (dense, activations, losses, optimizers, normalization)
+    for module in (dense, activations, losses, optimizers, pooling, normalization)
     for ex in module.EXERCISES
 }
 
