@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ROOT / "notebooks" / "exercises" / "01_dense_and_activations.py"
+#: Each teacher source and how many exercises its check cells grade.
+SOURCES = {
+    ROOT / "notebooks" / "exercises" / "01_dense_and_activations.py": 6,
+    ROOT / "notebooks" / "exercises" / "02_losses_and_optimizers.py": 8,
+}
 
 
 def _tool():
@@ -69,7 +73,7 @@ def _execute(text: str):
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     env.setdefault("OMP_NUM_THREADS", "1")
     client = NotebookClient(nb, timeout=60, kernel_name=NATIVE_KERNEL_NAME, allow_errors=False)
-    client.execute(env=env, cwd=str(SOURCE.parent))
+    client.execute(env=env, cwd=str(ROOT / "notebooks" / "exercises"))
     return "".join(
         out.get("text", "")
         for cell in nb.cells
@@ -78,16 +82,22 @@ def _execute(text: str):
     )
 
 
+def test_every_teacher_source_is_executed_here():
+    assert set(SOURCES) == set(make_exercises.sources())
+
+
 @pytest.mark.slow
-def test_the_teacher_notebook_passes_every_check():
-    out = _execute(SOURCE.read_text(encoding="utf-8"))
-    assert out.count(": passed (score 1.00)") == 6, out
+@pytest.mark.parametrize(("source", "count"), SOURCES.items(), ids=[p.stem for p in SOURCES])
+def test_the_teacher_notebook_passes_every_check(source, count):
+    out = _execute(source.read_text(encoding="utf-8"))
+    assert out.count(": passed (score 1.00)") == count, out
     assert "failed" not in out and "not implemented" not in out
-    assert "6 of 6 passed, score 6.00" in out
+    assert f"{count} of {count} passed, score {count}.00" in out
 
 
 @pytest.mark.slow
-def test_the_student_notebook_runs_and_reports_not_implemented_cleanly():
-    out = _execute(make_exercises.student_text(SOURCE.read_text(encoding="utf-8")))
-    assert out.count(": not implemented (score 0.00)") == 6, out
-    assert "Traceback" not in out and "0 of 6 passed" in out
+@pytest.mark.parametrize(("source", "count"), SOURCES.items(), ids=[p.stem for p in SOURCES])
+def test_the_student_notebook_runs_and_reports_not_implemented_cleanly(source, count):
+    out = _execute(make_exercises.student_text(source.read_text(encoding="utf-8")))
+    assert out.count(": not implemented (score 0.00)") == count, out
+    assert "Traceback" not in out and f"0 of {count} passed" in out

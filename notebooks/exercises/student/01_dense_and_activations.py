@@ -39,6 +39,7 @@ np.set_printoptions(precision=4, suppress=True)
 # A batch $X$ of $N$ rows with $D$ features, weights $W$ of shape $(D, U)$ and a bias $b$ of
 # shape $(U,)$: $Z = X W + \mathbf 1 b^\top$, shape $(N, U)$.
 
+
 # %% nbgrader={"grade": false, "grade_id": "dense_forward", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["solution"]
 def dense_forward(x, W, b):
     # YOUR CODE HERE
@@ -56,6 +57,7 @@ print(exercises.check("dense_forward", dense_forward))
 #
 # $$dX = G_Z W^\top, \qquad dW = X^\top G_Z, \qquad db = \mathbf 1^\top G_Z .$$
 
+
 # %% nbgrader={"grade": false, "grade_id": "dense_backward", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["solution"]
 def dense_backward(x, W, grad_z):
     # YOUR CODE HERE
@@ -71,6 +73,7 @@ print(exercises.check("dense_backward", dense_backward))
 # Each receives the forward **output** $y$ and the upstream gradient $G = \partial L/\partial y$
 # and returns $G \odot f'(x)$, with $f'$ written in terms of $y$:
 # $\sigma' = y(1 - y)$, $\tanh' = 1 - y^2$, $\mathrm{relu}' = [y > 0]$.
+
 
 # %% nbgrader={"grade": false, "grade_id": "elementwise", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["solution"]
 def sigmoid_backward(y, grad):
@@ -101,6 +104,7 @@ for name in ("sigmoid_backward", "tanh_backward", "relu_backward"):
 #
 # $$\frac{\partial L}{\partial x_j} = y_j\Big(G_j - \sum_i G_i y_i\Big).$$
 
+
 # %% nbgrader={"grade": false, "grade_id": "softmax_backward", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["solution"]
 def softmax_backward(y, grad):
     # YOUR CODE HERE
@@ -117,6 +121,13 @@ print(exercises.check("softmax_backward", softmax_backward))
 # `tinynet exercises grade FILE.py`.
 
 # %%
-names = ["dense_forward", "dense_backward", "sigmoid_backward", "tanh_backward", "relu_backward", "softmax_backward"]
+names = [
+    "dense_forward",
+    "dense_backward",
+    "sigmoid_backward",
+    "tanh_backward",
+    "relu_backward",
+    "softmax_backward",
+]
 results = exercises.grade(globals(), names=names)
 print(f"{sum(r.passed for r in results)} of {len(results)} passed, score {sum(r.score for r in results):.2f}")
