@@ -7,7 +7,7 @@ expected hint (docs/teaching.md lists them).
 
 import numpy as np
 
-from tinynet.layers import Dense, Layer, Sigmoid, Tanh
+from tinynet.layers import BatchNormalization, Dense, Layer, Sigmoid, Softmax, Tanh
 from tinynet.losses import MeanSquaredError
 
 
@@ -266,3 +266,21 @@ class StudentDenseWrongKeys(StudentDense):
         Layer.build(self, input_shape)
         self.add_param("weights", "glorot_uniform", (input_shape[-1], self.units))  # MISTAKE: key name
         self.add_param("b", "zeros", (self.units,))
+
+
+class SoftmaxDiagonalOnly(Softmax):
+    """Only the diagonal y_i (1 - y_i) of the softmax Jacobian, as if softmax were element-wise."""
+
+    def _backward(self, grad_output, out):
+        np.multiply(grad_output, self.y * (1.0 - self.y), out=out)  # MISTAKE: off-diagonal terms dropped
+
+
+class BatchNormWithInferenceBackward(BatchNormalization):
+    """Training mode, but the backward pass of inference: the batch statistics treated as constants."""
+
+    def backward(self, grad_output):
+        training, self.training = self.training, False  # MISTAKE: the inference formula gamma * G / s
+        try:
+            return super().backward(grad_output)
+        finally:
+            self.training = training

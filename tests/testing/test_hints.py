@@ -128,6 +128,37 @@ def test_accumulating_gradients_in_a_model():
     assert hints_of(message) == {"accumulating_dense/W": {H.ACCUMULATES}}
 
 
+def test_softmax_backward_with_the_jacobian_diagonal_only():
+    assert layer_hints(broken.SoftmaxDiagonalOnly()) == {"input": {H.JACOBIAN_DIAGONAL}}
+
+
+def test_jacobian_diagonal_hint_never_fires_on_a_correct_sigmoid():
+    # for a sigmoid, G y (1 - y) is the right answer: the pattern is the expected gradient
+    y = np.random.default_rng(0).uniform(0.1, 0.9, size=(4, 3))
+    G = np.random.default_rng(1).normal(size=(4, 3))
+    ctx = Context(key="input", output=y, upstream=G)
+    assert diagnose(G * y * (1 - y), G * y * (1 - y), ctx) == []
+    assert H.JACOBIAN_DIAGONAL not in {h.kind for h in diagnose(-G * y * (1 - y), G * y * (1 - y), ctx)}
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (4, 3, 2, 2)], ids=["features", "channels"])
+def test_batch_norm_backward_with_the_inference_formula_in_training_mode(shape):
+    x = np.random.default_rng(5).normal(size=shape) * np.linspace(0.5, 3.0, shape[1]).reshape(
+        (1, -1) + (1,) * (len(shape) - 2)
+    )
+    hints = layer_hints(broken.BatchNormWithInferenceBackward(), x)
+    assert hints == {"input": {H.FROZEN_STATISTICS}}
+
+
+def test_frozen_statistics_hint_needs_a_scale_that_differs_between_features():
+    G = np.random.default_rng(0).normal(size=(5, 3))
+    ctx = Context(key="input", upstream=G, batch_size=5)
+    n = np.random.default_rng(1).normal(size=(5, 3))
+    assert H.FROZEN_STATISTICS in {h.kind for h in diagnose(G * [1.0, 2.0, 3.0], n, ctx)}
+    assert H.FROZEN_STATISTICS not in {h.kind for h in diagnose(2.0 * G, n, ctx)}  # one constant
+    assert diagnose(G * [1.0, 2.0, 3.0], G * [1.0, 2.0, 3.0], ctx) == []  # right in inference mode
+
+
 def test_value_instead_of_gradient():
     assert layer_hints(broken.DenseWithWeightsAsGradient(3)) == {"W": {H.OWN_VALUE}}
 

@@ -53,6 +53,16 @@
     ``serving MODEL on http://HOST:PORT`` on standard output once listening
     (``--port 0`` picks a free port); SIGINT or SIGTERM stop it (status 0).
 
+``tinynet exercises list``
+    List the exercises (:mod:`tinynet.exercises`): each function to write, its signature and topic.
+``tinynet exercises grade FILE.py [--exercise NAME ...]``
+    Import the student's Python file (their own code, run in this process) and grade every exercise
+    function it defines (or those named with ``--exercise``; a named one it lacks is ``missing``):
+    one line per exercise with its status and score, then the failing arrays and the hints.
+    Exit status 0 when every graded exercise passes, 1 otherwise (also when the file cannot be
+    imported: the error and its line are printed, not a traceback), 2 when the file is not a
+    readable ``.py`` file.
+
 Exit status: 0 success; 1 the model file cannot be read, fails a checksum or
 cannot be loaded; 2 unusable input, output or arguments (also argparse's usage
 errors, and ``tinynet`` without a command, which prints the help on standard
@@ -407,6 +417,64 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def exercises_list(args: argparse.Namespace) -> int:
+    """Print the exercises, one per line: name, topic, signature."""
+    from .. import exercises
+
+    rows = [(ex.name, ex.topic, ex.signature) for ex in exercises.EXERCISES.values()]
+    width = max(len(r[0]) for r in rows)
+    topic_width = max(len(r[1]) for r in rows)
+    for name, topic, signature in rows:
+        write_text(sys.stdout, f"{name.ljust(width)}  {topic.ljust(topic_width)}  {signature}\n")
+    return 0
+
+
+def exercises_grade(args: argparse.Namespace) -> int:
+    """Grade a student's file: 0 when every graded exercise passes, 1 otherwise, 2 for an unusable path."""
+    from .. import exercises
+
+    unknown = [n for n in args.exercise or () if n not in exercises.EXERCISES]
+    if unknown:
+        _error(
+            "exercises",
+            f"unknown exercise {unknown[0]!r}; `tinynet exercises list` shows them: {', '.join(exercises.EXERCISES)}",
+        )
+        return EXIT_BAD_INPUT
+    try:
+        module = exercises.load_file(args.file)
+    except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
+        _error("exercises", str(exc))
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        raise
+    except (Exception, SystemExit) as exc:  # the student's module failed to import: report it, no traceback
+        line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else _innermost_line(exc)
+        where = f" (line {line})" if line else ""
+        _error("exercises", f"cannot import {args.file}: {type(exc).__name__}: {exc}{where}")
+        return 1
+    results = exercises.grade(module, names=args.exercise or None)
+    if not results:
+        _error(
+            "exercises",
+            f"{args.file} defines none of the exercise functions; `tinynet exercises list` shows their names",
+        )
+        return 1
+    for result in results:
+        # every line escaped on its own: hints quote the student's exception messages
+        write_text(sys.stdout, "".join(escape(line) + "\n" for line in str(result).split("\n")))
+    passed = sum(r.passed for r in results)
+    total = sum(r.score for r in results)
+    write_text(sys.stdout, f"\n{passed} of {len(results)} passed, score {total:.2f} of {len(results)}\n")
+    return 0 if passed == len(results) else 1
+
+
+def _innermost_line(exc: BaseException) -> int | None:
+    tb, line = exc.__traceback__, None
+    while tb is not None:
+        line, tb = tb.tb_lineno, tb.tb_next
+    return line
+
+
 def _int_at_least(low: int, meaning: str):
     """An argparse ``type`` for an integer of at least ``low`` (``meaning`` says so in the error)."""
 
@@ -541,6 +609,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-nonfinite", action="store_true", help="load a model file with NaN or infinite weights"
     )
     p_serve.set_defaults(func=serve)
+
+    p_exercises = sub.add_parser(
+        "exercises",
+        help="list the exercises, or grade a student's file with scores and hints",
+        description="The exercise track (docs/exercises.md): list the exercises or grade a student's .py file.",
+    )
+    ex_sub = p_exercises.add_subparsers(dest="exercises_command", metavar="ACTION", required=True)
+    p_list = ex_sub.add_parser("list", help="list the exercises: function, topic, signature")
+    p_list.set_defaults(func=exercises_list)
+    p_grade = ex_sub.add_parser(
+        "grade",
+        help="grade the exercise functions a student's .py file defines",
+        description="Exit status 0 when every graded exercise passes, 1 otherwise, 2 for an unusable file.",
+    )
+    p_grade.add_argument("file", help="the student's Python file (it is imported: run only code you trust)")
+    p_grade.add_argument(
+        "--exercise",
+        action="append",
+        metavar="NAME",
+        help="grade this exercise (repeatable; default: every exercise function the file defines)",
+    )
+    p_grade.set_defaults(func=exercises_grade)
     return parser
 
 

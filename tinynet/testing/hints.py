@@ -85,6 +85,17 @@ constant ratio
     rule's product with the upstream gradient :math:`G` is missing.
 ``local derivative missing``
     :math:`a \approx G`: ``grad_output`` is passed through unchanged.
+``Jacobian diagonal only``
+    :math:`a \approx G \odot y \odot (1 - y)` for the layer's output :math:`y`: an input gradient
+    that keeps only the diagonal :math:`\partial y_i/\partial x_i = y_i(1 - y_i)` of the softmax
+    Jacobian and drops its off-diagonal terms :math:`-y_i y_j` (for a sigmoid, that product is the
+    correct gradient and the rule cannot fire: the pattern is then close to :math:`n`).
+``normalization statistics held constant``
+    :math:`a \approx G \odot c` for a per-feature constant :math:`c` (constant along the batch
+    axis, and for images along height and width too) that is not the same for every feature: the
+    backward pass of a normalization with the inference formula :math:`\gamma / \sqrt{\sigma^2 +
+    \epsilon}`, as if the batch mean and variance did not depend on :math:`x` (they do in training
+    mode).  Only for arrays shaped like :math:`G` with at least three samples.
 ``value instead of gradient``
     :math:`a \approx` the array itself (the input :math:`x`, or the parameter
     :math:`\theta` for its gradient).
@@ -127,6 +138,8 @@ FORWARD_OUTPUT = "forward output"
 NO_UPSTREAM = "upstream gradient ignored"
 NO_LOCAL = "local derivative missing"
 OWN_VALUE = "value instead of gradient"
+JACOBIAN_DIAGONAL = "Jacobian diagonal only"
+FROZEN_STATISTICS = "normalization statistics held constant"
 ACCUMULATES = "accumulates"
 MODIFIES_ARGUMENT = "modifies its argument"
 
@@ -152,6 +165,8 @@ KINDS: tuple[str, ...] = (
     FORWARD_OUTPUT,
     NO_UPSTREAM,
     NO_LOCAL,
+    JACOBIAN_DIAGONAL,
+    FROZEN_STATISTICS,
     OWN_VALUE,
 )
 
@@ -459,12 +474,51 @@ def _rule_patterns(a: np.ndarray, n: np.ndarray, ctx: Context) -> list[Hint]:
                     "local derivative",
                 )
             )
+    if y is not None and G is not None and y.shape == G.shape == a.shape and fits(G * y * (1.0 - y), a, n):
+        hints.append(
+            Hint(
+                JACOBIAN_DIAGONAL,
+                f"{mine} ≈ G ⊙ y(1 - y): only the diagonal of the Jacobian is used; for a softmax every "
+                "output depends on every input, dy_i/dx_j = y_i(δ_ij - y_j), so the backward pass is "
+                "y ⊙ (G - Σ_i G_i y_i) (one dot product per sample)",
+            )
+        )
+    if G is not None and G.shape == a.shape and a.ndim >= 2 and a.shape[0] >= 3:
+        for axes, what in _feature_groups(a.ndim):
+            scale = _per_group_scale(a, G, axes)
+            if np.ptp(scale) > APART_TOL * np.abs(scale).max() and fits(G * scale, a, n):
+                hints.append(
+                    Hint(
+                        FROZEN_STATISTICS,
+                        f"{mine} ≈ G × a constant per {what}: the normalization's inference formula "
+                        "γ/√(σ² + ε) used in training mode, as if the batch mean and variance were constants; "
+                        "they depend on x, which adds two terms: dx = (ĝ - mean(ĝ) - x̂ mean(ĝ x̂)) / s, "
+                        "ĝ = γ G, means over the batch",
+                    )
+                )
+                break
     if v is not None and fits(np.asarray(v, dtype=np.float64), a, n):
         what = "its input x" if ctx.key == "input" else f"the parameter {ctx.key!r} itself"
         hints.append(
             Hint(OWN_VALUE, f"{mine} equals {what}: the array's value was written instead of its gradient")
         )
     return hints
+
+
+def _feature_groups(ndim: int) -> list[tuple[tuple[int, ...], str]]:
+    """The axes a per-feature constant is constant along: the batch axis (one value per feature),
+    and for images (N, C, H, W) the batch and spatial axes (one value per channel)."""
+    groups = [((0,), "feature")]
+    if ndim > 2:
+        groups.append(((0, *range(2, ndim)), "channel"))
+    return groups
+
+
+def _per_group_scale(a: np.ndarray, G: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """The least-squares :math:`c` of :math:`a \approx G c`, one value per group (0 where G is)."""
+    GG = np.add.reduce(G * G, axis=axes, keepdims=True)
+    aG = np.add.reduce(a * G, axis=axes, keepdims=True)
+    return np.divide(aG, GG, out=np.zeros_like(GG), where=GG > 0)
 
 
 #: The rules :func:`diagnose` tries, in order: ``(name, rule)``; each rule maps
