@@ -326,10 +326,6 @@ def make_server(
     return server
 
 
-class _Stop(Exception):
-    """Raised in the main thread by the SIGTERM handler."""
-
-
 def run_server(
     model,
     host: str = "127.0.0.1",
@@ -338,22 +334,29 @@ def run_server(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     source: str = "the model",
 ) -> None:
-    """Serve until SIGINT (Ctrl-C) or SIGTERM; prints ``serving SOURCE on http://HOST:PORT`` once listening."""
+    """Serve until SIGINT (Ctrl-C) or SIGTERM; prints ``serving SOURCE on http://HOST:PORT`` once listening.
+
+    The server loop runs in a thread of its own and the main thread only waits for
+    a signal, so a signal never interrupts the handling of a request: a stop raised
+    inside ``socketserver``'s request code would be taken for a failed request and
+    the server would go on (SIGTERM first stopped the server that way, under load).
+    """
     server = make_server(model, host, port, max_body_bytes=max_body_bytes)
-
-    def stop(signum, frame):
-        raise _Stop
-
-    previous = (
-        signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
-    )
+    stopping = threading.Event()
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set()) if in_main else None
+    loop = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     try:
+        loop.start()
         bound_host, bound_port = server.server_address[:2]
         print(f"serving {source} on http://{bound_host}:{bound_port}", flush=True)
         try:
-            server.serve_forever(poll_interval=0.2)
-        except (KeyboardInterrupt, _Stop):
+            while not stopping.wait(0.5):  # a timeout, so that Ctrl-C (KeyboardInterrupt) gets through
+                pass
+        except KeyboardInterrupt:
             pass
+        server.shutdown()  # returns once serve_forever has left its loop
+        loop.join()
         print("stopped", flush=True)
     finally:
         server.server_close()
