@@ -448,3 +448,13 @@ def test_unfreezing_trains_the_layer_again_and_new_layers_do_not_disturb_a_model
     before = model.layers[0].get_weights()[0]
     model.fit(x, y, epochs=1, verbose=0)
     assert not np.array_equal(before, model.layers[0].get_weights()[0])
+
+
+def test_dense_takes_keras_positional_order():
+    # keras.layers.Dense(units, activation, use_bias, kernel_initializer, bias_initializer, ...)
+    layer = tn.layers.Dense(4, "relu", False, "he_uniform")
+    assert layer.use_bias is False and layer.kernel_initializer == "he_uniform"
+    with pytest.raises(TypeError):
+        tn.layers.Dense(4, "relu", 3)  # input_dim is a keyword, as in Keras
+    with pytest.raises(ValueError, match="momentum"):
+        tn.layers.BatchNormalization(-1)  # Keras' first argument is axis: refused, not a momentum

@@ -31,8 +31,6 @@ class Dense(ActivatedLayer):
         Number of outputs.
     activation : str, optional
         Name of an activation (see :mod:`tinynet.layers.activations`).
-    input_dim : int, optional
-        Number of input features, for the first layer (Keras' spelling).
     use_bias : bool
         Whether to add ``b``.
     kernel_initializer, bias_initializer : str
@@ -41,6 +39,9 @@ class Dense(ActivatedLayer):
         A penalty on ``W``, e.g. ``tn.regularizers.l2(1e-4)``: the model adds
         :math:`R(W)` to the loss and :math:`\partial R/\partial W` to ``grads["W"]``
         (see :mod:`tinynet.regularizers`).
+    input_dim : int, optional
+        Number of input features, for the first layer (Keras' spelling; a keyword,
+        as in Keras, whose positional order this signature follows).
     input_shape : tuple, optional
         Alternative to ``input_dim``.
     name : str, optional
@@ -53,12 +54,12 @@ class Dense(ActivatedLayer):
         self,
         units: int,
         activation: str | None = None,
-        input_dim: int | None = None,
         use_bias: bool = True,
         kernel_initializer: str = "glorot_uniform",
         bias_initializer: str = "zeros",
         kernel_regularizer: Regularizer | str | dict | None = None,
         *,
+        input_dim: int | None = None,
         input_shape: tuple[int, ...] | None = None,
         name: str | None = None,
         trainable: bool = True,
@@ -72,6 +73,11 @@ class Dense(ActivatedLayer):
         self.activation: ActivationLayer | None = get_activation(activation)
         if self.activation is not None and self.activation.activation_name == "linear":
             self.activation = None
+        if not isinstance(use_bias, (bool, np.bool_)):
+            raise TypeError(
+                f"Dense use_bias must be True or False, got {use_bias!r} (input_dim is a keyword: "
+                "Dense(units, activation, input_dim=...), as in Keras)"
+            )
         self.use_bias = bool(use_bias)
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
