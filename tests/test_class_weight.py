@@ -138,3 +138,17 @@ def test_class_weight_raises_recall_on_pima():
     assert scores["weighted"][0] > scores["plain"][0] + 0.15
     # ...at the price of more false alarms
     assert scores["weighted"][1] < scores["plain"][1]
+
+
+@pytest.mark.parametrize("bad", [0.7, -1.0, np.nan])
+def test_class_weight_refuses_targets_that_are_not_class_labels(bad):
+    # a soft binary target of 0.7 used to be truncated to class 0 and weighed as such, silently
+    model = tn.Sequential([tn.layers.Dense(1, input_dim=2, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.zeros((4, 2), np.float32)
+    y = np.array([0.0, 1.0, bad, 1.0], np.float32)
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match="sample 2"):
+        model.fit(x, y, epochs=1, verbose=0, class_weight={0: 1.0, 1: 2.0})
+    for w, w0 in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)

@@ -1251,7 +1251,16 @@ class Sequential:
             labels = np.asarray(y)
             if labels.ndim > 1 and labels.shape[-1] > 1:
                 labels = labels.argmax(axis=-1)
-            labels = labels.reshape(n, -1)[:, 0].astype(np.int64)
+            labels = labels.reshape(n, -1)[:, 0]
+            whole = np.isfinite(labels) & (labels == np.round(labels)) & (labels >= 0)
+            if not whole.all():
+                k = int(np.flatnonzero(~whole)[0])
+                raise ValueError(
+                    f"class_weight needs whole class labels >= 0 (or one-hot rows), but sample {k} has "
+                    f"the target {labels[k]!r}: soft or smoothed targets have no class to weigh; "
+                    "use sample_weight instead"
+                )
+            labels = labels.astype(np.int64)
             missing = sorted(set(np.unique(labels).tolist()) - set(class_weight))
             if missing:
                 raise ValueError(f"class_weight has no entry for the classes {missing}")
