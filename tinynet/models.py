@@ -633,6 +633,9 @@ class Sequential:
         return loss
 
     # ------------------------------------------------------------------- training
+    # the deferring SIGINT handler is installed once for the whole call: each step's critical
+    # section is then only a counter (see tinynet/_interrupts.py); a new one for every call
+    @deferring_interrupts()
     def fit(
         self,
         x: np.ndarray,
@@ -734,47 +737,6 @@ class Sequential:
             On Ctrl-C, between two steps, never inside one: the model is then as
             after the last complete step, ready to save or to ``fit`` again.
         """
-        # the deferring SIGINT handler is installed once for the whole call: each step's
-        # critical section is then only a counter (see tinynet/_interrupts.py)
-        with deferring_interrupts():
-            return self._fit(
-                x,
-                y,
-                batch_size,
-                epochs,
-                verbose,
-                callbacks,
-                validation_split,
-                validation_data,
-                shuffle,
-                class_weight,
-                sample_weight,
-                initial_epoch,
-                steps_per_epoch,
-                validation_steps,
-                validation_batch_size,
-                validation_freq,
-            )
-
-    def _fit(
-        self,
-        x,
-        y,
-        batch_size,
-        epochs,
-        verbose,
-        callbacks,
-        validation_split,
-        validation_data,
-        shuffle,
-        class_weight,
-        sample_weight,
-        initial_epoch,
-        steps_per_epoch,
-        validation_steps,
-        validation_batch_size,
-        validation_freq,
-    ) -> History:
         self._require_compiled("fit")
         # every argument is checked before any work: a refused call changes nothing
         verbose = _validation.verbose(verbose)
