@@ -21,6 +21,8 @@ from typing import BinaryIO, TextIO
 
 import numpy as np
 
+from ..serialization._archive import NotRegularFileError, open_regular_file
+
 #: What a missing value looks like in CSV files written by spreadsheets, R and pandas.
 MISSING_MARKERS = frozenset({"na", "n/a", "nan", "null", "none", "nil", "missing", "-", "?", "#n/a"})
 
@@ -74,32 +76,27 @@ def kind_of(mode: int) -> str:
 def read_file(path: str) -> bytes:
     """The bytes of the regular file ``path``, opened once; FIFOs, devices, folders are refused.
 
-    ``stat`` looks before anything is opened (opening a FIFO for reading blocks
-    until a writer comes, and opening some devices has effects); the file is
-    then opened without blocking and checked again on the open descriptor, so
-    that a file swapped in between is refused too.
+    The opening is :func:`tinynet.serialization._archive.open_regular_file`'s, the
+    model loader's: ``stat`` looks before anything is opened (opening a FIFO for
+    reading blocks until a writer comes, and opening some devices has effects),
+    and the file is opened without blocking and checked again on the open
+    descriptor, so that a file swapped in between is refused too.
     """
     name = escape(path)
     try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode):
+        f = open_regular_file(path)
+    except NotRegularFileError:
         raise InputError(
-            f"cannot read {name}: it is {kind_of(mode)}, not a regular file; "
+            f"cannot read {name}: it is {kind_of(os.stat(path).st_mode)}, not a regular file; "
             "to read from a pipe, pass --input - and send the data to standard input"
-        )
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags)
+        ) from None
+    except IsADirectoryError:
+        raise InputError(f"cannot read {name}: it is a folder, not a regular file") from None
     except OSError as exc:
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError(f"cannot read {name}: it is {kind_of(info.st_mode)}, not a regular file")
+    with f:
         try:
-            return _read_all(f, info.st_size)
+            return _read_all(f, os.fstat(f.fileno()).st_size)
         except OSError as exc:
             raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
 
