@@ -82,11 +82,14 @@ def quantize(model, *, include_compile: bool = False):
         When the model has no Dense or Conv2D layer (nothing to quantize), or
         cannot be saved (see :func:`tinynet.save_model`).
     """
+    from .models import Sequential
     from .serialization import load_model
     from .serialization._archive import save_archive
     from .serialization._model import model_manifest, registered_name
 
-    layers = getattr(model, "layers", None) or []
+    if not isinstance(model, Sequential):
+        raise TypeError(f"quantize expects a tinynet model (tn.Sequential), got {type(model).__name__}")
+    layers = model.layers
     if not any(registered_name(layer) in QUANTIZED_PARAMS for layer in layers):
         raise ValueError("the model has no Dense or Conv2D layer: there are no kernels to quantize")
     manifest, arrays = model_manifest(

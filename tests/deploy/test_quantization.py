@@ -270,3 +270,9 @@ def test_large_model_file_is_near_a_quarter(tmp_path):
         f"\n784-256-10 MLP: {os.path.getsize(float_path):,} -> {os.path.getsize(int8_path):,} bytes ({ratio:.1%})"
     )
     assert ratio <= 0.30
+
+
+@pytest.mark.parametrize("not_a_model", ["model.npz", None, [1, 2]])
+def test_quantize_refuses_what_is_not_a_model(not_a_model):
+    with pytest.raises(TypeError, match="expects a tinynet model"):
+        tn.quantize(not_a_model)
