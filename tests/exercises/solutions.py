@@ -93,3 +93,71 @@ def max_pool_backward(x, grad, pool_size, strides):
             rows, cols = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
             dx[:, :, rows, cols] += grad * (x[:, :, rows, cols] == best)
     return dx
+
+
+def two_layer_forward(x, W1, b1, W2, b2):
+    h = np.maximum(x @ W1 + b1, 0)
+    z = h @ W2 + b2
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def two_layer_backward(x, t, W1, b1, W2, b2):
+    n = len(x)
+    a = x @ W1 + b1  # forward, keeping what the backward pass needs
+    h = np.maximum(a, 0)
+    z = h @ W2 + b2
+    s = z - z.max(axis=1, keepdims=True)
+    log_p = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    loss = -(t * log_p).sum() / n
+    g_z = (np.exp(log_p) - t) / n  # backward, one step per forward step
+    dW2, db2 = h.T @ g_z, g_z.sum(axis=0)
+    g_a = (g_z @ W2.T) * (a > 0)
+    dW1, db1 = x.T @ g_a, g_a.sum(axis=0)
+    return loss, dW1, db1, dW2, db2
+
+
+def im2col(x, kernel_size, strides, padding):
+    (kh, kw), (sh, sw), p = kernel_size, strides, padding
+    n, c, h, w = x.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    oh, ow = (h + 2 * p - kh) // sh + 1, (w + 2 * p - kw) // sw + 1
+    cols = np.empty((c, kh, kw, n, oh, ow))
+    for i in range(kh):  # one strided slice per kernel offset, never a loop over pixels
+        for j in range(kw):
+            window = x_pad[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+            cols[:, i, j] = window.transpose(1, 0, 2, 3)
+    return cols.reshape(c * kh * kw, n * oh * ow)
+
+
+def col2im(x_col, x_shape, kernel_size, strides, padding):
+    (kh, kw), (sh, sw), p = kernel_size, strides, padding
+    n, c, h, w = x_shape
+    oh, ow = (h + 2 * p - kh) // sh + 1, (w + 2 * p - kw) // sw + 1
+    cols = x_col.reshape(c, kh, kw, n, oh, ow)
+    dx_pad = np.zeros((n, c, h + 2 * p, w + 2 * p))
+    for i in range(kh):
+        for j in range(kw):
+            dx_pad[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw] += cols[
+                :, i, j
+            ].transpose(1, 0, 2, 3)
+    return dx_pad[:, :, p : p + h, p : p + w]
+
+
+def conv2d_forward(x, W, b, strides, padding):
+    f, _, kh, kw = W.shape
+    n = len(x)
+    x_col = im2col(x, (kh, kw), strides, padding)
+    z = W.reshape(f, -1) @ x_col + b[:, None]  # (F, N OH OW)
+    oh = (x.shape[2] + 2 * padding - kh) // strides[0] + 1
+    return z.reshape(f, n, oh, -1).transpose(1, 0, 2, 3)
+
+
+def conv2d_backward(x, W, grad, strides, padding):
+    f, _, kh, kw = W.shape
+    g = grad.transpose(1, 0, 2, 3).reshape(f, -1)  # G_mat, (F, N OH OW), columns like X_col's
+    x_col = im2col(x, (kh, kw), strides, padding)
+    dW = (g @ x_col.T).reshape(W.shape)
+    db = grad.sum(axis=(0, 2, 3))
+    dx = col2im(W.reshape(f, -1).T @ g, x.shape, (kh, kw), strides, padding)
+    return dx, dW, db

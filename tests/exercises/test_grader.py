@@ -1,9 +1,12 @@
 """The exercise grader: every reference solution passes, every classic mistake gets its own hint."""
 
+import numpy as np
 import pytest
 
 from tinynet import exercises
-from tinynet.exercises import activations, dense, losses, normalization, optimizers, pooling
+from tinynet.exercises import activations, conv, dense, losses, network, normalization, optimizers, pooling
+from tinynet.gradcheck import relative_error as tn_relative_error
+from tinynet.testing import hints as H
 
 from . import solutions, wrong
 
@@ -27,7 +30,7 @@ def test_each_mistake_gets_its_hint(name, func, kinds):
 def test_every_stub_is_reported_as_not_implemented(name):
     stub = next(
         getattr(m, name)
-        for m in (dense, activations, losses, optimizers, normalization, pooling)
+        for m in (dense, activations, losses, network, optimizers, conv, normalization, pooling)
         if hasattr(m, name)
     )
     result = exercises.check(name, stub)
@@ -76,3 +79,107 @@ def test_max_pool_backward_must_add_where_windows_overlap():
     # assigning instead of adding is right for non-overlapping windows (seed 0) only
     result = exercises.check("max_pool_backward", wrong.max_pool_backward_assigned)
     assert result.status == exercises.FAILED and result.score == pytest.approx(1 / 3)
+
+
+#: The classic mistakes issue 19 lists, each with the exercise and wrong solution that must be given its hint.
+ISSUE_MISTAKES = [
+    ("transposed weight gradient", "dense_backward", wrong.dense_backward_transposed_dW, H.TRANSPOSED),
+    (
+        "transposed weight gradient",
+        "two_layer_backward",
+        wrong.two_layer_backward_transposed_dW2,
+        H.TRANSPOSED,
+    ),
+    ("transposed kernel gradient", "conv2d_backward", wrong.conv2d_backward_transposed_dW, H.TRANSPOSED),
+    ("missing 1/N", "softmax_cross_entropy_grad", wrong.cross_entropy_grad_missing_n, H.MISSING_MEAN),
+    ("missing 1/N", "two_layer_backward", wrong.two_layer_backward_missing_n, H.MISSING_MEAN),
+    ("missing 1/(N*D)", "mse_grad", wrong.mse_grad_missing_nd, H.MISSING_SAMPLE_MEAN),
+    ("softmax Jacobian diagonal", "softmax_backward", wrong.softmax_backward_diagonal, H.JACOBIAN_DIAGONAL),
+    (
+        "batch norm inference formula",
+        "batchnorm_backward",
+        wrong.batchnorm_backward_inference_formula,
+        H.FROZEN_STATISTICS,
+    ),
+    ("sign error", "sigmoid_backward", wrong.sigmoid_backward_sign, H.SIGN),
+    ("sign error", "two_layer_backward", wrong.two_layer_backward_sign, H.SIGN),
+    ("bias gradient forgotten", "dense_backward", wrong.dense_backward_zero_db, H.ZERO),
+    ("bias gradient forgotten", "two_layer_backward", wrong.two_layer_backward_without_bias_grads, "missing"),
+    ("bias gradient forgotten", "conv2d_backward", wrong.conv2d_backward_without_db, "missing"),
+    (
+        "adam without bias correction",
+        "adam_step",
+        wrong.adam_step_no_bias_correction,
+        "adam without bias correction",
+    ),
+    ("im2col padding off by one", "im2col", wrong.im2col_padding_shifted, H.OFF_BY_ONE),
+    ("im2col padding off by one", "conv2d_backward", wrong.conv2d_backward_padding_off_by_one, H.OFF_BY_ONE),
+    (
+        "ReLU mask missing",
+        "two_layer_backward",
+        wrong.two_layer_backward_without_relu_mask,
+        "ReLU mask missing",
+    ),
+    ("flipped kernel gradient", "conv2d_backward", wrong.conv2d_backward_flipped_dW, "flipped kernel"),
+]
+
+
+@pytest.mark.parametrize(
+    ("mistake", "name", "func", "kind"), ISSUE_MISTAKES, ids=[f"{m}-{n}" for m, n, _, _ in ISSUE_MISTAKES]
+)
+def test_every_classic_mistake_of_the_issue_is_named(mistake, name, func, kind):
+    result = exercises.check(name, func)
+    assert result.status == exercises.FAILED and result.score < 1.0
+    named = [h for h in result.hints if h.kind == kind]
+    assert named, str(result)
+    assert str(named[0]).startswith(f"{kind}: ") and len(named[0].message) > 20
+
+
+def test_the_bias_gradient_is_checked_even_when_everything_else_is_right():
+    for name, func in [
+        ("two_layer_backward", wrong.two_layer_backward_without_bias_grads),
+        ("conv2d_backward", wrong.conv2d_backward_without_db),
+    ]:
+        result = exercises.check(name, func)
+        assert any("db" in h.message and "not returned" in h.message for h in result.hints), str(result)
+
+
+def test_a_transposed_x_col_is_explained():
+    result = exercises.check("im2col", wrong.im2col_transposed)
+    assert result.status == exercises.FAILED and result.score == 0.0
+    assert "the transpose of" in result.details[0] and "one ROW per kernel element" in result.details[0]
+
+
+def test_the_off_by_one_hint_names_what_moved():
+    result = exercises.check("im2col", wrong.im2col_padding_plus_one)
+    (hint,) = result.hints
+    assert "axis 4 has" in hint.message and "padding" in hint.message
+
+
+def test_grading_the_network_leaves_tinynets_seed_where_it_was():
+    import tinynet as tn
+
+    tn.set_seed(7)
+    first = tn._config.get_rng().random()
+    tn.set_seed(7)
+    exercises.check("two_layer_backward", solutions.two_layer_backward)
+    exercises.check("two_layer_forward", solutions.two_layer_forward)
+    assert tn._config.get_rng().random() == first
+    assert tn.get_default_dtype() == np.float32
+
+
+def test_the_network_reference_agrees_with_central_differences():
+    # the reference is a tinynet model's compute_gradients (model.backward): check it numerically
+    inputs = network._inputs(np.random.default_rng(3), 0)
+    expected = network._backward_reference(**inputs)
+    eps = 1e-6
+    for key in ("W1", "b1", "W2", "b2"):
+        numeric = np.zeros_like(inputs[key])
+        for index in np.ndindex(numeric.shape):
+            moved = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in inputs.items()}
+            moved[key][index] += eps
+            up = network._backward_reference(**moved)["loss"]
+            moved[key][index] -= 2 * eps
+            down = network._backward_reference(**moved)["loss"]
+            numeric[index] = (up - down) / (2 * eps)
+        assert tn_relative_error(expected["d" + key], numeric) < 1e-6, key

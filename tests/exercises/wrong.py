@@ -152,6 +152,171 @@ def max_pool_backward_spread(x, grad, pool_size, strides):
     return dx
 
 
+def two_layer_forward_without_relu(x, W1, b1, W2, b2):
+    z = (x @ W1 + b1) @ W2 + b2  # MISTAKE: the hidden layer's ReLU forgotten
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def two_layer_forward_logits(x, W1, b1, W2, b2):
+    return np.maximum(x @ W1 + b1, 0) @ W2 + b2  # MISTAKE: no softmax
+
+
+def two_layer_backward_without_relu_mask(x, t, W1, b1, W2, b2):
+    n = len(x)
+    a = x @ W1 + b1
+    h = np.maximum(a, 0)
+    z = h @ W2 + b2
+    s = z - z.max(axis=1, keepdims=True)
+    log_p = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    g_z = (np.exp(log_p) - t) / n
+    g_a = g_z @ W2.T  # MISTAKE: ReLU's mask (a > 0) forgotten
+    return -(t * log_p).sum() / n, x.T @ g_a, g_a.sum(axis=0), h.T @ g_z, g_z.sum(axis=0)
+
+
+def two_layer_backward_transposed_dW2(x, t, W1, b1, W2, b2):
+    loss, dW1, db1, dW2, db2 = ok.two_layer_backward(x, t, W1, b1, W2, b2)
+    return loss, dW1, db1, dW2.T, db2  # MISTAKE: g_z.T @ h for h.T @ g_z
+
+
+def two_layer_backward_missing_n(x, t, W1, b1, W2, b2):
+    grads = ok.two_layer_backward(x, t, W1, b1, W2, b2)
+    return grads[0], *(g * len(x) for g in grads[1:])  # MISTAKE: G_Z = P - T, without the 1/N
+
+
+def two_layer_backward_without_bias_grads(x, t, W1, b1, W2, b2):
+    loss, dW1, _, dW2, _ = ok.two_layer_backward(x, t, W1, b1, W2, b2)
+    return loss, dW1, None, dW2, None  # MISTAKE: the bias gradients forgotten
+
+
+def two_layer_backward_sign(x, t, W1, b1, W2, b2):
+    grads = ok.two_layer_backward(x, t, W1, b1, W2, b2)
+    return grads[0], *(-g for g in grads[1:])  # MISTAKE: G_Z = (T - P) / N
+
+
+def _im2col_padded(x, kernel_size, strides, pads):
+    (kh, kw), (sh, sw) = kernel_size, strides
+    n, c = x.shape[:2]
+    x_pad = np.pad(x, ((0, 0), (0, 0), pads[0], pads[1]))
+    oh, ow = ((x_pad.shape[2] - kh) // sh + 1, (x_pad.shape[3] - kw) // sw + 1)
+    cols = np.empty((c, kh, kw, n, oh, ow))
+    for i in range(kh):
+        for j in range(kw):
+            window = x_pad[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+            cols[:, i, j] = window.transpose(1, 0, 2, 3)
+    return cols.reshape(c * kh * kw, n * oh * ow)
+
+
+def im2col_padding_plus_one(x, kernel_size, strides, padding):
+    p = padding + 1  # MISTAKE: one row and column too many on every side
+    return _im2col_padded(x, kernel_size, strides, ((p, p), (p, p)))
+
+
+def im2col_padding_shifted(x, kernel_size, strides, padding):
+    p = padding
+    return _im2col_padded(x, kernel_size, strides, ((p + 1, p - 1), (p, p)))  # MISTAKE: off by one row
+
+
+def im2col_padding_one_side(x, kernel_size, strides, padding):
+    p = padding
+    return _im2col_padded(x, kernel_size, strides, ((p, 0), (p, 0)))  # MISTAKE: top and left only
+
+
+def im2col_output_size_without_plus_one(x, kernel_size, strides, padding):
+    (kh, kw), (sh, sw), p = kernel_size, strides, padding
+    h, w = x.shape[2:]
+    oh, ow = (h + 2 * p - kh) // sh, (w + 2 * p - kw) // sw  # MISTAKE: the + 1 forgotten
+    cols = ok.im2col(x, kernel_size, strides, padding).reshape(-1, len(x), oh + 1, ow + 1)
+    return cols[:, :, :oh, :ow].reshape(len(cols), -1)
+
+
+def im2col_transposed(x, kernel_size, strides, padding):
+    return ok.im2col(x, kernel_size, strides, padding).T  # MISTAKE: one row per window
+
+
+def _col2im_padded(x_col, x_shape, kernel_size, strides, padding, crop, add=True):
+    (kh, kw), (sh, sw), p = kernel_size, strides, padding
+    n, c, h, w = x_shape
+    oh, ow = (h + 2 * p - kh) // sh + 1, (w + 2 * p - kw) // sw + 1
+    cols = x_col.reshape(c, kh, kw, n, oh, ow)
+    dx_pad = np.zeros((n, c, h + 2 * p + 1, w + 2 * p + 1))
+    for i in range(kh):
+        for j in range(kw):
+            where = (
+                slice(None),
+                slice(None),
+                slice(i, i + sh * (oh - 1) + 1, sh),
+                slice(j, j + sw * (ow - 1) + 1, sw),
+            )
+            if add:
+                dx_pad[where] += cols[:, i, j].transpose(1, 0, 2, 3)
+            else:
+                dx_pad[where] = cols[:, i, j].transpose(1, 0, 2, 3)
+    return dx_pad[:, :, crop[0] : crop[0] + h, crop[1] : crop[1] + w]
+
+
+def col2im_crop_off_by_one(x_col, x_shape, kernel_size, strides, padding):
+    p = padding
+    return _col2im_padded(x_col, x_shape, kernel_size, strides, p, (p + 1, p))  # MISTAKE: [p + 1:p + 1 + H]
+
+
+def col2im_assigned(x_col, x_shape, kernel_size, strides, padding):
+    p = padding
+    return _col2im_padded(x_col, x_shape, kernel_size, strides, p, (p, p), add=False)  # MISTAKE: = for +=
+
+
+def col2im_padding_kept(x_col, x_shape, kernel_size, strides, padding):
+    p = padding
+    dx = _col2im_padded(
+        x_col, (*x_shape[:2], x_shape[2] + 2 * p, x_shape[3] + 2 * p), kernel_size, strides, 0, (0, 0)
+    )
+    return dx  # MISTAKE: the padding is not cut off
+
+
+def conv2d_forward_without_bias(x, W, b, strides, padding):
+    return ok.conv2d_forward(x, W, np.zeros_like(b), strides, padding)  # MISTAKE: bias forgotten
+
+
+def conv2d_forward_flipped(x, W, b, strides, padding):
+    return ok.conv2d_forward(x, W[:, :, ::-1, ::-1], b, strides, padding)  # MISTAKE: a true convolution
+
+
+def conv2d_backward_flipped_dW(x, W, grad, strides, padding):
+    dx, dW, db = ok.conv2d_backward(x, W, grad, strides, padding)
+    return dx, dW[:, :, ::-1, ::-1], db  # MISTAKE: the kernel gradient rotated by 180 degrees
+
+
+def conv2d_backward_transposed_dW(x, W, grad, strides, padding):
+    dx, dW, db = ok.conv2d_backward(x, W, grad, strides, padding)
+    return dx, dW.transpose(1, 0, 2, 3), db  # MISTAKE: (C, F, kh, kw), e.g. x_col @ G_mat.T
+
+
+def conv2d_backward_flipped_dx(x, W, grad, strides, padding):
+    _, dW, db = ok.conv2d_backward(x, W, grad, strides, padding)
+    dx, _, _ = ok.conv2d_backward(x, W[:, :, ::-1, ::-1], grad, strides, padding)  # MISTAKE: rotated W
+    return dx, dW, db
+
+
+def conv2d_backward_without_db(x, W, grad, strides, padding):
+    dx, dW, _ = ok.conv2d_backward(x, W, grad, strides, padding)
+    return dx, dW, None  # MISTAKE: bias gradient forgotten
+
+
+def conv2d_backward_db_over_the_batch_only(x, W, grad, strides, padding):
+    dx, dW, _ = ok.conv2d_backward(x, W, grad, strides, padding)
+    return dx, dW, grad.sum(axis=0)  # MISTAKE: the pixels are not summed
+
+
+def conv2d_backward_padding_off_by_one(x, W, grad, strides, padding):
+    f, _, kh, kw = W.shape
+    p = padding
+    g = grad.transpose(1, 0, 2, 3).reshape(f, -1)
+    x_col = _im2col_padded(x, (kh, kw), strides, ((p + 1, p - 1), (p + 1, p - 1)))  # MISTAKE: shifted
+    dW = (g @ x_col.T).reshape(W.shape)
+    dx = _col2im_padded(W.reshape(f, -1).T @ g, x.shape, (kh, kw), strides, p, (p - 1, p - 1))
+    return dx, dW, grad.sum(axis=(0, 2, 3))
+
+
 def relu_backward_crashes(y, grad):
     return grad * (y > 0) @ np.ones(3)  # MISTAKE: a shape error
 
@@ -183,4 +348,26 @@ WRONG = [
     ("batchnorm_backward", batchnorm_backward_inference_formula, {H.FROZEN_STATISTICS}),
     ("batchnorm_backward", batchnorm_backward_mean_dbeta, {H.EXTRA_MEAN}),
     ("max_pool_backward", max_pool_backward_spread, {"average pooling backward"}),
+    ("two_layer_forward", two_layer_forward_without_relu, {"ReLU forgotten"}),
+    ("two_layer_forward", two_layer_forward_logits, {"softmax forgotten"}),
+    ("two_layer_backward", two_layer_backward_without_relu_mask, {"ReLU mask missing"}),
+    ("two_layer_backward", two_layer_backward_transposed_dW2, {H.TRANSPOSED}),
+    ("two_layer_backward", two_layer_backward_missing_n, {H.MISSING_MEAN}),
+    ("two_layer_backward", two_layer_backward_without_bias_grads, {"missing"}),
+    ("two_layer_backward", two_layer_backward_sign, {H.SIGN}),
+    ("im2col", im2col_padding_plus_one, {H.OFF_BY_ONE}),
+    ("im2col", im2col_padding_shifted, {H.OFF_BY_ONE}),
+    ("im2col", im2col_padding_one_side, {H.OFF_BY_ONE}),
+    ("im2col", im2col_output_size_without_plus_one, {H.OFF_BY_ONE}),
+    ("col2im", col2im_crop_off_by_one, {H.OFF_BY_ONE}),
+    ("col2im", col2im_assigned, {"assigned instead of added"}),
+    ("col2im", col2im_padding_kept, {"padding not cut off", H.OFF_BY_ONE, H.WRONG_SHAPE}),
+    ("conv2d_forward", conv2d_forward_without_bias, {H.OFFSET}),
+    ("conv2d_forward", conv2d_forward_flipped, {"flipped kernel"}),
+    ("conv2d_backward", conv2d_backward_flipped_dW, {"flipped kernel"}),
+    ("conv2d_backward", conv2d_backward_transposed_dW, {H.TRANSPOSED}),
+    ("conv2d_backward", conv2d_backward_flipped_dx, {"flipped kernel"}),
+    ("conv2d_backward", conv2d_backward_without_db, {"missing"}),
+    ("conv2d_backward", conv2d_backward_db_over_the_batch_only, {"bias gradient not summed", H.WRONG_SHAPE}),
+    ("conv2d_backward", conv2d_backward_padding_off_by_one, {H.OFF_BY_ONE}),
 ]

@@ -7,9 +7,10 @@ built-in reference, and explains a mismatch with the hints of :mod:`tinynet.test
 exercise's own list of classic mistakes (:class:`Mistake`).
 
 Topics (modules): :mod:`~tinynet.exercises.dense`, :mod:`~tinynet.exercises.activations`,
-:mod:`~tinynet.exercises.losses`, :mod:`~tinynet.exercises.optimizers`,
-:mod:`~tinynet.exercises.pooling`, :mod:`~tinynet.exercises.normalization`; each module's functions are
-the stubs (they raise ``NotImplementedError``).
+:mod:`~tinynet.exercises.losses`, :mod:`~tinynet.exercises.network` (backpropagation through a whole
+2-layer network), :mod:`~tinynet.exercises.optimizers`, :mod:`~tinynet.exercises.conv` (im2col, col2im,
+Conv2D), :mod:`~tinynet.exercises.pooling`, :mod:`~tinynet.exercises.normalization`; each module's
+functions are the stubs (they raise ``NotImplementedError``).
 
 Example
 -------
@@ -31,7 +32,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import activations, dense, losses, normalization, optimizers, pooling
+from . import activations, conv, dense, losses, network, normalization, optimizers, pooling
 from ._core import ERROR, FAILED, MISSING, NOT_IMPLEMENTED, PASSED, Exercise, Mistake, Result
 
 __all__ = [
@@ -52,7 +53,7 @@ __all__ = [
 #: Every exercise by name, in the order of the course.
 EXERCISES: dict[str, Exercise] = {
     ex.name: ex
-    for module in (dense, activations, losses, optimizers, pooling, normalization)
+    for module in (dense, activations, losses, network, optimizers, conv, pooling, normalization)
     for ex in module.EXERCISES
 }
 

@@ -124,6 +124,7 @@ class Exercise:
             )
         compared = matched = 0
         hints: list[Hint] = []
+        said: set[tuple[str, str]] = set()  # (array, kind): one hint of a kind per array, not one per seed
         details: list[str] = []
         for seed in seeds:
             inputs = self.make_inputs(np.random.default_rng([0x636F7572, seed]), seed)
@@ -184,7 +185,7 @@ class Exercise:
                 if mine.shape == ref.shape and ref.size and not np.any(mine) and np.any(ref):
                     specific.append(Hint(_hints.ZERO, f"{key} is zero everywhere: it was never computed"))
                 for h in specific:
-                    _add(hints, h)
+                    _add(hints, h, said, key)
                 ctx = Context(key=key, names=NAMES, **shared)
                 for h in diagnose(mine, ref, ctx):
                     # a named mistake explains the factor better than an unnamed "constant factor"
@@ -192,7 +193,7 @@ class Exercise:
                         s.kind in (h.kind, _hints.FACTOR) or h.kind == _hints.FACTOR for s in specific
                     ):
                         continue
-                    _add(hints, h)
+                    _add(hints, h, said, key)
         score = matched / compared if compared else 0.0
         status = PASSED if compared and matched == compared and not hints else FAILED
         return Result(self.name, status, score=score, hints=hints, details=_unique(details))
@@ -211,9 +212,13 @@ def _copies(inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _add(hints: list[Hint], hint: Hint) -> None:
-    if hint not in hints:
-        hints.append(hint)
+def _add(hints: list[Hint], hint: Hint, said: set[tuple[str, str]] | None = None, key: str = "") -> None:
+    """Append ``hint`` unless it is there already, or (with ``said``) ``key`` has a hint of its kind."""
+    if hint in hints or (said is not None and (key, hint.kind) in said):
+        return
+    hints.append(hint)
+    if said is not None:
+        said.add((key, hint.kind))
 
 
 def _unique(lines: list[str]) -> list[str]:

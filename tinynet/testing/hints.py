@@ -96,6 +96,15 @@ constant ratio
     backward pass of a normalization with the inference formula :math:`\gamma / \sqrt{\sigma^2 +
     \epsilon}`, as if the batch mean and variance did not depend on :math:`x` (they do in training
     mode).  Only for arrays shaped like :math:`G` with at least three samples.
+``off-by-one`` (arrays with spatial axes, :attr:`Context.spatial_axes`)
+    :math:`a` matches :math:`n` moved by one or two positions along the spatial axes, or with one
+    or two rows or columns more or fewer (the shapes may then differ): on the overlapping part,
+    :math:`e(a_{[i + d]}, n_{[i]}) < \tau_{\text{fit}}` for offsets :math:`d` with
+    :math:`|d| \le 2` and a different shape or a nonzero :math:`d`.  The overlap covers all but at
+    most two positions of :math:`n` along each axis, and holds at least two nonzero values.  What
+    an off-by-one in the zero padding of im2col or col2im produces (``p + 1`` rows on one side,
+    ``p - 1`` on the other; ``p`` on one side only; a crop started one row late), or an output size
+    without its :math:`+1`, :math:`\lfloor (H + 2p - k)/s \rfloor`.  Tried before ``wrong shape``.
 ``value instead of gradient``
     :math:`a \approx` the array itself (the input :math:`x`, or the parameter
     :math:`\theta` for its gradient).
@@ -140,6 +149,7 @@ NO_LOCAL = "local derivative missing"
 OWN_VALUE = "value instead of gradient"
 JACOBIAN_DIAGONAL = "Jacobian diagonal only"
 FROZEN_STATISTICS = "normalization statistics held constant"
+OFF_BY_ONE = "off-by-one"
 ACCUMULATES = "accumulates"
 MODIFIES_ARGUMENT = "modifies its argument"
 
@@ -167,6 +177,7 @@ KINDS: tuple[str, ...] = (
     NO_LOCAL,
     JACOBIAN_DIAGONAL,
     FROZEN_STATISTICS,
+    OFF_BY_ONE,
     OWN_VALUE,
 )
 
@@ -210,6 +221,9 @@ class Context:
         The layer's forward output :math:`y`.
     upstream : ndarray, optional
         The upstream gradient :math:`G` that was passed to ``backward``.
+    spatial_axes : tuple of int, optional
+        The axes of the array that index pixels (height, width, kernel rows...), for the
+        ``off-by-one`` rule; ``(2, 3)`` for NCHW images.
     rebound : bool
         The layer replaced ``grads[key]`` by a new array during the call.
     names : (str, str)
@@ -222,6 +236,7 @@ class Context:
     value: np.ndarray | None = None
     output: np.ndarray | None = None
     upstream: np.ndarray | None = None
+    spatial_axes: tuple[int, ...] | None = None
     rebound: bool = False
     names: tuple[str, str] = field(default=("analytic", "numerical"))
 
@@ -279,6 +294,81 @@ def _rule_shape(a: np.ndarray, n: np.ndarray, ctx: Context) -> list[Hint]:
                 Hint(WRONG_SHAPE, f"the values are right but the shape is {a.shape}, not {n.shape}: {fix}")
             ]
     return [Hint(WRONG_SHAPE, f"{mine} has shape {a.shape} but the array has shape {n.shape}")]
+
+
+def _offsets(a_len: int, n_len: int, spatial: bool) -> tuple[int, ...] | None:
+    """The offsets :math:`d` (``a[i + d]`` against ``n[i]``) to try along one axis; None: the rule cannot fit."""
+    grow = a_len - n_len
+    if not spatial:
+        return (0,) if grow == 0 else None
+    if abs(grow) > 2:
+        return None
+    return (-1, 0, 1) if grow == 0 else tuple(range(min(grow, 0), max(grow, 0) + 1))
+
+
+def off_by_one(a: np.ndarray, n: np.ndarray, spatial_axes: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The offsets (one per axis) by which ``a`` is ``n`` moved along ``spatial_axes``, or None.
+
+    ``a[i + d] ≈ n[i]`` on the part where both exist (module docstring, ``off-by-one``); the shapes
+    may differ by up to two along the spatial axes.  The offsets of a match are never all zero
+    when the shapes are equal (that is no mistake).
+    """
+    if a.ndim != n.ndim or a.size == 0 or n.size == 0:
+        return None
+    axes = {ax % n.ndim for ax in spatial_axes if -n.ndim <= ax < n.ndim}  # the others are not this array's
+    options = []
+    for ax in range(n.ndim):
+        choice = _offsets(a.shape[ax], n.shape[ax], ax in axes)
+        if choice is None:
+            return None
+        options.append(choice)
+    for offsets in itertools.product(*options):
+        if a.shape == n.shape and not any(offsets):
+            continue
+        in_a, in_n = [], []
+        for ax, d in enumerate(offsets):
+            lo, hi = max(0, -d), min(n.shape[ax], a.shape[ax] - d)
+            if hi - lo < max(1, n.shape[ax] - 2):
+                break
+            in_n.append(slice(lo, hi))
+            in_a.append(slice(lo + d, hi + d))
+        else:
+            part_a, part_n = a[tuple(in_a)], n[tuple(in_n)]
+            if np.count_nonzero(part_n) >= 2 and relative_error(part_a, part_n) < FIT_TOL:
+                return offsets
+    return None
+
+
+def _rule_off_by_one(a: np.ndarray, n: np.ndarray, ctx: Context) -> list[Hint]:
+    if not ctx.spatial_axes:
+        return []
+    offsets = off_by_one(a, n, ctx.spatial_axes)
+    if offsets is None:
+        return []
+    mine, expected = ctx.names
+    moved = [f"axis {ax} by {d:+d}" for ax, d in enumerate(offsets) if d]
+    sizes = [
+        f"axis {ax} has {a.shape[ax]} instead of {n.shape[ax]}"
+        for ax in range(n.ndim)
+        if a.shape[ax] != n.shape[ax]
+    ]
+    seen = "; ".join(
+        part
+        for part in (
+            ("it is moved along " + ", ".join(moved)) if moved else "",
+            ", ".join(sizes),
+        )
+        if part
+    )
+    return [
+        Hint(
+            OFF_BY_ONE,
+            f"{mine} is the {expected} array moved by a row or column ({seen}): an off-by-one, "
+            "typically in the zero padding of im2col/col2im (p rows and columns on every side: the "
+            "padded image is H + 2p high, output row r reads padded rows r·s to r·s + k - 1, and the "
+            "padding is cut off as [p:p + H]) or in the output size ⌊(H + 2p - k)/s⌋ + 1",
+        )
+    ]
 
 
 def _rule_zero(a: np.ndarray, n: np.ndarray, ctx: Context) -> list[Hint]:
@@ -528,6 +618,7 @@ RULES: tuple[tuple[str, Callable[[np.ndarray, np.ndarray, Context], list[Hint]]]
     ("rebound array", _rule_rebound),
     ("transposed", _rule_transposed),
     ("constant ratio", _rule_ratio),
+    ("off-by-one", _rule_off_by_one),
     ("same offset", _rule_offset),
     ("patterns", _rule_patterns),
 )
@@ -578,7 +669,8 @@ def diagnose(analytic: np.ndarray, numeric: np.ndarray, context: Context | None 
                 )
             ]
     if a.shape != n.shape:
-        return [*_rule_shape(a, n, ctx), *_rule_rebound(a, n, ctx)]
+        shifted = _rule_off_by_one(a, n, ctx)
+        return [*(shifted or _rule_shape(a, n, ctx)), *_rule_rebound(a, n, ctx)]
     if a.size == 0 or (relative_error(a, n) < FIT_TOL and not ctx.rebound):
         return []
     if max(float(np.abs(a).max()), float(np.abs(n).max())) < ROUNDOFF_LEVEL:
