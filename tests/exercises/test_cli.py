@@ -93,3 +93,98 @@ def test_control_characters_in_the_students_messages_are_escaped(capsys, tmp_pat
     student.write_text("def mse(y_true, y_pred):\n    raise ValueError('\\x1b[2Jgone')\n")
     status, out, _ = run(capsys, "grade", str(student))
     assert status == 1 and "\x1b" not in out and "\\x1b[2Jgone" in out
+
+
+#: One wrong function per classic mistake of issue 19, as a student would hand it in, and its hint.
+STUDENT_MISTAKES = """
+import numpy as np
+
+
+def dense_backward(x, W, grad_z):
+    return grad_z @ W.T, grad_z.T @ x, grad_z.sum(axis=0)  # transposed weight gradient
+
+
+def mse_grad(y_true, y_pred):
+    return 2 * (y_pred - y_true)  # missing 1/(N*D)
+
+
+def softmax_backward(y, grad):
+    return grad * y * (1 - y)  # the Jacobian's diagonal only
+
+
+def batchnorm_backward(x, gamma, grad, epsilon):
+    x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + epsilon)
+    dx = grad * gamma / np.sqrt(x.var(axis=0) + epsilon)  # the inference formula
+    return dx, (grad * x_hat).sum(axis=0), grad.sum(axis=0)
+
+
+def sgd_step(param, grad, state, learning_rate):
+    return param + learning_rate * grad, {}  # sign error
+
+
+def two_layer_backward(x, t, W1, b1, W2, b2):
+    a = x @ W1 + b1
+    h = np.maximum(a, 0)
+    z = h @ W2 + b2
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    g_z = (p - t) / len(x)
+    g_a = (g_z @ W2.T) * (a > 0)
+    return -np.mean(np.sum(t * np.log(p), axis=1)), x.T @ g_a, None, h.T @ g_z, None  # no bias gradients
+
+
+def adam_step(param, grad, state, learning_rate, beta_1, beta_2, epsilon):
+    m = beta_1 * state["m"] + (1 - beta_1) * grad
+    v = beta_2 * state["v"] + (1 - beta_2) * grad**2
+    return param - learning_rate * m / (np.sqrt(v) + epsilon), {"m": m, "v": v, "t": state["t"] + 1}
+
+
+def im2col(x, kernel_size, strides, padding):
+    (kh, kw), (sh, sw), p = kernel_size, strides, padding
+    n, c, h, w = x.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (p + 1, p - 1), (p, p)))  # one row too low
+    oh, ow = (h + 2 * p - kh) // sh + 1, (w + 2 * p - kw) // sw + 1
+    cols = np.empty((c, kh, kw, n, oh, ow))
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, i, j] = x_pad[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw].transpose(
+                1, 0, 2, 3
+            )
+    return cols.reshape(c * kh * kw, n * oh * ow)
+"""
+
+#: exercise -> the hint kind its wrong function above must get.
+EXPECTED_HINTS = {
+    "dense_backward": "transposed",
+    "mse_grad": "missing 1/D",
+    "softmax_backward": "Jacobian diagonal only",
+    "batchnorm_backward": "normalization statistics held constant",
+    "sgd_step": "sign error",
+    "two_layer_backward": "missing",
+    "adam_step": "adam without bias correction",
+    "im2col": "off-by-one",
+}
+
+
+def test_every_classic_mistake_gets_its_hint_and_a_score_from_the_command_line(capsys, tmp_path):
+    student = tmp_path / "answers.py"
+    student.write_text(STUDENT_MISTAKES)
+    status, out, err = run(capsys, "grade", str(student))
+    assert status == 1 and err == "" and "Traceback" not in out
+    blocks = {
+        block.split(":", 1)[0]: block for block in out.split("\n") if block and not block.startswith(" ")
+    }
+    assert set(EXPECTED_HINTS) <= set(blocks), out
+    for name, kind in EXPECTED_HINTS.items():
+        section = out.split(f"{name}: failed (score ", 1)[1].split("\n" + name, 1)[0]
+        score = float(section.split(")", 1)[0])
+        assert 0.0 <= score < 1.0, (name, out)
+        lines = section.split("\n")
+        hint_lines = []
+        for line in lines[1:]:
+            if not line.startswith("  "):
+                break
+            hint_lines.append(line)
+        assert any(line.startswith(f"  hint: {kind}: ") for line in hint_lines), (name, out)
+    assert "mse_grad: failed" in out and "hint: missing 1/N:" in out
+    assert f"0 of {len(EXPECTED_HINTS)} passed" in out

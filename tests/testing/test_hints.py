@@ -389,3 +389,54 @@ def test_a_pattern_close_to_the_right_answer_is_no_hint():
     assert [h.kind for h in diagnose(G * y, far, Context(key="input", output=y, upstream=G))] == [
         H.FORWARD_OUTPUT
     ]
+
+
+def _padded_images(top, bottom, left, right, seed=5):
+    x = np.random.default_rng(seed).normal(size=(2, 3, 5, 6))
+    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+
+
+def test_off_by_one_padding():
+    # the image gradient of a col2im whose padding is off by one: the same pixels, one row lower
+    n = _padded_images(1, 1, 1, 1)
+    ctx = Context(key="dx", spatial_axes=(2, 3))
+    shifted = _padded_images(2, 0, 1, 1)
+    assert {h.kind for h in diagnose(shifted, n, ctx)} == {H.OFF_BY_ONE}
+    # one row and column more on every side (padding p + 1): a different shape, the same values inside
+    bigger = _padded_images(2, 2, 2, 2)
+    (hint,) = diagnose(bigger, n, ctx)
+    assert hint.kind == H.OFF_BY_ONE and "axis 2 has 9 instead of 7" in hint.message
+    # an output size without its + 1: one row and column fewer
+    assert {h.kind for h in diagnose(n[:, :, :-1, :-1], n, ctx)} == {H.OFF_BY_ONE}
+    # names for the axes
+    named = Context(key="dx", spatial_axes=(2, 3), axis_names=("n", "c", "the height axis", "the width axis"))
+    assert "the height axis by +1" in diagnose(shifted, n, named)[0].message
+
+
+def test_off_by_one_needs_spatial_axes_and_a_real_shift():
+    n = _padded_images(1, 1, 1, 1)
+    shifted = _padded_images(2, 0, 1, 1)
+    # without spatial axes the rule is not tried
+    assert H.OFF_BY_ONE not in {h.kind for h in diagnose(shifted, n, Context(key="dx"))}
+    # a shift along a batch or channel axis is no padding mistake
+    assert H.OFF_BY_ONE not in {
+        h.kind for h in diagnose(np.roll(n, 1, axis=1), n, Context(spatial_axes=(2, 3)))
+    }
+    # other mistakes on images are not called an off-by-one
+    rng = np.random.default_rng(0)
+    for wrong in (-n, 2 * n, n + rng.normal(size=n.shape) * 0.1, n[:, :, ::-1, ::-1], n[:, :, 3:, 3:]):
+        assert H.OFF_BY_ONE not in {h.kind for h in diagnose(wrong, n, Context(spatial_axes=(2, 3)))}
+    # an axis the array does not have is ignored (a bias gradient shares the context of dx)
+    b = rng.normal(size=3)
+    assert H.off_by_one(np.roll(b, 1), b, (2, 3)) is None
+
+
+@given(seed=seeds(), dh=st.integers(-1, 1), dw=st.integers(-1, 1))
+def test_off_by_one_never_fires_on_a_correct_array(seed, dh, dw):
+    n = np.random.default_rng(seed % 2**32).normal(size=(2, 2, 4, 4))
+    assert diagnose(n.copy(), n, Context(spatial_axes=(2, 3))) == []
+    assert H.off_by_one(n, n, (2, 3)) is None
+    if dh or dw:
+        moved = np.zeros((2, 2, 6, 6))
+        moved[:, :, 1 + dh : 5 + dh, 1 + dw : 5 + dw] = n
+        assert H.off_by_one(moved[:, :, 1:5, 1:5], n, (2, 3)) == (0, 0, dh, dw)

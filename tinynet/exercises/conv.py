@@ -259,10 +259,14 @@ _FLIPPED = (
     "so dW[f, c, i, j] = Σ G[f, r, q] X̃[c, r·s + i, q·s + j] and dx uses W itself, not W[..., ::-1, ::-1]"
 )
 
-_CONTEXT_IMAGE = {"spatial_axes": (2, 3)}
+_CONTEXT_IMAGE = {
+    "spatial_axes": (2, 3),
+    "axis_names": ("axis 0", "axis 1", "the height axis", "the width axis"),
+}
 #: In X_col's (C, kh, kw, N, OH, OW) layout, the kernel rows/columns and the output rows/columns:
 #: the axes along which a wrong padding moves the values.
 IM2COL_SPATIAL_AXES = (1, 2, 4, 5)
+IM2COL_AXES = ("c", "the kernel row i", "the kernel column j", "n", "the output row r", "the output column q")
 
 
 EXERCISES = (
@@ -273,7 +277,7 @@ EXERCISES = (
         make_inputs=_im2col_inputs,
         reference=_im2col_reference,
         adapt=_im2col_adapt,
-        context=lambda inputs, expected: {"spatial_axes": IM2COL_SPATIAL_AXES},
+        context=lambda inputs, expected: {"spatial_axes": IM2COL_SPATIAL_AXES, "axis_names": IM2COL_AXES},
     ),
     Exercise(
         name="col2im",
@@ -329,7 +333,7 @@ EXERCISES = (
         make_inputs=_backward_inputs,
         reference=_backward,
         adapt=as_tuple("dx", "dW", "db"),
-        context=lambda inputs, expected: {"batch_size": N, "spatial_axes": (2, 3)},
+        context=lambda inputs, expected: {"batch_size": N, **_CONTEXT_IMAGE},
         mistakes=(
             Mistake(
                 "dW",

@@ -224,6 +224,8 @@ class Context:
     spatial_axes : tuple of int, optional
         The axes of the array that index pixels (height, width, kernel rows...), for the
         ``off-by-one`` rule; ``(2, 3)`` for NCHW images.
+    axis_names : tuple of str, optional
+        A name for each axis of the array, for messages (default ``"axis k"``).
     rebound : bool
         The layer replaced ``grads[key]`` by a new array during the call.
     names : (str, str)
@@ -237,6 +239,7 @@ class Context:
     output: np.ndarray | None = None
     upstream: np.ndarray | None = None
     spatial_axes: tuple[int, ...] | None = None
+    axis_names: tuple[str, ...] | None = None
     rebound: bool = False
     names: tuple[str, str] = field(default=("analytic", "numerical"))
 
@@ -322,7 +325,9 @@ def off_by_one(a: np.ndarray, n: np.ndarray, spatial_axes: tuple[int, ...]) -> t
         if choice is None:
             return None
         options.append(choice)
-    for offsets in itertools.product(*options):
+    # the simplest explanation first: a move along one axis before a move along two
+    ordered = sorted(itertools.product(*options), key=lambda o: (sum(d != 0 for d in o), sum(map(abs, o))))
+    for offsets in ordered:
         if a.shape == n.shape and not any(offsets):
             continue
         in_a, in_n = [], []
@@ -346,9 +351,14 @@ def _rule_off_by_one(a: np.ndarray, n: np.ndarray, ctx: Context) -> list[Hint]:
     if offsets is None:
         return []
     mine, expected = ctx.names
-    moved = [f"axis {ax} by {d:+d}" for ax, d in enumerate(offsets) if d]
+
+    def axis(ax: int) -> str:
+        names = ctx.axis_names
+        return names[ax] if names is not None and ax < len(names) else f"axis {ax}"
+
+    moved = [f"{axis(ax)} by {d:+d}" for ax, d in enumerate(offsets) if d]
     sizes = [
-        f"axis {ax} has {a.shape[ax]} instead of {n.shape[ax]}"
+        f"{axis(ax)} has {a.shape[ax]} instead of {n.shape[ax]}"
         for ax in range(n.ndim)
         if a.shape[ax] != n.shape[ax]
     ]
