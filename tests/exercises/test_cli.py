@@ -1,5 +1,6 @@
 """``tinynet exercises list`` and ``tinynet exercises grade FILE.py``: output, hints and exit statuses."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -166,25 +167,28 @@ EXPECTED_HINTS = {
 }
 
 
+def _blocks(out: str) -> dict[str, list[str]]:
+    """The grade's output by exercise: its first line, then its indented lines."""
+    blocks: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        if line and not line.startswith(" "):
+            current = blocks.setdefault(line.split(":", 1)[0], [])
+        if line:
+            current.append(line)
+    return blocks
+
+
 def test_every_classic_mistake_gets_its_hint_and_a_score_from_the_command_line(capsys, tmp_path):
     student = tmp_path / "answers.py"
     student.write_text(STUDENT_MISTAKES)
     status, out, err = run(capsys, "grade", str(student))
     assert status == 1 and err == "" and "Traceback" not in out
-    blocks = {
-        block.split(":", 1)[0]: block for block in out.split("\n") if block and not block.startswith(" ")
-    }
-    assert set(EXPECTED_HINTS) <= set(blocks), out
+    blocks = _blocks(out)
     for name, kind in EXPECTED_HINTS.items():
-        section = out.split(f"{name}: failed (score ", 1)[1].split("\n" + name, 1)[0]
-        score = float(section.split(")", 1)[0])
-        assert 0.0 <= score < 1.0, (name, out)
-        lines = section.split("\n")
-        hint_lines = []
-        for line in lines[1:]:
-            if not line.startswith("  "):
-                break
-            hint_lines.append(line)
-        assert any(line.startswith(f"  hint: {kind}: ") for line in hint_lines), (name, out)
-    assert "mse_grad: failed" in out and "hint: missing 1/N:" in out
+        first, *rest = blocks[name]
+        score = float(re.fullmatch(rf"{name}: failed \(score (\d\.\d\d)\)", first).group(1))
+        assert score < 1.0, out
+        assert any(line.startswith(f"  hint: {kind}: ") for line in rest), (name, out)
+    assert any(line.startswith("  hint: missing 1/N: ") for line in blocks["mse_grad"])
+    assert blocks["two_layer_backward"][0] == "two_layer_backward: failed (score 0.60)"
     assert f"0 of {len(EXPECTED_HINTS)} passed" in out

@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = {
     ROOT / "notebooks" / "exercises" / "01_dense_and_activations.py": 6,
     ROOT / "notebooks" / "exercises" / "02_losses_and_optimizers.py": 8,
+    ROOT / "notebooks" / "exercises" / "03_backprop_through_a_network.py": 2,
+    ROOT / "notebooks" / "exercises" / "04_convolutions_pooling_batchnorm.py": 6,
 }
 
 
@@ -54,6 +56,32 @@ def test_every_solution_cell_is_marked_for_nbgrader_and_the_student_version_has_
                 assert "solution" in cell.metadata.get("tags", []), cell.source
         for path, content in make_exercises.targets(source).items():
             assert "BEGIN SOLUTION" not in content and "raise NotImplementedError" in content, path
+
+
+def _solution_lines(text: str) -> set[str]:
+    """The code lines found only inside the marked solutions of ``text`` (stripped)."""
+    inside, outside, opened = set(), set(), False
+    for line in text.splitlines():
+        if "### BEGIN SOLUTION" in line or "### END SOLUTION" in line:
+            opened = "BEGIN" in line
+            continue
+        (inside if opened else outside).add(line.strip())
+    return {line for line in inside - outside if line and not line.startswith("#")}
+
+
+def test_no_line_of_a_solution_reaches_the_committed_student_files():
+    for source in make_exercises.sources():
+        hidden = _solution_lines(source.read_text(encoding="utf-8"))
+        assert hidden, source
+        for path in (make_exercises.STUDENT_DIR / source.name, make_exercises.STUDENT_DIR / (source.stem + ".ipynb")):
+            student = path.read_text(encoding="utf-8")
+            if path.suffix == ".ipynb":  # the code as the notebook holds it: JSON strings, one line each
+                import json
+
+                student = "\n".join("".join(c["source"]) for c in json.loads(student)["cells"])
+            lines = {line.strip() for line in student.splitlines()}
+            leaked = hidden & lines
+            assert not leaked, f"{path.name} shows solution lines: {sorted(leaked)[:3]}"
 
 
 def test_the_committed_student_versions_are_up_to_date():
