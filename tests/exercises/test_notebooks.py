@@ -73,7 +73,10 @@ def test_no_line_of_a_solution_reaches_the_committed_student_files():
     for source in make_exercises.sources():
         hidden = _solution_lines(source.read_text(encoding="utf-8"))
         assert hidden, source
-        for path in (make_exercises.STUDENT_DIR / source.name, make_exercises.STUDENT_DIR / (source.stem + ".ipynb")):
+        for path in (
+            make_exercises.STUDENT_DIR / source.name,
+            make_exercises.STUDENT_DIR / (source.stem + ".ipynb"),
+        ):
             student = path.read_text(encoding="utf-8")
             if path.suffix == ".ipynb":  # the code as the notebook holds it: JSON strings, one line each
                 import json
