@@ -150,6 +150,17 @@ def test_a_transposed_x_col_is_explained():
     assert "the transpose of" in result.details[0] and "one ROW per kernel element" in result.details[0]
 
 
+def test_x_col_must_be_a_matrix_even_with_the_right_values():
+    def im2col_six_axes(x, kernel_size, strides, padding):
+        (kh, kw), n, c = kernel_size, len(x), x.shape[1]
+        cols = solutions.im2col(x, kernel_size, strides, padding)
+        return cols.reshape(c, kh, kw, n, -1)  # MISTAKE: not the (C kh kw, N OH OW) matrix
+
+    result = exercises.check("im2col", im2col_six_axes)
+    assert result.status == exercises.FAILED and result.score == 0.0
+    assert "X_col must be a matrix" in result.details[0]
+
+
 def test_the_off_by_one_hint_names_what_moved():
     result = exercises.check("im2col", wrong.im2col_padding_plus_one)
     (hint,) = result.hints

@@ -186,7 +186,7 @@ def _im2col_adapt(returned, inputs):
     OH', OW' is the right output size when the shape is right; otherwise the size within 2 of it
     (OH' OW' columns per image) under which the values are the reference's moved by a row or
     column, when there is one (so that the ``off-by-one`` hint can say so), else the nearest.
-    An array of another shape is compared as it is.
+    A matrix of another shape is compared as it is; an array that is not a matrix is refused.
     """
     if returned is None:
         raise TypeError("the function returned None: return X_col")
@@ -199,7 +199,12 @@ def _im2col_adapt(returned, inputs):
             f"X_col has shape {a.shape}, the transpose of ({rows}, {N * oh * ow}): one ROW per kernel "
             "element (c, i, j) and one COLUMN per receptive field (n, r, q)"
         )
-    if a.ndim != 2 or a.shape[0] != rows or a.shape[1] % N:
+    if a.ndim != 2:
+        raise TypeError(
+            f"X_col must be a matrix of shape ({rows}, {N * oh * ow}), (C·kh·kw, N·OH·OW); got an array of "
+            f"shape {a.shape}: reshape it"
+        )
+    if a.shape[0] != rows or a.shape[1] % N:
         return {"x_col": a}
     per_image = a.shape[1] // N
     sizes = sorted(
