@@ -79,6 +79,7 @@ def test_max_pool_backward_must_add_where_windows_overlap():
     # assigning instead of adding is right for non-overlapping windows (seed 0) only
     result = exercises.check("max_pool_backward", wrong.max_pool_backward_assigned)
     assert result.status == exercises.FAILED and result.score == pytest.approx(1 / 3)
+    assert [h.kind for h in result.hints] == ["assigned instead of added"]
 
 
 #: The classic mistakes issue 19 lists, each with the exercise and wrong solution that must be given its hint.

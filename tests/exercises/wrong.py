@@ -131,13 +131,15 @@ def batchnorm_backward_mean_dbeta(x, gamma, grad, epsilon):
 def max_pool_backward_assigned(x, grad, pool_size, strides):
     (kh, kw), (sh, sw) = pool_size, strides
     oh, ow = grad.shape[2:]
-    dx = ok.max_pool_backward(x, grad, pool_size, strides)
-    winners = dx != 0
-    for i in range(kh):
-        for j in range(kw):
-            rows, cols = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
-            block = dx[:, :, rows, cols]
-            dx[:, :, rows, cols] = np.where(winners[:, :, rows, cols], grad, block)  # MISTAKE: = for +=
+    windows = [
+        (slice(None), slice(None), slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw))
+        for i in range(kh)
+        for j in range(kw)
+    ]
+    best = np.max([x[w] for w in windows], axis=0)
+    dx = np.zeros_like(x)
+    for w in windows:
+        dx[w] = np.where(x[w] == best, grad, dx[w])  # MISTAKE: = for += (overlapping windows)
     return dx
 
 
@@ -307,6 +309,11 @@ def conv2d_backward_db_over_the_batch_only(x, W, grad, strides, padding):
     return dx, dW, grad.sum(axis=0)  # MISTAKE: the pixels are not summed
 
 
+def conv2d_backward_mean_db(x, W, grad, strides, padding):
+    dx, dW, _ = ok.conv2d_backward(x, W, grad, strides, padding)
+    return dx, dW, grad.mean(axis=(0, 2, 3))  # MISTAKE: a mean for the sum
+
+
 def conv2d_backward_padding_off_by_one(x, W, grad, strides, padding):
     f, _, kh, kw = W.shape
     p = padding
@@ -370,4 +377,5 @@ WRONG = [
     ("conv2d_backward", conv2d_backward_without_db, {"missing"}),
     ("conv2d_backward", conv2d_backward_db_over_the_batch_only, {"bias gradient not summed", H.WRONG_SHAPE}),
     ("conv2d_backward", conv2d_backward_padding_off_by_one, {H.OFF_BY_ONE}),
+    ("conv2d_backward", conv2d_backward_mean_db, {H.EXTRA_MEAN}),
 ]

@@ -53,6 +53,31 @@ def _spread(i: dict) -> np.ndarray:
     return dx
 
 
+def _offsets(i: dict):
+    """For each offset (a, b) in the window, row-major: the strided slices of the inputs at that offset."""
+    (kh, kw), (sh, sw) = i["pool_size"], i["strides"]
+    oh, ow = i["grad"].shape[2:]
+    for a in range(kh):
+        for b in range(kw):
+            yield (
+                slice(None),
+                slice(None),
+                slice(a, a + sh * (oh - 1) + 1, sh),
+                slice(b, b + sw * (ow - 1) + 1, sw),
+            )
+
+
+def _assigned(i: dict) -> np.ndarray:
+    """Max-pool backward with ``=`` for ``+=``, offsets in row-major order: an input that is the
+    maximum of several overlapping windows keeps the gradient of the last one written."""
+    x, grad = i["x"], i["grad"]
+    best = np.max([x[where] for where in _offsets(i)], axis=0)  # each window's maximum
+    dx = np.zeros_like(x)
+    for where in _offsets(i):
+        dx[where] = np.where(x[where] == best, grad, dx[where])
+    return dx
+
+
 EXERCISES = (
     Exercise(
         name="max_pool_backward",
@@ -68,6 +93,13 @@ EXERCISES = (
                 "the gradient is shared over the whole window: that is average pooling; max pooling "
                 "sends each output's whole gradient to the one input that was the maximum",
                 _spread,
+            ),
+            Mistake(
+                "dx",
+                "assigned instead of added",
+                "where windows overlap (stride < pool size), an input can be the maximum of several windows: "
+                "it receives the SUM of their gradients (+=), not the last one written (=)",
+                _assigned,
             ),
         ),
     ),
