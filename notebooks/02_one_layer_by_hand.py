@@ -197,8 +197,11 @@ tn.gradcheck.check_layer(buggy, X)
 # The central difference has two errors pulling in opposite directions: the truncation error
 # $\approx \tfrac{h^2}{6} f'''$ shrinks with $h$, while the round-off error
 # $\approx \varepsilon_{\text{mach}} |f| / h$ grows as $h$ shrinks ($\varepsilon_{\text{mach}}
-# \approx 2.2 \times 10^{-16}$ in float64).  Their sum is smallest near
-# $h \approx \varepsilon_{\text{mach}}^{1/3} \approx 10^{-5}$; tinynet uses $h = 10^{-6}$.
+# \approx 2.2 \times 10^{-16}$ in float64).  Their sum $\tfrac{h^2}{6}|f'''| + \varepsilon_{\text{mach}}|f|/h$
+# is smallest at $h^* = (3\varepsilon_{\text{mach}} |f| / |f'''|)^{1/3}$, which is
+# $\varepsilon_{\text{mach}}^{1/3} \approx 6 \times 10^{-6}$ times a factor $(3|f|/|f'''|)^{1/3}$ of order 1
+# for a well-scaled function; tinynet uses $h = 10^{-6}$, and the relative error stays near its
+# minimum over a wide range of $h$ around it:
 
 # %%
 steps = np.logspace(-12, -1, 23)
@@ -208,6 +211,9 @@ ax.loglog(steps, errors, "o-")
 ax.axvline(1e-6, color="gray", ls="--", label="tinynet's default h")
 ax.set_xlabel("step h"); ax.set_ylabel("relative error of dW"); ax.legend()
 ax.set_title("truncation error (right) against round-off error (left)");
+print(f"eps_mach ** (1/3) = {np.finfo(np.float64).eps ** (1 / 3):.1e}; "
+      f"smallest error {min(errors):.1e} at h = {steps[int(np.argmin(errors))]:.0e}, "
+      f"error {errors[int(np.argmin(np.abs(steps - 1e-6)))]:.1e} at h = 1e-06")
 
 # %% [markdown]
 # ## A whole model at once
