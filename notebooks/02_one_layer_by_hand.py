@@ -22,6 +22,22 @@
 # layer, `tinynet.layers.Dense`, out by hand in NumPy, derives its backward pass, and checks
 # the derivation numerically with `tinynet.gradcheck`.
 
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebook 1 (what a `Dense` layer and a loss are, as a user).
+# * Matrix products and their shapes; the chain rule of calculus for one variable.
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * derive the forward and backward pass of `Dense` element by element and in matrix form,
+#   $G_Z = G \odot f'(Z)$, $dW = X^\top G_Z$, $db = \mathbf 1^\top G_Z$, $dX = G_Z W^\top$, with every shape;
+# * implement them in NumPy and check them against central differences with `tinynet.gradcheck`;
+# * recognize what a gradient bug looks like in a check, and choose the finite-difference step $h$.
+
 # %%
 # %matplotlib inline
 import numpy as np

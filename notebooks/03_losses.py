@@ -21,6 +21,24 @@
 # derives the famous gradient $p - y$ of softmax followed by cross-entropy, and shows why tinynet
 # computes that pair in a fused, numerically stable form.
 
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebook 2 (the chain rule through a layer, $G = \partial L/\partial Y$).
+# * The sigmoid and the softmax; logarithms and exponentials.
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * derive the gradients of MSE and cross-entropy through a sigmoid, and say why cross-entropy learns
+#   where MSE stalls;
+# * derive the softmax + cross-entropy gradient $p - y$ with respect to the logits, and its divisor
+#   ($N$ rows, $N D$ sigmoid outputs, $N T$ sequence positions);
+# * explain overflow in a naive softmax and the max-shift / log-sum-exp fix;
+# * compare two losses fairly, accounting for the factor $2/K$ of an MSE averaged over $K$ outputs.
+
 # %%
 # %matplotlib inline
 import numpy as np
@@ -202,9 +220,9 @@ ax.set_xlabel("logit z (target y = 1)"); ax.set_ylabel("loss"); ax.legend();
 # five times smaller than the cross-entropy's $(p - y)/N$ *before* the softmax Jacobian even enters.
 # At the same learning rate MSE therefore takes steps about 5 times shorter for a reason that has
 # nothing to do with the softmax.  Then the Jacobian multiplies:
-# $\partial L/\partial z_i = p_i\big(g_i - \sum_k g_k p_k\big)$ with $g = \partial L/\partial p$, which
-# shrinks the gradient further wherever the softmax is confident.  Both effects, measured on the
-# untrained network:
+# $\partial L/\partial z_i = p_i\big(g_i - \sum_k g_k p_k\big)$ with $g = \partial L/\partial p$: every entry
+# is scaled by a probability, about $1/K$ while the classes are near uniform and close to 0 for the
+# classes the softmax is confident about.  Both effects, measured on the untrained network:
 
 # %%
 x, y = tn.datasets.load_digits()
@@ -251,10 +269,11 @@ for name, h in curves.items():
 ax.set_xlabel("epoch"); ax.set_ylabel("test accuracy"); ax.set_title("digits, plain SGD"); ax.legend();
 
 # %% [markdown]
-# Much of MSE's slowness at the same learning rate is the factor $2/K = 1/5$ of its average over the
-# outputs: multiplying the learning rate by 5 removes it, and MSE then learns far faster than before.
-# What remains is the softmax Jacobian: with MSE every gradient is multiplied by it, and it is small
-# wherever the network is confident, so MSE still starts slower and ends lower than cross-entropy,
+# A good part of MSE's slowness at the same learning rate is the factor $2/K = 1/5$ of its average over
+# the outputs, which has nothing to do with the softmax: multiplying the learning rate by 5 removes it,
+# and MSE then learns far faster than before.  What remains is the softmax Jacobian, which with MSE
+# multiplies every gradient by probabilities (here a further factor of about 0.12 at the start, and close
+# to 0 for a confidently wrong class), so MSE still starts slower and ends lower than cross-entropy,
 # whose $p - y$ is large exactly where the network is wrong.
 #
 # **Takeaways**

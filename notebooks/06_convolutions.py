@@ -22,6 +22,22 @@
 # against `tinynet`'s `Conv2D`, and trains a small CNN on the handwritten digits, showing the filters
 # it learns.
 
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebook 2 (the `Dense` backward pass, which the convolution reuses).
+# * NumPy slicing, `reshape` and `transpose`; images as arrays $(N, C, H, W_{\mathrm{img}})$.
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * write a convolution as nested loops and as im2col plus one matrix product;
+# * derive its backward pass (the `Dense` backward on columns, then col2im) and check it against `Conv2D`;
+# * compute how much memory im2col costs, exactly;
+# * train a small CNN and read its filters and feature maps.
+
 # %%
 # %matplotlib inline
 import numpy as np

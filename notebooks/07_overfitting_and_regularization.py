@@ -21,6 +21,22 @@
 # noisy samples), then derives and applies four remedies: **dropout**, **L2 regularization**, **early
 # stopping** and **batch normalization**.
 
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebooks 1 (training curves), 2 (backward passes) and 4 (SGD).
+# * Means and variances.
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * provoke overfitting and diagnose it from training and validation curves;
+# * derive dropout, L2 (weight decay) and early stopping, and relate early stopping to an L2 penalty;
+# * derive batch normalization's backward pass;
+# * compare the remedies on the same problem.
+
 # %%
 # %matplotlib inline
 import numpy as np

@@ -23,6 +23,22 @@
 # measure each step: how close the ONNX graph is, how fast the server answers, what quantization costs
 # in accuracy and saves in bytes.  (The [deployment guide](../docs/deploying.md) has the reference.)
 
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebook 1 (the Pima model, saving and loading) and appendix A1 (the model file).
+# * What an HTTP request is; running a command in a terminal.
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * export a model to ONNX, run it in onnxruntime and measure how close it is;
+# * serve a model with `tinynet serve` and call it over HTTP;
+# * derive int8 weight quantization and measure its cost in accuracy and its saving in bytes;
+# * carry a model card in the model file.
+
 # %%
 # %matplotlib inline
 import numpy as np
