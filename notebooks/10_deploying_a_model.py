@@ -16,7 +16,8 @@
 # %% [markdown]
 # # 10. Deploying a model
 #
-# Notebook 1 saved a model to a file and predicted with it in another process.  Production asks for
+# Notebook 1 saved a model to a file, and appendix A1 loaded it in another process and predicted with it,
+# bit for bit.  Production asks for
 # more: other **runtimes** (an ONNX graph that onnxruntime, phones and browsers run), a **service** that
 # answers prediction requests over HTTP, **smaller files** (int8 weights), and a **record of what the model
 # is** (a model card).  We do all four with the seed model of the course, the Pima diabetes network, and
