@@ -18,8 +18,28 @@
 #
 # The classic first Keras example, end to end with tinynet: a small network that predicts the onset of
 # diabetes from eight medical measurements (the Pima Indians diabetes data).  We **fit** it, **evaluate**
-# it on held-out patients, **save** it to a file, **load** it in a fresh Python process that knows nothing
-# of this notebook, **predict** with it, and look at **what is inside the file**.
+# it on held-out patients, read its training curves (and stop it before it overfits), **save** it to a
+# file, **load** it back and **predict** with it.  What is inside the model file, and loading it in a
+# fresh process, are the engineering appendix: notebook
+# [A1, inside the model file](A1_inside_the_model_file.ipynb).
+
+# %% [markdown]
+# ## Prerequisites
+#
+# * Python and NumPy arrays (shapes, indexing, `x.mean(axis=0)`).
+# * No machine learning yet: the model, the loss and the optimizer are introduced here as recipes and
+#   derived in notebooks 2 to 4.
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * build, compile, fit, evaluate and use a Keras-style `Sequential` model on tabular data;
+# * standardize features with statistics of the training set only, and say why;
+# * read a training history, recognize overfitting in it, and stop training at the best validation
+#   epoch with `EarlyStopping`;
+# * fold the standardization into the first layer, save the model to a file and load it to predict.
 
 # %%
 # %matplotlib inline
@@ -31,7 +51,7 @@ plt.rcParams.update({"figure.dpi": 80, "figure.figsize": (6.4, 3.6)})
 np.set_printoptions(precision=4, suppress=True)
 tn.set_seed(0)
 
-import json, os, shutil, subprocess, sys, tempfile, zipfile
+import os, shutil, tempfile
 from pathlib import Path
 
 start_dir = Path.cwd()
@@ -100,7 +120,53 @@ print(f"after {len(h['loss'])} epochs: loss {h['loss'][-1]:.4f}, accuracy {h['ac
 tn.plot.plot_history(history)
 
 # %% [markdown]
+# ## Overfitting, and what to do about it
+#
+# Read the two loss curves together.  The training loss keeps falling for all 150 epochs, but the
+# validation loss reaches its minimum around epoch 25 and then *rises*, while the validation accuracy
+# drifts down: from there on the network is learning the noise of its 491 training patients (the
+# particular patients, not the disease), which does not carry over to the 123 it does not train on.
+# That is **overfitting**, and every epoch after the minimum makes the model worse on new patients.
+
+# %%
+val_loss = np.array(h["val_loss"])
+best = int(np.argmin(val_loss))
+print(f"lowest val_loss {val_loss[best]:.4f} at epoch {best + 1}; at epoch {len(val_loss)}: {val_loss[-1]:.4f}")
+print(f"val_accuracy at epoch {best + 1}: {h['val_accuracy'][best]:.3f}; at epoch {len(val_loss)}: "
+      f"{h['val_accuracy'][-1]:.3f}")
+
+# %% [markdown]
+# The simplest remedy is to let the validation data decide when to stop.  `EarlyStopping` watches
+# `val_loss` after every epoch, stops when it has not improved for `patience` epochs, and with
+# `restore_best_weights=True` puts back the weights of the best epoch.  The validation split is held out
+# from training for exactly this purpose; the test set stays untouched until the end.  (Notebook 7
+# derives early stopping and the other remedies, dropout, L2 and batch normalization, and compares them.)
+#
+# We train the same model again from the same initial weights, with early stopping, and keep this one.
+
+# %%
+overfit_model = model
+tn.set_seed(0)
+model = tn.Sequential()
+model.add(tn.layers.Dense(10, input_dim=8, activation="relu"))
+model.add(tn.layers.Dense(1, activation="sigmoid"))
+model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+stop = tn.callbacks.EarlyStopping(monitor="val_loss", patience=10, restore_best_weights=True)
+history = model.fit(x_train, y_train, epochs=150, batch_size=10, validation_split=0.2, verbose=0,
+                    callbacks=[stop])
+print(f"stopped after {len(history.history['loss'])} epochs; weights of epoch {stop.best_epoch + 1} "
+      f"(val_loss {stop.best:.4f}) restored")
+tn.plot.plot_history(history)
+
+# %% [markdown]
 # ## Evaluation on the held-out test set
+#
+# Both models, on the 154 test patients that neither has seen:
+
+# %%
+for name, m in [("150 epochs (overfit)", overfit_model), ("early stopping", model)]:
+    test_loss, test_accuracy = m.evaluate(x_test, y_test)
+    print(f"{name:>21}: test loss {test_loss:.4f}, accuracy {test_accuracy:.3f}")
 
 # %%
 loss, accuracy = model.evaluate(x_test, y_test)
@@ -138,41 +204,18 @@ print("largest difference from the standardized pipeline:", float(np.abs(p_raw -
 # %% [markdown]
 # (The difference is float32 round-off: the model computes in float32 by default.)
 #
-# ## Saving
+# ## Saving and loading
 #
 # `model.save(path)` writes one `.npz` file holding the architecture, the weights, the compile settings
 # and the training state (optimizer moments, epoch count, random generator), so it can be used for
-# prediction or to continue training (notebook 8).
+# prediction or to continue training (appendix [A2](A2_checkpoints_and_exact_resume.ipynb)).
+# `tn.load_model(path)` rebuilds the model from it, in this process or any other.
 
 # %%
 model.save("diabetes.npz")
 print("diabetes.npz:", Path("diabetes.npz").stat().st_size, "bytes")
-np.save("x_test_raw.npy", x_test_raw)
-p_here = model.predict(x_test_raw)
-
-# %% [markdown]
-# ## Loading in a fresh process
-#
-# The real test of a saved model: a new Python interpreter, which has never seen this notebook's objects,
-# loads the file and predicts.  We run one with `subprocess` and compare its predictions with ours, bit
-# for bit.
-
-# %%
-script = """
-import numpy as np
-import tinynet as tn
-
-model = tn.load_model("diabetes.npz")
-x = np.load("x_test_raw.npy")
-p = model.predict(x)
-np.save("p_fresh.npy", p)
-model.summary()
-print("first three probabilities:", p[:3, 0])
-"""
-result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-print(result.stdout)
-p_fresh = np.load("p_fresh.npy")
-print("identical to the notebook's predictions, bit for bit:", np.array_equal(p_fresh, p_here))
+loaded = tn.load_model("diabetes.npz")
+print("the loaded model predicts the same, bit for bit:", np.array_equal(loaded.predict(x_test_raw), p_raw))
 
 # %% [markdown]
 # ## Predicting for a new patient
@@ -186,39 +229,6 @@ row = np.array([[patient[name] for name in features]])
 deployed = tn.load_model("diabetes.npz", compile=False)     # prediction only: no optimizer state
 print(f"probability of a positive test: {deployed.predict(row)[0, 0]:.3f}")
 
-# %% [markdown]
-# ## What is inside the file
-#
-# A model file is an ordinary `.npz`: a zip archive of `.npy` arrays, one per weight and per optimizer
-# state array, plus `manifest.npy`, the bytes of a JSON document (stored as a `uint8` array) that
-# describes the architecture, the compile settings, the training progress and every array's dtype,
-# shape and SHA-256.  It is readable with nothing but NumPy and `json`.  Loading never unpickles anything: it only rebuilds layers from tinynet's
-# registry of known classes, checks every shape, and verifies every array's SHA-256.
-
-# %%
-with zipfile.ZipFile("diabetes.npz") as z:
-    for info in z.infolist():
-        print(f"{info.filename:32} {info.file_size:6d} bytes")
-with np.load("diabetes.npz", allow_pickle=False) as arrays:
-    manifest = json.loads(arrays["manifest"].tobytes())
-print("\nmanifest keys:", list(manifest))
-print("first layer:", json.dumps(manifest["layers"][0]))
-print("compile:", json.dumps(manifest["compile"]))
-print("one array:", manifest["arrays"][0])
-
-# %%
-with np.load("diabetes.npz", allow_pickle=False) as arrays:
-    w_name = manifest["layers"][0]["params"]["W"]
-    print(w_name, arrays[w_name].dtype, arrays[w_name].shape)
-    print("same as the model's first kernel:", np.array_equal(arrays[w_name], model.layers[0].params["W"]))
-
-# %% [markdown]
-# `tn.inspect_model_file` reads the manifest and checks every checksum without building the model (the
-# `tinynet inspect` command prints the same report):
-
-# %%
-print(tn.inspect_model_file("diabetes.npz"))
-
 # %%
 os.chdir(start_dir)
 shutil.rmtree(workdir)        # remove the files this notebook wrote
@@ -229,5 +239,7 @@ shutil.rmtree(workdir)        # remove the files this notebook wrote
 # * `Sequential` → `compile` → `fit` → `evaluate` → `predict`, exactly as in Keras.
 # * Fit the standardization on the training set only, and ship it with the model (here folded into the
 #   first layer).
-# * `model.save` writes one safe, checksummed `.npz`; `tn.load_model` restores it in any process, and the
-#   predictions are bit-identical.
+# * Watch the validation loss: when it turns up while the training loss keeps falling, the model
+#   overfits.  Stop there (`EarlyStopping(restore_best_weights=True)`), or regularize (notebook 7).
+# * `model.save` writes one safe, checksummed `.npz`; `tn.load_model` restores it, and the predictions are
+#   bit-identical.  Appendix A1 opens the file and loads it in a fresh process.

@@ -21,6 +21,24 @@
 # derives the famous gradient $p - y$ of softmax followed by cross-entropy, and shows why tinynet
 # computes that pair in a fused, numerically stable form.
 
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebook 2 (the chain rule through a layer, $G = \partial L/\partial Y$).
+# * The sigmoid and the softmax; logarithms and exponentials.
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * derive the gradients of MSE and cross-entropy through a sigmoid, and say why cross-entropy learns
+#   where MSE stalls;
+# * derive the softmax + cross-entropy gradient $p - y$ with respect to the logits, and its divisor
+#   ($N$ rows, $N D$ sigmoid outputs, $N T$ sequence positions);
+# * explain overflow in a naive softmax and the max-shift / log-sum-exp fix;
+# * compare two losses fairly, accounting for the factor $2/K$ of an MSE averaged over $K$ outputs.
+
 # %%
 # %matplotlib inline
 import numpy as np
@@ -34,35 +52,35 @@ tn.set_seed(0)
 # %% [markdown]
 # ## Two losses for one probability
 #
-# Take a single sample with target $t \in \{0, 1\}$ and a network whose last layer outputs a logit
+# Take a single sample with target $y \in \{0, 1\}$ and a network whose last layer outputs a logit
 # $z$ turned into a probability by the sigmoid $p = \sigma(z) = 1/(1 + e^{-z})$, whose derivative is
 # $\sigma'(z) = p(1-p)$.
 #
-# **Mean squared error**: $\ell_{\text{MSE}} = (p - t)^2$, so by the chain rule
+# **Mean squared error**: $\ell_{\text{MSE}} = (p - y)^2$, so by the chain rule
 #
-# $$\frac{\partial \ell_{\text{MSE}}}{\partial z} = 2 (p - t)\, p (1 - p).$$
+# $$\frac{\partial \ell_{\text{MSE}}}{\partial z} = 2 (p - y)\, p (1 - p).$$
 #
 # **Binary cross-entropy** (the negative log-likelihood of a Bernoulli):
-# $\ell_{\text{CE}} = -t \log p - (1 - t) \log (1 - p)$, so
+# $\ell_{\text{CE}} = -y \log p - (1 - y) \log (1 - p)$, so
 #
-# $$\frac{\partial \ell_{\text{CE}}}{\partial p} = -\frac{t}{p} + \frac{1 - t}{1 - p} = \frac{p - t}{p(1-p)},
+# $$\frac{\partial \ell_{\text{CE}}}{\partial p} = -\frac{y}{p} + \frac{1 - y}{1 - p} = \frac{p - y}{p(1-p)},
 # \qquad
-# \frac{\partial \ell_{\text{CE}}}{\partial z} = \frac{p - t}{p(1-p)} \cdot p(1-p) = p - t .$$
+# \frac{\partial \ell_{\text{CE}}}{\partial z} = \frac{p - y}{p(1-p)} \cdot p(1-p) = p - y .$$
 #
 # The factor $p(1-p)$ cancels.  With MSE it does not, and it is tiny when the sigmoid saturates: a
-# network that is *confidently wrong* ($t = 1$, $z \ll 0$) gets almost no gradient from MSE, and a
+# network that is *confidently wrong* ($y = 1$, $z \ll 0$) gets almost no gradient from MSE, and a
 # strong one from cross-entropy.
 
 # %%
 z = np.linspace(-8, 8, 401)
 p = 1 / (1 + np.exp(-z))
-t = 1.0
+target = 1.0
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-axes[0].plot(z, (p - t) ** 2, label="MSE $(p-t)^2$")
+axes[0].plot(z, (p - target) ** 2, label="MSE $(p-y)^2$")
 axes[0].plot(z, -np.log(p), label=r"cross-entropy $-\log p$")
-axes[0].set_ylim(0, 5); axes[0].set_title("loss for target t = 1")
-axes[1].plot(z, 2 * (p - t) * p * (1 - p), label="MSE")
-axes[1].plot(z, p - t, label="cross-entropy")
+axes[0].set_ylim(0, 5); axes[0].set_title("loss for target y = 1")
+axes[1].plot(z, 2 * (p - target) * p * (1 - p), label="MSE")
+axes[1].plot(z, p - target, label="cross-entropy")
 axes[1].set_title(r"gradient $\partial \ell / \partial z$")
 for ax in axes:
     ax.set_xlabel("logit z"); ax.legend()
@@ -101,7 +119,10 @@ print(f"BCE: dL/dz = dL/dp * p(1-p) = {(bce.backward() * p0 * (1 - p0))[0, 0]:+.
 # Even simpler is to write the loss with the logits directly:
 # $\ell = -\sum_k y_k z_k + \log \sum_j e^{z_j}$; the derivative of the log-sum-exp is the softmax, so
 # $\partial \ell / \partial z = p - y$ in one line.  Averaged over a batch of $N$ samples, the gradient
-# is $(P - Y)/N$.  Let us check it numerically with `tn.gradcheck.check_loss`:
+# is $(p - y)/N$ (row $n$ is $(p_n - y_n)/N$).  The divisor is the number of terms the loss averages:
+# a binary cross-entropy with $D$ sigmoid outputs averages over $N D$ terms and its gradient is
+# $(p - y)/(N D)$; over a sequence of $T$ positions, $(p - y)/(N T)$.  Let us check it numerically
+# with `tn.gradcheck.check_loss`:
 
 # %%
 rng = np.random.default_rng(0)
@@ -112,7 +133,7 @@ Y = tn.datasets.one_hot(labels, 3)
 ce_logits = tn.losses.CategoricalCrossentropy(from_logits=True)
 ce_logits.forward(Y, logits)
 P = tn.losses.softmax(logits)
-print("loss.backward() == (P - Y)/N:", np.allclose(ce_logits.backward(), (P - Y) / len(Y)))
+print("loss.backward() == (p - y)/N:", np.allclose(ce_logits.backward(), (P - Y) / len(Y)))
 print("relative error against central differences:", tn.gradcheck.check_loss(ce_logits, Y, logits))
 
 
@@ -158,8 +179,8 @@ print("gradient from probs :", unfused.backward())
 
 # %% [markdown]
 # The same holds for the sigmoid.  tinynet's binary cross-entropy from logits uses
-# $\ell = \max(z, 0) - z t + \log(1 + e^{-|z|})$, which never exponentiates a positive number.  Below,
-# the loss for $t = 1$ as a function of the logit, computed three ways in float32: naively
+# $\ell = \max(z, 0) - z y + \log(1 + e^{-|z|})$, which never exponentiates a positive number.  Below,
+# the loss for $y = 1$ as a function of the logit, computed three ways in float32: naively
 # ($-\log \sigma(z)$, which becomes `inf` once $\sigma(z)$ underflows to 0), from clipped
 # probabilities (flat at 16.1), and fused (the exact line $-z$ for $z \ll 0$).
 
@@ -178,7 +199,7 @@ ax.plot(zs, np.where(np.isfinite(naive), naive, np.nan), "--", label=r"naive $-\
 first_inf = zs[~np.isfinite(naive[:, 0]), 0].max()
 ax.axvline(first_inf, color="red", lw=0.8)
 ax.text(first_inf + 2, 90, f"naive = inf\nfor z < {first_inf:.0f}", color="red")
-ax.set_xlabel("logit z (target t = 1)"); ax.set_ylabel("loss"); ax.legend();
+ax.set_xlabel("logit z (target y = 1)"); ax.set_ylabel("loss"); ax.legend();
 
 # %% [markdown]
 # You do not have to choose: a `tn.Sequential` whose last activation is a sigmoid (or softmax) compiled
@@ -187,9 +208,21 @@ ax.set_xlabel("logit z (target t = 1)"); ax.set_ylabel("loss"); ax.legend();
 #
 # ## On real data: MSE against cross-entropy
 #
-# The same two-layer network on the handwritten digits (8×8 images, 10 classes), trained with plain SGD,
-# once with a softmax + MSE against one-hot targets and once with softmax + cross-entropy.  Everything
-# else (data, initial weights, learning rate, batches) is identical.
+# The same two-layer network on the handwritten digits (8×8 images, $K = 10$ classes), trained with plain
+# SGD, once with a softmax + MSE against one-hot targets and once with softmax + cross-entropy.
+#
+# Before comparing, count the factors.  Like Keras, tinynet's MSE *averages over the $K$ outputs* of a
+# sample, $\ell_n = \frac1K \sum_k (p_{nk} - y_{nk})^2$, so
+#
+# $$\frac{\partial L_{\text{MSE}}}{\partial p_{nk}} = \frac{2}{N K}(p_{nk} - y_{nk})
+# = \frac{1}{5}\cdot\frac{p_{nk} - y_{nk}}{N} \qquad (K = 10),$$
+#
+# five times smaller than the cross-entropy's $(p - y)/N$ *before* the softmax Jacobian even enters.
+# At the same learning rate MSE therefore takes steps about 5 times shorter for a reason that has
+# nothing to do with the softmax.  Then the Jacobian multiplies:
+# $\partial L/\partial z_i = p_i\big(g_i - \sum_k g_k p_k\big)$ with $g = \partial L/\partial p$: every entry
+# is scaled by a probability, about $1/K$ while the classes are near uniform and close to 0 for the
+# classes the softmax is confident about.  Both effects, measured on the untrained network:
 
 # %%
 x, y = tn.datasets.load_digits()
@@ -197,30 +230,58 @@ x_train, x_test, y_train, y_test = tn.datasets.train_test_split(x, y, test_size=
 x_train, x_test = tn.datasets.standardize(x_train, x_test)
 Y_train, Y_test = tn.datasets.one_hot(y_train, 10), tn.datasets.one_hot(y_test, 10)
 
-curves = {}
-for loss in ["mse", "categorical_crossentropy"]:
-    tn.set_seed(0)
+def digits_model(loss, learning_rate):
+    tn.set_seed(0)                      # the same initial weights and batches for every run
     model = tn.Sequential([tn.layers.Dense(32, input_dim=64, activation="relu"),
                            tn.layers.Dense(10, activation="softmax")])
-    model.compile(loss=loss, optimizer=tn.optimizers.SGD(0.05), metrics=["accuracy"])
-    curves[loss] = model.fit(x_train, Y_train, epochs=30, batch_size=32,
-                             validation_data=(x_test, Y_test), verbose=0).history
-    print(f"{loss:>25}: test accuracy {curves[loss]['val_accuracy'][-1]:.3f}")
+    model.compile(loss=loss, optimizer=tn.optimizers.SGD(learning_rate), metrics=["accuracy"])
+    return model
+
+P0 = digits_model("mse", 0.05).predict(x_train)           # the untrained network's probabilities
+N, K = P0.shape
+g_ce = (P0 - Y_train) / N                                  # cross-entropy, dL/dz
+g_p = 2 * (P0 - Y_train) / (N * K)                         # MSE, dL/dp
+g_mse = P0 * (g_p - np.sum(g_p * P0, axis=1, keepdims=True))   # MSE, dL/dz through the softmax Jacobian
+print(f"|dL/dp| of MSE / |dL/dz| of cross-entropy: {np.linalg.norm(g_p) / np.linalg.norm(g_ce):.3f}  (= 2/K)")
+print(f"|dL/dz| of MSE / |dL/dz| of cross-entropy: {np.linalg.norm(g_mse) / np.linalg.norm(g_ce):.3f}  "
+      f"(the softmax Jacobian's share: {np.linalg.norm(g_mse) / np.linalg.norm(g_p):.3f})")
+
+# %% [markdown]
+# So a fair comparison gives MSE a learning rate $K/2 = 5$ times larger, which undoes the averaging
+# factor and leaves only the Jacobian.  Three runs, everything else (data, initial weights, batches)
+# identical: cross-entropy at 0.05, MSE at 0.05, and MSE at 0.25.
+
+# %%
+runs = {"cross-entropy, SGD(0.05)": ("categorical_crossentropy", 0.05),
+        "MSE, SGD(0.05)": ("mse", 0.05),
+        "MSE, SGD(0.25): the 2/K undone": ("mse", 0.25)}
+curves = {}
+for name, (loss, learning_rate) in runs.items():
+    curves[name] = digits_model(loss, learning_rate).fit(
+        x_train, Y_train, epochs=30, batch_size=32, validation_data=(x_test, Y_test), verbose=0).history
+    acc = curves[name]["val_accuracy"]
+    print(f"{name:>32}: test accuracy {acc[0]:.3f} after 1 epoch, {acc[-1]:.3f} after 30")
 
 # %%
 fig, ax = plt.subplots()
-for loss, h in curves.items():
-    ax.plot(np.arange(1, 31), h["val_accuracy"], label=loss)
-ax.set_xlabel("epoch"); ax.set_ylabel("test accuracy"); ax.set_title("digits, SGD(0.05)"); ax.legend();
+for name, h in curves.items():
+    ax.plot(np.arange(1, 31), h["val_accuracy"], label=name)
+ax.set_xlabel("epoch"); ax.set_ylabel("test accuracy"); ax.set_title("digits, plain SGD"); ax.legend();
 
 # %% [markdown]
-# With MSE every gradient carries the softmax Jacobian, which is small wherever the network is
-# confident, so learning crawls; cross-entropy's $p - y$ is large exactly where the network is wrong.
+# A good part of MSE's slowness at the same learning rate is the factor $2/K = 1/5$ of its average over
+# the outputs, which has nothing to do with the softmax: multiplying the learning rate by 5 removes it,
+# and MSE then learns far faster than before.  What remains is the softmax Jacobian, which with MSE
+# multiplies every gradient by probabilities (here a further factor of about 0.12 at the start, and close
+# to 0 for a confidently wrong class), so MSE still starts slower and ends lower than cross-entropy,
+# whose $p - y$ is large exactly where the network is wrong.
 #
 # **Takeaways**
 #
 # * Sigmoid + binary cross-entropy and softmax + categorical cross-entropy both have the gradient
-#   $p - y$ with respect to the logits.
+#   $p - y$ with respect to the logits, divided by the number of terms the loss averages ($N$ rows,
+#   or $N D$ sigmoid outputs).
 # * Compute them from the logits with the max-shift / log-sum-exp trick: finite for any input, exact,
 #   and cheaper than chaining through the activation.
-# * For classification, prefer cross-entropy to MSE.
+# * Compare losses at matched step sizes: MSE averaged over $K$ outputs has a gradient $2/K$ times the
+#   size of $(p - y)/N$ before any Jacobian.  For classification, prefer cross-entropy to MSE.

@@ -21,6 +21,21 @@
 # (as `tinynet.optimizers` implements them, following `torch.optim`), watches their paths on two
 # 2-D surfaces, and compares their training curves on a real data set.
 
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebooks 2 and 3 (where the gradient $g = \nabla_\theta L$ comes from).
+# * Gradient descent as an idea; exponential moving averages are introduced here.
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * write the update rules of SGD, Momentum, RMSprop and Adam, and derive Adam's bias correction;
+# * predict how each behaves on a badly conditioned bowl and in a curved valley;
+# * compare optimizers by their training curves on real data.
+
 # %%
 # %matplotlib inline
 import numpy as np

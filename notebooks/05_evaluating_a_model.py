@@ -21,6 +21,22 @@
 # positive: an imbalanced problem) with accuracy, precision, recall, F1, the confusion matrix and the
 # ROC curve, and shows what moving the decision threshold does.
 
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebook 1 (training the Pima model, `predict` returning probabilities).
+# * Basic probability: rates, conditional frequencies.
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * judge an accuracy against the majority-class baseline;
+# * compute and read a confusion matrix, precision, recall and F1, and the ROC curve and its AUC;
+# * choose a decision threshold on validation data, never on the test set;
+# * use class weights for an imbalanced problem.
+
 # %%
 # %matplotlib inline
 import numpy as np

@@ -22,6 +22,22 @@
 # against `tinynet`'s `Conv2D`, and trains a small CNN on the handwritten digits, showing the filters
 # it learns.
 
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebook 2 (the `Dense` backward pass, which the convolution reuses).
+# * NumPy slicing, `reshape` and `transpose`; images as arrays $(N, C, H, W_{\mathrm{img}})$.
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * write a convolution as nested loops and as im2col plus one matrix product;
+# * derive its backward pass (the `Dense` backward on columns, then col2im) and check it against `Conv2D`;
+# * compute how much memory im2col costs, exactly;
+# * train a small CNN and read its filters and feature maps.
+
 # %%
 # %matplotlib inline
 import numpy as np
@@ -36,14 +52,15 @@ tn.set_seed(0)
 # %% [markdown]
 # ## The forward pass
 #
-# Images are stored NCHW: (batch, channels, height, width).  A `Conv2D` with $F$ filters of size
+# Images are stored NCHW: (batch, channels, height, width), here $(N, C, H, W_{\mathrm{img}})$ (the width
+# is $W_{\mathrm{img}}$ because $W$ is the kernel).  A `Conv2D` with $F$ filters of size
 # $k_h \times k_w$ over $C$ input channels holds weights $W \in \mathbb{R}^{F \times C \times k_h \times k_w}$
 # and a bias $b \in \mathbb{R}^F$.  With stride 1 and no padding, output pixel $(p, q)$ of filter $f$ for
 # sample $n$ is
 #
 # $$Z_{nfpq} = b_f + \sum_{c=0}^{C-1} \sum_{i=0}^{k_h-1} \sum_{j=0}^{k_w-1} W_{fcij}\, X_{n,c,p+i,q+j},$$
 #
-# and the output is $(H - k_h + 1) \times (W - k_w + 1)$.  (This is a cross-correlation; "convolution"
+# and the output is $(H - k_h + 1) \times (W_{\mathrm{img}} - k_w + 1)$.  (This is a cross-correlation; "convolution"
 # would flip the kernel, which makes no difference for a kernel that is learned.)  Written as loops:
 
 # %%
@@ -69,7 +86,8 @@ Z_loops.shape
 # %% [markdown]
 # ## im2col: a convolution is a matrix product
 #
-# Six nested loops are slow in Python.  The trick is to copy every receptive field (a $C \times k_h
+# The formula is seven nested loops, over $n, f, p, q$ and the triple sum over $c, i, j$ (above, four in
+# Python and the inner three inside `np.sum`), and loops are slow in Python.  The trick is to copy every receptive field (a $C \times k_h
 # \times k_w$ patch) into one column of a matrix $X_{\mathrm{col}}$, with one column per (sample, output
 # pixel):
 #
@@ -81,7 +99,8 @@ Z_loops.shape
 # $$Z_{\mathrm{col}} = W_{\mathrm{mat}}\, X_{\mathrm{col}} + b\,\mathbf{1}^\top
 # \qquad (F \times C k_h k_w)\,(C k_h k_w \times N P Q) = F \times NPQ .$$
 #
-# The price is memory: each input pixel is copied up to $k_h k_w$ times.
+# The price is memory: each input pixel is copied up to $k_h k_w$ times (once per window that covers it;
+# the exact ratio is measured below).
 
 # %%
 def im2col(X, kh, kw):
@@ -129,13 +148,14 @@ print("shape", Z_tn.shape, "strides in bytes", Z_tn.strides, "(channels innermos
 # ## The backward pass
 #
 # In column form the layer *is* a `Dense` layer (notebook 2) applied to the columns of $X_{\mathrm{col}}$,
-# so the same three lines of calculus apply to $G_{\mathrm{col}}[f, (n,p,q)] = \partial L / \partial Z_{nfpq}$:
+# so the same three lines of calculus apply to $G_Z = \partial L/\partial Z$ laid out in columns,
+# $G_{\mathrm{col}}[f, (n,p,q)] = (G_Z)_{nfpq}$ (this layer has no activation, so $G_Z = G = \partial L/\partial Y$):
 #
 # $$dW_{\mathrm{mat}} = G_{\mathrm{col}}\, X_{\mathrm{col}}^\top, \qquad
 # db = G_{\mathrm{col}}\,\mathbf{1}, \qquad
 # dX_{\mathrm{col}} = W_{\mathrm{mat}}^\top\, G_{\mathrm{col}} .$$
 #
-# Spelled out, $\partial L/\partial W_{fcij} = \sum_{n,p,q} G_{nfpq} X_{n,c,p+i,q+j}$: the gradient of a
+# Spelled out, $\partial L/\partial W_{fcij} = \sum_{n,p,q} (G_Z)_{nfpq} X_{n,c,p+i,q+j}$: the gradient of a
 # filter is the correlation of the input with the output gradient.
 #
 # The last step returns from columns to pixels.  Pixel $X_{nchw}$ was copied into every column whose
@@ -175,8 +195,15 @@ print("central differences:", tn.gradcheck.check_layer(conv, X))
 
 # %% [markdown]
 # How many windows cover each pixel?  col2im applied to a matrix of ones answers it: the centre of the
-# image is counted $k_h k_w = 9$ times, the corners once.  That is also how much more memory
-# $X_{\mathrm{col}}$ takes than $X$.
+# image is counted $k_h k_w = 9$ times, the corners once.  $X_{\mathrm{col}}$ holds one copy of a pixel
+# per window that covers it, so its size over $X$'s is the *average* count,
+#
+# $$\frac{C k_h k_w \cdot N P Q}{N C H W_{\mathrm{img}}} = \frac{k_h k_w\, P Q}{H W_{\mathrm{img}}}
+# = \frac{9 \cdot 3 \cdot 3}{5 \cdot 5} = 3.24$$
+#
+# here, not 9: a small image has many border pixels.  It approaches $k_h k_w$ for large images, and is
+# exactly $k_h k_w$ with "same" padding measured against the unpadded input (every output pixel has a
+# full window, $P Q = H W_{\mathrm{img}}$), as in the CNN below: 9 times the input.
 
 # %%
 counts = col2im(np.ones_like(X_col), X.shape, 3, 3)[0, 0]
@@ -185,6 +212,7 @@ ax.imshow(counts, cmap="viridis"); ax.grid(False); ax.set_xticks([]); ax.set_yti
 for (i, j), v in np.ndenumerate(counts):
     ax.text(j, i, int(v), ha="center", va="center", color="white")
 ax.set_title("windows per pixel (3x3 on 5x5)");
+print(f"X_col.size / X.size = {X_col.size / X.size:.2f} = mean count {counts.mean():.2f}, max {counts.max():.0f}")
 
 # %% [markdown]
 # ## A CNN on the handwritten digits
@@ -262,7 +290,7 @@ fig.suptitle("predicted (true)", fontsize=9, y=1.05);
 # **Takeaways**
 #
 # * im2col turns a convolution into one matrix product $W_{\mathrm{mat}} X_{\mathrm{col}}$, at the cost of
-#   copying each pixel up to $k_h k_w$ times.
+#   copying each pixel up to $k_h k_w$ times ($k_h k_w P Q / (H W_{\mathrm{img}})$ times the input's memory).
 # * The backward pass is the `Dense` backward pass on columns, $dW = G_{\mathrm{col}} X_{\mathrm{col}}^\top$,
 #   $dX_{\mathrm{col}} = W_{\mathrm{mat}}^\top G_{\mathrm{col}}$, followed by col2im, the scatter-add that is
 #   im2col's transpose.

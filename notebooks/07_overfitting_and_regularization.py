@@ -21,6 +21,22 @@
 # noisy samples), then derives and applies four remedies: **dropout**, **L2 regularization**, **early
 # stopping** and **batch normalization**.
 
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebooks 1 (training curves), 2 (backward passes) and 4 (SGD).
+# * Means and variances.
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * provoke overfitting and diagnose it from training and validation curves;
+# * derive dropout, L2 (weight decay) and early stopping, and relate early stopping to an L2 penalty;
+# * derive batch normalization's backward pass;
+# * compare the remedies on the same problem.
+
 # %%
 # %matplotlib inline
 import numpy as np
@@ -141,8 +157,13 @@ print("its gradient is 2*0.1*W:", np.allclose(grad, 0.2 * W))
 # The simplest remedy uses the validation curve directly: stop when the validation loss has not improved
 # for `patience` epochs, and put back the weights of the best epoch.  Training for fewer steps from small
 # initial weights is itself a regularizer: for a linear model with squared loss, $t$ steps of gradient
-# descent with learning rate $\eta$ behave much like L2 with $\lambda \approx 1/(\eta t)$.  The price is a
-# validation set that the model never trains on.
+# descent with learning rate $\eta$ from $W = 0$ behave much like L2.  Along an eigendirection of the
+# loss's curvature $h$, gradient descent reaches $1 - (1 - \eta h)^t \approx 1 - e^{-\eta h t}$ of the
+# optimum, and a penalty $\frac{\alpha}{2}\lVert W\rVert^2$ keeps $h/(h + \alpha)$ of it; for small $h$
+# the two are $\eta h t$ and $h/\alpha$, equal when $\alpha = 1/(\eta t)$.  With this notebook's penalty
+# $\lambda \sum W^2 = \frac{2\lambda}{2}\lVert W\rVert^2$, $\alpha = 2\lambda$, so early stopping after
+# $t$ steps is like $\lambda \approx 1/(2\eta t)$.  The price is a validation set that the model never
+# trains on.
 #
 # ## Batch normalization
 #
@@ -152,8 +173,8 @@ print("its gradient is 2*0.1*W:", np.allclose(grad, 0.2 * W))
 # $$\mu = \frac1M \sum_k x_k, \qquad \sigma^2 = \frac1M \sum_k (x_k - \mu)^2, \qquad
 # \hat x_k = \frac{x_k - \mu}{s},\ s = \sqrt{\sigma^2 + \epsilon}, \qquad y_k = \gamma \hat x_k + \beta .$$
 #
-# **Backward.**  With $g_k = \partial L / \partial y_k$, the parameters are easy:
-# $\partial L/\partial \gamma = \sum_k g_k \hat x_k$ and $\partial L/\partial \beta = \sum_k g_k$.  For the
+# **Backward.**  With $G_k = \partial L / \partial y_k$, the parameters are easy:
+# $\partial L/\partial \gamma = \sum_k G_k \hat x_k$ and $\partial L/\partial \beta = \sum_k G_k$.  For the
 # input, every $x_k$ influences every $\hat x_l$ through $\mu$ and $s$.  Using
 # $\partial \mu / \partial x_k = 1/M$ and
 # $\partial s / \partial x_k = \frac{1}{2s}\cdot\frac{2}{M}(x_k - \mu) = \hat x_k / M$
@@ -162,10 +183,10 @@ print("its gradient is 2*0.1*W:", np.allclose(grad, 0.2 * W))
 # $$\frac{\partial \hat x_l}{\partial x_k} = \frac{\delta_{lk} - 1/M}{s} - \frac{(x_l - \mu)}{s^2}\,\frac{\hat x_k}{M}
 # = \frac{1}{s}\Big(\delta_{lk} - \frac1M - \frac{\hat x_l \hat x_k}{M}\Big).$$
 #
-# Then, with $\partial L/\partial \hat x_l = \gamma g_l$,
+# Then, with $\partial L/\partial \hat x_l = \gamma G_l$,
 #
-# $$\frac{\partial L}{\partial x_k} = \sum_l \gamma g_l \frac{\partial \hat x_l}{\partial x_k}
-# = \frac{\gamma}{M s}\Big(M g_k - \sum_l g_l - \hat x_k \sum_l g_l \hat x_l\Big).$$
+# $$\frac{\partial L}{\partial x_k} = \sum_l \gamma G_l \frac{\partial \hat x_l}{\partial x_k}
+# = \frac{\gamma}{M s}\Big(M G_k - \sum_l G_l - \hat x_k \sum_l G_l \hat x_l\Big).$$
 #
 # The gradient is the upstream gradient with its mean and its component along $\hat x$ removed: shifting
 # or scaling a feature's inputs cannot change its normalized output.  At inference the batch statistics

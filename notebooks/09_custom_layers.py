@@ -25,6 +25,22 @@
 # train a model with it, and save, load and predict.  It is the notebook version of the guide
 # *Write a custom layer* (`docs/custom-layers.md`); the finished layer is `examples/swish.py`.
 
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebook 2 (deriving and checking a backward pass).
+# * Python classes (subclassing, `__init__`, methods).
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * write a new layer with a trainable parameter on tinynet's `Layer` protocol;
+# * derive its backward pass for the input and for the parameter;
+# * prove it with `tinynet.testing`'s gradient assertions over shapes drawn by Hypothesis;
+# * register it so that model files can name it, and train, save and load a model that uses it.
+
 # %%
 # %matplotlib inline
 import numpy as np

@@ -16,12 +16,29 @@
 # %% [markdown]
 # # 10. Deploying a model
 #
-# Notebook 1 saved a model to a file and predicted with it in another process.  Production asks for
+# Notebook 1 saved a model to a file, and appendix A1 loaded it in another process and predicted with it,
+# bit for bit.  Production asks for
 # more: other **runtimes** (an ONNX graph that onnxruntime, phones and browsers run), a **service** that
 # answers prediction requests over HTTP, **smaller files** (int8 weights), and a **record of what the model
 # is** (a model card).  We do all four with the seed model of the course, the Pima diabetes network, and
 # measure each step: how close the ONNX graph is, how fast the server answers, what quantization costs
 # in accuracy and saves in bytes.  (The [deployment guide](../docs/deploying.md) has the reference.)
+
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebook 1 (the Pima model, saving and loading) and appendix A1 (the model file).
+# * What an HTTP request is; running a command in a terminal.
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * export a model to ONNX, run it in onnxruntime and measure how close it is;
+# * serve a model with `tinynet serve` and call it over HTTP;
+# * derive int8 weight quantization and measure its cost in accuracy and its saving in bytes;
+# * carry a model card in the model file.
 
 # %%
 # %matplotlib inline

@@ -24,6 +24,23 @@
 # the same gradient into an attack: **adversarial examples** (`tinynet.adversarial`), and the
 # defence, adversarial training.
 
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebook 2 (backward passes: the input gradient is one more step), notebook 5 (metrics) and
+#   notebook 6 (the digits CNN).
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * compute and check a saliency map (the input gradient), SmoothGrad and integrated gradients, and
+#   verify the completeness of integrated gradients;
+# * use occlusion and permutation importance, which need no gradient;
+# * craft adversarial examples with FGSM and PGD, explain them as the first-order view of the loss,
+#   and train against them.
+
 # %%
 # %matplotlib inline
 import numpy as np

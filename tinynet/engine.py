@@ -31,8 +31,12 @@ Dense and Conv2D then skip a matrix product (and col2im).
 
 The fused head.  When the output activation is a sigmoid or a softmax and the
 loss its cross-entropy, the loss is best computed from the logits :math:`z`
-and differentiated with respect to them, :math:`\partial L/\partial z = (p - t)/N`
-(see :mod:`tinynet.ops.losses`).  A model then has a :class:`FusedHead`: its
+and differentiated with respect to them: :math:`\partial L/\partial z` is
+:math:`p - y` (targets :math:`y`) divided by the number of terms the loss
+averages, :math:`(p - y)/N` for a softmax over :math:`(N, K)`,
+:math:`(p - y)/(N D)` for a sigmoid with :math:`D` outputs and
+:math:`(p - y)/(N T)` for a softmax over sequences :math:`(N, T, K)` (see
+:mod:`tinynet.ops.losses`).  A model then has a :class:`FusedHead`: its
 forward pass returns the probabilities as a :class:`HeadOutput`, an array that
 carries its logits and their log-normalizer to the loss; the loss returns its
 gradient with respect to the logits as a :class:`LogitGradient`; and the

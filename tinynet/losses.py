@@ -10,16 +10,23 @@ element-wise losses, the mean over the last axis, as Keras does), then
 .. math:: L = \frac{1}{N} \sum_{n=1}^{N} w_n \ell_n ,
 
 with sample weights :math:`w_n = 1` unless ``sample_weight`` is given.  The
-:math:`1/N` (and the :math:`w_n`) therefore appear in every gradient below.
+:math:`1/N` (and the :math:`w_n`) therefore appear in every gradient below,
+and for element-wise losses the :math:`1/D` of the per-sample mean too.
 
 Fused, stable forms.  A sigmoid followed by binary cross-entropy, or a softmax
 followed by categorical cross-entropy, has the remarkably simple gradient with
-respect to the *logits* :math:`z` (the activation's input)
+respect to the *logits* :math:`z` (the activation's input): :math:`p - y`
+times :math:`w_n`, divided by the number of terms the loss averages,
 
-.. math:: \frac{\partial L}{\partial z} = \frac{w_n}{N}\,(p - t), \qquad p = \sigma(z)\ \text{or}\ \mathrm{softmax}(z).
+.. math::
+    \frac{\partial L}{\partial z} = \frac{w_n}{N}\,(p - y)\ \ \text{(softmax, } (N, K)\text{)}, \qquad
+    \frac{w_n}{N D}\,(p - y)\ \ \text{(sigmoid, } D \text{ outputs)}, \qquad
+    \frac{w_n}{N T}\,(p - y)\ \ \text{(softmax over a sequence, } (N, T, K)\text{)},
+
+with :math:`p = \sigma(z)` or :math:`\mathrm{softmax}(z)` and :math:`y` the targets.
 
 Computing it this way is both cheaper and numerically safer than chaining
-:math:`\partial L/\partial p = -t/p + \dots` (which divides by probabilities
+:math:`\partial L/\partial p = -y/p + \dots` (which divides by probabilities
 that round to 0 in float32) through the activation's Jacobian.  The loss value
 is computed from the logits too, with the log-sum-exp trick, so it stays finite
 for logits of any size.  ``from_logits=True`` selects these forms explicitly;
@@ -161,8 +168,8 @@ class Loss:
 class MeanSquaredError(Loss):
     r"""Mean squared error, the mean over every element.
 
-    .. math:: \ell_n = \frac{1}{D}\sum_d (\hat y_{nd} - t_{nd})^2, \qquad
-              \frac{\partial L}{\partial \hat y_{nd}} = \frac{2}{N D} (\hat y_{nd} - t_{nd}).
+    .. math:: \ell_n = \frac{1}{D}\sum_d (\hat y_{nd} - y_{nd})^2, \qquad
+              \frac{\partial L}{\partial \hat y_{nd}} = \frac{2}{N D} (\hat y_{nd} - y_{nd}).
 
     Shapes: ``y_true`` and ``y_pred`` (N, ...) with D elements per sample.
     """
@@ -179,10 +186,10 @@ class MeanSquaredError(Loss):
 class MeanAbsoluteError(Loss):
     r"""Mean absolute error.
 
-    .. math:: \ell_n = \frac{1}{D}\sum_d |\hat y_{nd} - t_{nd}|, \qquad
-              \frac{\partial L}{\partial \hat y_{nd}} = \frac{\operatorname{sign}(\hat y_{nd} - t_{nd})}{N D}.
+    .. math:: \ell_n = \frac{1}{D}\sum_d |\hat y_{nd} - y_{nd}|, \qquad
+              \frac{\partial L}{\partial \hat y_{nd}} = \frac{\operatorname{sign}(\hat y_{nd} - y_{nd})}{N D}.
 
-    The derivative at :math:`\hat y = t` is taken as 0.
+    The derivative at :math:`\hat y = y` is taken as 0.
     """
 
     name = "mae"
@@ -195,23 +202,25 @@ class MeanAbsoluteError(Loss):
 
 
 class BinaryCrossentropy(Loss):
-    r"""Binary cross-entropy for targets :math:`t \in [0, 1]`.
+    r"""Binary cross-entropy for targets :math:`y \in [0, 1]`.
 
     From probabilities :math:`p` (clipped to :math:`[\epsilon, 1-\epsilon]`,
     :math:`\epsilon = 10^{-7}`, so that :math:`\log 0` never happens):
 
-    .. math:: \ell_n = -\frac{1}{D}\sum_d \big[t \log p + (1 - t)\log(1 - p)\big], \qquad
-              \frac{\partial L}{\partial p} = \frac{1}{N D}\,\frac{p - t}{p (1 - p)}
+    .. math:: \ell_n = -\frac{1}{D}\sum_d \big[y \log p + (1 - y)\log(1 - p)\big], \qquad
+              \frac{\partial L}{\partial p} = \frac{1}{N D}\,\frac{p - y}{p (1 - p)}
 
     (zero where the clip is active: that is the derivative of what is computed).
 
     From logits :math:`z` (``from_logits=True``), with :math:`p = \sigma(z)`,
     :math:`\log p = -\log(1 + e^{-z})` and :math:`\log(1-p) = -z - \log(1+e^{-z})`, so
 
-    .. math:: \ell = \max(z, 0) - z t + \log\!\big(1 + e^{-|z|}\big), \qquad
-              \frac{\partial L}{\partial z} = \frac{\sigma(z) - t}{N D},
+    .. math:: \ell = \max(z, 0) - z y + \log\!\big(1 + e^{-|z|}\big), \qquad
+              \frac{\partial L}{\partial z} = \frac{\sigma(z) - y}{N D},
 
-    where the rewritten form never exponentiates a positive number.
+    where the rewritten form never exponentiates a positive number.  The
+    fused gradient is divided by :math:`N D`, all the terms averaged, and is
+    :math:`(p - y)/N` only for one output per sample (:math:`D = 1`).
     """
 
     name = "binary_crossentropy"
@@ -280,15 +289,17 @@ class CategoricalCrossentropy(Loss):
 
     From probabilities (clipped to :math:`[\epsilon, 1-\epsilon]`):
 
-    .. math:: \ell_n = -\sum_k t_{nk} \log p_{nk}, \qquad
-              \frac{\partial L}{\partial p_{nk}} = -\frac{1}{N}\,\frac{t_{nk}}{p_{nk}}.
+    .. math:: \ell_n = -\sum_k y_{nk} \log p_{nk}, \qquad
+              \frac{\partial L}{\partial p_{nk}} = -\frac{1}{N}\,\frac{y_{nk}}{p_{nk}}.
 
     From logits (``from_logits=True``), with :math:`\log p = z - \mathrm{LSE}(z)`:
 
-    .. math:: \ell_n = -\sum_k t_{nk} \Big(z_{nk} - \log\sum_j e^{z_{nj}}\Big), \qquad
-              \frac{\partial L}{\partial z_{nk}} = \frac{1}{N}\Big(p_{nk} \sum_j t_{nj} - t_{nk}\Big),
+    .. math:: \ell_n = -\sum_k y_{nk} \Big(z_{nk} - \log\sum_j e^{z_{nj}}\Big), \qquad
+              \frac{\partial L}{\partial z_{nk}} = \frac{1}{N}\Big(p_{nk} \sum_j y_{nj} - y_{nk}\Big),
 
-    which is the famous :math:`(p - t)/N` when each target row sums to 1.
+    which is the famous :math:`(p - y)/N` when each target row sums to 1.  Extra
+    middle axes count like samples: for a sequence :math:`(N, T, K)` the
+    gradient is :math:`(p - y)/(N T)`.
     The log-sum-exp is evaluated after subtracting :math:`\max_j z_{nj}`.
     """
 
@@ -296,13 +307,13 @@ class CategoricalCrossentropy(Loss):
     fusable_activation = "softmax"
 
     #: Whether every target row is known to sum to 1, so that the fused gradient is
-    #: :math:`(p - t)/N` without the row sums :math:`T` (see :meth:`forward`).
+    #: :math:`(p - y)/N` without the row sums :math:`r` (see :meth:`forward`).
     rows_sum_to_one = False
 
     def forward(self, y_true, y_pred, sample_weight=None, *, rows_sum_to_one: bool = False) -> float:
         """The mean loss.  ``rows_sum_to_one=True`` promises that every row of ``y_true``
         sums to exactly 1 (one-hot labels, smoothed labels): the gradient from logits then
-        skips :math:`T` (``fit`` checks its targets once and passes it; it changes no bit)."""
+        skips :math:`r` (``fit`` checks its targets once and passes it; it changes no bit)."""
         z = self._logits_of(y_pred)
         if z is None or z.ndim < 2:
             return super().forward(y_true, y_pred, sample_weight)
@@ -357,8 +368,8 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 
     ``y_true`` holds class indices of shape (N,) (or (N, 1)); it is the same
     loss as :class:`CategoricalCrossentropy` with the one-hot targets
-    :math:`t_{nk} = [k = y_n]`, so :math:`\ell_n = -\log p_{n, y_n}` and, from
-    logits, :math:`\partial L/\partial z_{nk} = (p_{nk} - [k = y_n])/N`.
+    :math:`y_{nk} = [k = c_n]` for the labels :math:`c_n`, so :math:`\ell_n = -\log p_{n, c_n}` and, from
+    logits, :math:`\partial L/\partial z_{nk} = (p_{nk} - [k = c_n])/N`.
     """
 
     name = "sparse_categorical_crossentropy"

@@ -22,7 +22,8 @@ consequence to remember: update parameters in place (``W[...] = value``).
 Fused output.  When the last activation is a sigmoid and the loss binary
 cross-entropy, or softmax and categorical cross-entropy, the model's output
 carries its logits to the loss, which evaluates itself from them and starts
-backpropagation from :math:`\\partial L/\\partial z = (p - t)/N`, skipping the
+backpropagation from :math:`\\partial L/\\partial z`: :math:`(p - y)/N` for a softmax over
+:math:`(N, K)`, :math:`(p - y)/(N D)` for :math:`D` sigmoid outputs, skipping the
 activation's own backward (see :mod:`tinynet.engine` and :mod:`tinynet.ops.losses`).
 """
 
@@ -552,7 +553,7 @@ class Sequential:
 
         ``rows_sum_to_one=True`` promises that every row of ``y`` sums to exactly
         1 (one-hot labels): a softmax head fused with the categorical
-        cross-entropy then computes :math:`(p - t)/N` without the row sums of
+        cross-entropy then computes :math:`(p - y)/N` without the row sums of
         ``y``, which gives the same bits.  :meth:`fit` checks its targets once
         and passes it.
         """

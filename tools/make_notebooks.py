@@ -12,7 +12,7 @@ Each notebook in ``notebooks/`` is a pair of files with the same cells:
 This script reads each ``.py``, executes it top to bottom with a fresh ``python3`` kernel (cwd
 ``notebooks/``, ``MPLBACKEND=Agg``, the repository root on ``PYTHONPATH``), drops the volatile
 metadata (execution times, kernel ids; cell ids become ``cell-00``, ``cell-01``, ...) so that a
-rebuild changes only what the run itself changes (rebuilding notebooks 1 and 8 reproduced them byte
+rebuild changes only what the run itself changes (rebuilding notebooks 1 and 8, now A2, reproduced them byte
 for byte; 4 and 9 differ in how stdout is chunked and in Hypothesis' examples), and writes the
 ``.ipynb`` next to it:
 

@@ -239,7 +239,9 @@ class Sigmoid(ActivationLayer):
     r"""Logistic sigmoid :math:`y = \sigma(x)`, :math:`f'(x) = y(1 - y)` (:func:`tinynet.ops.sigmoid`).
 
     Followed by binary cross-entropy, a model uses the fused gradient
-    :math:`(y - t)/N` with respect to :math:`x` instead (see :mod:`tinynet.engine`),
+    :math:`(p - y)/(N D)` with respect to :math:`x` instead, :math:`p` this
+    layer's output, :math:`y` the targets and :math:`D` the outputs per sample
+    (:math:`(p - y)/N` only for one output; see :mod:`tinynet.engine`),
     and the :math:`e^{-|x|}` that forward keeps.
     """
 
@@ -334,7 +336,9 @@ class Softmax(ActivationLayer):
     Jacobian-vector product :math:`y \odot (G - \sum_i G_i y_i)` (:func:`tinynet.ops.softmax_backward`).
 
     Followed by categorical cross-entropy, a model uses the fused gradient
-    :math:`(y - t)/N` instead (see :mod:`tinynet.engine`), starting from the
+    :math:`(p - y)/N` instead, :math:`p` this layer's output and :math:`y` the
+    targets (:math:`(p - y)/(N T)` over sequences :math:`(N, T, K)`; see
+    :mod:`tinynet.engine`), starting from the
     shifted logits ``s`` and row sums ``S`` that forward keeps.
     """
 

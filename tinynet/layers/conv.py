@@ -156,7 +156,7 @@ class Conv2D(ActivatedLayer):
         return ops.receptive_fields(x_pad, self.kernel_size, self.strides)
 
     def backward_preactivation(self, grad_z: np.ndarray) -> np.ndarray | None:
-        """Backward pass from :math:`G = \\partial L/\\partial Z`, skipping the activation."""
+        """Backward pass from :math:`G_Z = \\partial L/\\partial Z`, skipping the activation."""
         G = grad_z.transpose(0, 2, 3, 1)  # (N, OH, OW, F): a view when grad_z is channels-last
         if not G.flags.c_contiguous:
             G = _copy(G, self.buffer("G", G.shape, G.dtype))

@@ -30,8 +30,9 @@ channels, and the gradient comes back channels-last, ready for step 1 below.
 
 **Backward**, step by step.
 
-1. Through the activation, as for Dense, to get :math:`G = \partial L/\partial Z`; lay it out like
-   :math:`Z_{\mathrm{mat}}`: :math:`G_{\mathrm{mat}}[(n, p, q), f] = G_{nfpq}` (a view when :math:`G` is channels-last,
+1. Through the activation, as for Dense, to get :math:`G_Z = \partial L/\partial Z` from
+   :math:`G = \partial L/\partial Y`; lay it out like :math:`Z_{\mathrm{mat}}`:
+   :math:`G_{\mathrm{mat}}[(n, p, q), f] = (G_Z)_{nfpq}` (a view when :math:`G_Z` is channels-last,
    one copy otherwise).
 2. On the columns, the layer *is* a Dense layer with inputs :math:`X_{\mathrm{col}}^\top`, so the
    Dense derivation gives
@@ -42,7 +43,7 @@ channels, and the gradient comes back channels-last, ready for step 1 below.
         db = G_{\mathrm{mat}}^\top\,\mathbf 1, \qquad
         dX_{\mathrm{col}} = W_{\mathrm{mat}}^\top\, G_{\mathrm{mat}}^\top .
 
-    Written out for one weight: :math:`\partial L/\partial W_{fcij} = \sum_{n,p,q} G_{nfpq}\,\tilde X_{n,c,\,p s_h+i,\,q s_w+j}`.
+    Written out for one weight: :math:`\partial L/\partial W_{fcij} = \sum_{n,p,q} (G_Z)_{nfpq}\,\tilde X_{n,c,\,p s_h+i,\,q s_w+j}`.
 
 3. **col2im.** Each pixel of :math:`\tilde X` was copied into every column whose window contains it, so
    by the chain rule it receives the *sum* of the gradients of all its copies:
@@ -58,13 +59,14 @@ channels, and the gradient comes back channels-last, ready for step 1 below.
 4. Remove the padding: :math:`\partial L/\partial X` is :math:`\partial L/\partial\tilde X` without the padded rows
    and columns.
 
-**Shapes.** ``x`` :math:`(N, C, H, W)`; ``W`` :math:`(F, C, k_h, k_w)`; ``b`` :math:`(F,)`; ``z``, ``y``, :math:`G` :math:`(N, F, P, Q)`,
+**Shapes.** ``x`` :math:`(N, C, H, W_{\mathrm{img}})` (:math:`W_{\mathrm{img}}` the width: :math:`W` is the kernel);
+``W`` :math:`(F, C, k_h, k_w)`; ``b`` :math:`(F,)`; ``z``, ``y``, :math:`G`, :math:`G_Z` :math:`(N, F, P, Q)`,
 stored :math:`(N, P, Q, F)`; :math:`X_{\mathrm{col}}` and :math:`dX_{\mathrm{col}}` :math:`(C k_h k_w,\ N P Q)`;
 :math:`G_{\mathrm{mat}}` :math:`(N P Q,\ F)`.
 Output size per axis for input :math:`n`, kernel :math:`k`, stride :math:`s` (:func:`conv_output_size`):
 ``"valid"`` :math:`\lfloor (n-k)/s\rfloor + 1` (needs :math:`n \ge k`); ``"same"`` :math:`\lceil n/s\rceil`, with total
 padding :math:`\max((\lceil n/s \rceil - 1)s + k - n, 0)`, the odd extra row/column at the bottom/right (as
-TensorFlow); an integer padding :math:`p`: :math:`\lfloor (n + 2p - k)/s\rfloor + 1`.
+TensorFlow); an integer padding :math:`\mathrm{pad}` on each side: :math:`\lfloor (n + 2\,\mathrm{pad} - k)/s\rfloor + 1`.
 """
 
 from __future__ import annotations

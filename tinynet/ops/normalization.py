@@ -1,25 +1,38 @@
 r"""Standardization of groups of numbers, the core of batch and layer normalization.
 
 Both normalizations standardize a group of :math:`M` numbers :math:`x_1, \dots, x_M`
-and then scale and shift them with trainable :math:`\gamma, \beta`:
+and then scale and shift each with trainable :math:`\gamma_k, \beta_k`:
 
 .. math::
     \mu = \frac1M \sum_k x_k, \quad
     \sigma^2 = \frac1M \sum_k (x_k - \mu)^2, \quad
     s = \sqrt{\sigma^2 + \epsilon}, \quad
     \hat x_k = \frac{x_k - \mu}{s}, \quad
-    y_k = \gamma \hat x_k + \beta .
+    y_k = \gamma_k \hat x_k + \beta_k .
 
 Batch normalization standardizes one feature (or channel) across the batch,
 layer normalization one sample across its features: a group is the entries
-of ``x`` that share an index on the axes *not* reduced.
+of ``x`` that share an index on the axes *not* reduced.  The parameters belong
+to the features, so the two cases differ in how they meet the groups: in
+batch normalization every entry of a group is the same feature and shares one
+:math:`\gamma, \beta` (:math:`\gamma_k = \gamma` within the group, a different
+one per group); in layer normalization every entry of a group is a different
+feature with its own :math:`\gamma_k, \beta_k`, and every group (sample) uses
+the same vector :math:`\gamma`.
 
-Derivation of the backward pass of one group, with :math:`g_k = \partial L/\partial y_k`.
+Derivation of the backward pass of one group, with :math:`G_k = \partial L/\partial y_k`.
 
-1. Parameters: :math:`\partial L/\partial\gamma = \sum_k g_k \hat x_k`,
-   :math:`\partial L/\partial\beta = \sum_k g_k` (summed over every group that
-   shares them).
-2. :math:`\hat g_k = \partial L/\partial \hat x_k = \gamma_k g_k`.
+1. Parameters: each :math:`\gamma_j` receives :math:`G_k \hat x_k` from every
+   entry :math:`k` it scales, in every group, and :math:`\beta_j` receives
+   :math:`G_k`.  Batch normalization: :math:`\partial L/\partial\gamma = \sum_k G_k \hat x_k`
+   and :math:`\partial L/\partial\beta = \sum_k G_k`, summed over the :math:`M`
+   entries of the feature's group.  Layer normalization:
+   :math:`\partial L/\partial\gamma_k = \sum_n G_{nk} \hat x_{nk}` and
+   :math:`\partial L/\partial\beta_k = \sum_n G_{nk}`, summed over the *groups*
+   (the samples :math:`n`) and never within one.  Either way: a sum of
+   :math:`G \odot \hat x` (and of :math:`G`) over every axis that :math:`\gamma`
+   does not have.
+2. :math:`\hat G_k = \partial L/\partial \hat x_k = \gamma_k G_k`.
 3. Every :math:`\hat x_k` depends on :math:`x_m` directly and through
    :math:`\mu` and :math:`s`.  With :math:`\partial\mu/\partial x_m = 1/M` and
 
@@ -42,8 +55,8 @@ Derivation of the backward pass of one group, with :math:`g_k = \partial L/\part
 4. Chaining,
 
    .. math::
-       \frac{\partial L}{\partial x_m} = \sum_k \hat g_k \frac{\partial \hat x_k}{\partial x_m}
-           = \frac{1}{s}\Big(\hat g_m - \frac1M \sum_k \hat g_k - \hat x_m \frac1M \sum_k \hat g_k \hat x_k\Big),
+       \frac{\partial L}{\partial x_m} = \sum_k \hat G_k \frac{\partial \hat x_k}{\partial x_m}
+           = \frac{1}{s}\Big(\hat G_m - \frac1M \sum_k \hat G_k - \hat x_m \frac1M \sum_k \hat G_k \hat x_k\Big),
 
    the compact form (:func:`normalize_backward`): two means per group and one
    element-wise pass, never the :math:`M \times M` Jacobian.
@@ -91,10 +104,10 @@ def normalize_forward(
 def normalize_backward(
     g_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, axes: tuple[int, ...], out=None
 ) -> np.ndarray:
-    r""":math:`\partial L/\partial x` from :math:`\hat g = \partial L/\partial \hat x` (step 4 of the module docstring).
+    r""":math:`\partial L/\partial x` from :math:`\hat G = \partial L/\partial \hat x` (step 4 of the module docstring).
 
-    .. math:: \frac{\partial L}{\partial x} = \frac{1}{s}\Big(\hat g - \operatorname{mean}(\hat g)
-        - \hat x \operatorname{mean}(\hat g \hat x)\Big),
+    .. math:: \frac{\partial L}{\partial x} = \frac{1}{s}\Big(\hat G - \operatorname{mean}(\hat G)
+        - \hat x \operatorname{mean}(\hat G \hat x)\Big),
 
     means over ``axes`` (each group's :math:`M` entries).  ``out`` may be ``g_hat``.
     """

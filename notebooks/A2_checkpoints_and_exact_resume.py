@@ -14,12 +14,30 @@
 # ---
 
 # %% [markdown]
-# # 8. Checkpoints and exact resume
+# # A2. Checkpoints and exact resume
 #
-# Long training runs get interrupted: a crash, a time limit, a laptop lid.  A **checkpoint** is a file from
-# which training continues as if nothing had happened, *bit for bit*.  This notebook works out what such a
-# file must contain, shows that tinynet's model file resumes exactly (even in another process), shows
-# what goes wrong with a weights-only "checkpoint", and what happens when a file is damaged.
+# Engineering appendix (it was notebook 8).  Long training runs get interrupted: a crash, a time limit,
+# a laptop lid.  A **checkpoint** is a file from which training continues as if nothing had happened,
+# *bit for bit*.  This notebook works out what such a file must contain, shows that tinynet's model file
+# resumes exactly (even in another process), shows what goes wrong with a weights-only "checkpoint", and
+# what happens when a file is damaged.
+
+# %% [markdown]
+# ## Prerequisites
+#
+# * Notebook 1 (training, `model.save`, `tn.load_model`) and appendix
+#   [A1](A1_inside_the_model_file.ipynb) (what the model file holds).
+# * Notebook 4 (Adam's moments and bias correction) and notebook 7 (dropout).
+
+# %% [markdown]
+# ## Learning goals
+#
+# After this notebook you can
+#
+# * list every input of a training step, and so everything a checkpoint must store;
+# * stop and resume training bit for bit, in another process and after a crash (`ModelCheckpoint`);
+# * explain what a weights-only restart loses (Adam's moments and step count, the random generator);
+# * say what tinynet does with corrupted, truncated or tampered files, and why.
 
 # %%
 # %matplotlib inline
@@ -35,24 +53,25 @@ import os, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 start_dir = Path.cwd()
-workdir = Path(tempfile.mkdtemp(prefix="tinynet-nb08-"))   # files written below go here
+workdir = Path(tempfile.mkdtemp(prefix="tinynet-a2-"))   # files written below go here
 os.chdir(workdir)
 
 # %% [markdown]
 # ## What determines the next step
 #
-# One training step of Adam on a mini-batch $B_t$ with a dropout mask $D_t$ is
+# One training step $t$ of Adam on a mini-batch $B_t$ with a dropout mask $M_t$ is
 #
-# $$g_t = \nabla_\theta L(\theta_{t-1}; B_t, D_t), \quad
+# $$g_t = \nabla_\theta L(\theta_{t-1}; B_t, M_t), \quad
 # m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2, \quad
-# \theta_t = \theta_{t-1} - \eta\,\frac{m_t / (1-\beta_1^t)}{\sqrt{v_t/(1-\beta_2^t)} + \epsilon}.$$
+# \theta_t = \theta_{t-1} - \eta_t\,\frac{m_t / (1-\beta_1^t)}{\sqrt{v_t/(1-\beta_2^t)} + \epsilon}.$$
 #
 # To reproduce step $t$ exactly we need every input of this formula:
 #
 # * the **weights** $\theta_{t-1}$ (and non-trainable state such as batch-norm running averages);
 # * the **optimizer state** $m_{t-1}, v_{t-1}$ *and the step count* $t$, which enters the bias corrections;
-# * the **random generator state**, which decides the shuffling (hence $B_t$) and the dropout masks $D_t$;
-# * the learning-rate schedule's position (a function of $t$), and the hyper-parameters.
+# * the **random generator state**, which decides the shuffling (hence $B_t$) and the dropout masks $M_t$;
+# * the learning rate $\eta_t$: a schedule's position, $\eta_t = \text{schedule}(t - 1)$ (it is evaluated at
+#   the number of steps already taken), and the hyper-parameters.
 #
 # A tinynet model file stores all of these.  Everything else (the data, the code) must of course be the
 # same too.
