@@ -149,6 +149,13 @@ def test_plot_layer_statistics_draws_the_statistics(float64):
     assert plot.plot_layer_statistics(stats, ax=axes) is own
     with pytest.raises(ValueError, match="needs a batch"):
         plot.plot_layer_statistics(model)
+    # a deep model gets a colour bar of depth instead of legends that would hide the histograms
+    deep = tn.Sequential(
+        [tn.layers.Dense(3, input_dim=4)] + [tn.layers.Dense(3, activation="tanh") for _ in range(7)]
+    )
+    fig = plot.plot_layer_statistics(deep, x, np.zeros((20, 3)), loss="mse")
+    assert fig.axes[0].get_legend() is None and len(fig.axes) == 4
+    assert list(fig.axes[3].get_yticks()) == list(range(1, 9))
     with pytest.raises(ValueError, match="exactly 3 Axes"):
         plot.plot_layer_statistics(stats, ax=axes[:2])
 

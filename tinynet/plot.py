@@ -100,7 +100,6 @@ STYLE: dict[str, Any] = {
     "figure.facecolor": "white",
     "axes.facecolor": "white",
     "savefig.facecolor": "white",
-    "savefig.dpi": 150.0,
     "savefig.bbox": "tight",
     "svg.fonttype": "none",
     "svg.hashsalt": "tinynet",
@@ -980,6 +979,9 @@ def layer_statistics(
     ]
 
 
+_LEGEND_LAYERS = 6  # more layers than this: a colour bar instead of the histograms' legends
+
+
 @_styled
 def plot_layer_statistics(
     model: Any,
@@ -996,10 +998,10 @@ def plot_layer_statistics(
     Three panels, from :func:`layer_statistics`: the distribution of each
     layer's output :math:`A_l` (left), of the gradient
     :math:`G_l = \partial L/\partial A_l` it receives (middle, on a symmetric
-    range that holds 99 % of all entries), and the standard deviations of both
+    range that holds 99 % of all entries, the rest counted in the end bins), and the standard deviations of both
     against the layer's depth (right, on a log scale: a straight line is a
-    geometric decay or growth).  The legends give each layer's mean and
-    standard deviation.
+    geometric decay or growth).  For up to six layers the legends give each
+    layer's mean and standard deviation; for more, a colour bar gives the depth.
 
     Parameters
     ----------
@@ -1050,12 +1052,25 @@ def plot_layer_statistics(
         a.set_title(title)
         a.set_xlabel("value")
         a.set_ylabel("count")
-        a.legend(fontsize="x-small", loc="upper right")
+        a.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))  # 1e-4 scales stay readable
+        a.xaxis.get_major_locator().set_params(nbins=5)
+        if len(stats) <= _LEGEND_LAYERS:
+            a.legend(fontsize="x-small", loc="upper right")
+    if len(stats) > _LEGEND_LAYERS:  # a legend would hide the histograms: a colour scale of depth
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import BoundaryNorm, ListedColormap
+
+        scale = ScalarMappable(
+            BoundaryNorm(np.arange(len(stats) + 1) + 0.5, len(stats)), ListedColormap(depth_colors)
+        )
+        bar = fig.colorbar(scale, ax=[left, middle], pad=0.02, aspect=30)
+        bar.set_ticks(np.arange(1, len(stats) + 1))
+        bar.set_label("layer (1: input side)")
     depth = np.arange(1, len(stats) + 1)
     right.plot(depth, [s.activation_std for s in stats], "o-", label="std of $A_l$")
     right.plot(depth, [s.gradient_std for s in stats], "s-", label=r"std of $\partial L/\partial A_l$")
-    if all(s.activation_std > 0 and s.gradient_std > 0 for s in stats):
-        right.set_yscale("log")
+    if any(s.activation_std > 0 or s.gradient_std > 0 for s in stats):
+        right.set_yscale("log", nonpositive="mask")  # a std of exactly 0 (a constant output) is left out
     right.set_xticks(depth, [s.name for s in stats], rotation=45, ha="right", fontsize="x-small")
     right.set_xlabel("layer (input side first)")
     right.set_title("standard deviation by depth")
