@@ -166,7 +166,7 @@ def backward(cache, W1, W2, T):
 
 ours = backward(cache, W1, W2, T)
 for name, g in ours.items():
-    print(f"d{name:3s} shape {g.shape}")
+    print(f"{'d' if name[0] in 'Wb' else 'G_'}{name:3s} shape {g.shape}")
 
 # %% [markdown]
 # ## Check 1: central differences
@@ -186,7 +186,7 @@ def loss_now():
 
 for name, array in arrays.items():
     numeric = tn.gradcheck.numerical_gradient(loss_now, array)   # perturbs `array` in place, restores it
-    print(f"d{name:3s} relative error {tn.gradcheck.relative_error(ours[name], numeric):.1e}")
+    print(f"{'d' if name[0] in 'Wb' else 'G_'}{name:3s} relative error {tn.gradcheck.relative_error(ours[name], numeric):.1e}")
 
 # %% [markdown]
 # All below $10^{-6}$, tinynet's own standard: the hand-written backward pass is right. A real
@@ -226,12 +226,14 @@ for ours_name, theirs in [("W1", f"{first}/W"), ("b1", f"{first}/b"), ("W2", f"{
 y_pred = model.forward(X, training=True)
 model.loss.forward(T, y_pred)
 G_X_tinynet = model.backward(model.loss.backward())         # input_grad=True by default
-print(f"dX: max |ours - tinynet| = {np.abs(ours['X'] - G_X_tinynet).max():.1e}")
+print(f"G_X: max |ours - tinynet| = {np.abs(ours['X'] - G_X_tinynet).max():.1e}")
 
 # %% [markdown]
 # The differences are round-off ($10^{-17}$ or so). What tinynet does is what we wrote: its
 # `Sequential.backward` is a loop `for layer in reversed(layers): grad = layer.backward(grad)`,
-# and each `Dense.backward` is the middle rows of the table.
+# and each `Dense.backward` is the rows of the table for its layer. Like our first line, tinynet
+# fuses the softmax with the cross-entropy: the loss hands $G_{Z_2} = (P - T)/N$ to the output
+# layer below its softmax, never the $-T/(NP)$ of the probabilities (`tinynet.engine`, the fused head).
 #
 # `tn.plot.layer_statistics` (used in [notebook 16](16_initialization_and_vanishing_gradients.ipynb))
 # records the gradient each layer *receives*; for the hidden layer that is our $G_H$:
