@@ -93,11 +93,11 @@ tn.plot.plot_layer_statistics(stats)
 # Most activations sit at $\pm 1$: each unit sums 100 inputs with weights of variance 1, so $Z$
 # has a standard deviation near 10 and tanh saturates. In the backward pass two factors act at
 # every layer: the derivative, $G_Z = G_A \odot (1 - A^2)$, nearly 0 for a saturated unit, and
-# $W^	op$, $G_{A_	ext{in}} = G_Z W^	op$, whose 100 weights of variance 1 multiply the standard
+# $W^\top$, $G_{A_\text{in}} = G_Z W^\top$, whose 100 weights of variance 1 multiply the standard
 # deviation by about 10. Here their product is larger than 1, so the gradient grows by a
 # constant factor at each layer from the output down (read the right panel from right to left):
-# it **explodes**, and the first layers get steps thousands of times larger than the last ones,
-# from a saturated network.
+# it **explodes**: the first layers receive gradients thousands of times larger than the last
+# hidden layer, while most of their units are saturated.
 #
 # Now the opposite, $\sigma = 0.01$:
 
@@ -149,8 +149,8 @@ tn.plot.plot_layer_statistics(deep_model("tanh", 0.01), x, y)
 
 # %%
 rng = np.random.default_rng(1)
-n_in, n_out = 400, 400
-A = rng.standard_normal((2000, n_in))                    # inputs of variance 1
+n_in, n_out = 256, 256
+A = rng.standard_normal((500, n_in))                     # inputs of variance 1
 for name, f, var_w in [("tanh, Glorot", np.tanh, 2 / (n_in + n_out)),
                        ("ReLU, He", lambda z: np.maximum(z, 0), 2 / n_in),
                        ("ReLU, Glorot", lambda z: np.maximum(z, 0), 2 / (n_in + n_out))]:
@@ -161,9 +161,9 @@ for name, f, var_w in [("tanh, Glorot", np.tanh, 2 / (n_in + n_out)),
     print(f"{name:13s} E[A^2] after layers 1, 5, 10: {second_moments[0]:.3f}, {second_moments[4]:.3f}, {second_moments[9]:.4f}")
 
 # %% [markdown]
-# ReLU with He keeps $\mathbb E[A^2]$ near 1, the inputs' value, for all ten layers (it drifts a
-# little: with finite widths each layer's factor is random around 1; the
-# first layer's $Z$ has variance $n_\text{in} \cdot 2/n_\text{in} = 2$, of which ReLU keeps half);
+# ReLU with He keeps $\mathbb E[A^2]$ near 1, the inputs' value, for all ten layers: the first
+# layer's $Z$ has variance $n_\text{in} \cdot 2/n_\text{in} = 2$, of which ReLU keeps half, and
+# so on (it drifts a little, since with finite widths each layer's factor is random around 1);
 # ReLU with Glorot's variance, here $1/n_\text{in}$, halves it at every layer ($2^{-10} \approx 0.001$
 # after ten). tanh with Glorot loses variance too, but ever more slowly: tanh is the identity only
 # near 0 and squashes larger values, so each layer shrinks the signal a little, and less as the
@@ -222,29 +222,29 @@ with tn.plot.style():
 # sigmoid, the gradient shrinks by roughly a constant factor per layer: after 20 layers the first
 # layers receive a gradient orders of magnitude smaller than the last ones, so with one learning
 # rate for all they barely move. The tanh stacks with $\sigma = 0.01$ and $\sigma = 1$ fail as
-# we saw: the first vanishes in both directions, the second passes large $G_A$ down through
-# saturated units whose $G_Z$, and so whose weight gradients $dW = A_\text{in}^\top G_Z$, are
-# nearly zero.
+# we saw: with the first, signal and gradient vanish; with the second, the gradient explodes
+# toward the input.
 #
 # ## What it does to training
 #
-# Ten epochs of plain SGD on the digits, for a 10-layer network with each choice:
+# Eight epochs of plain SGD on the digits, for a network of 10 hidden layers of 64 units with each
+# choice:
 
 # %%
 x_train, x_test, y_train, y_test = tn.datasets.train_test_split(x_all, y_all, test_size=0.25, seed=0)
 with tn.plot.style():
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for label, (activation, init) in configurations.items():
-        model = deep_model(activation, init, depth=10)
-        history = model.fit(x_train, y_train, epochs=10, batch_size=32, verbose=0)
+        model = deep_model(activation, init, depth=10, width=64)
+        history = model.fit(x_train, y_train, epochs=8, batch_size=32, verbose=0)
         accuracy = (model.predict(x_test).argmax(axis=1) == y_test).mean()
-        ax.plot(np.arange(1, 11), history.history["loss"], "o-", ms=3, label=f"{label}: test accuracy {accuracy:.2f}")
+        ax.plot(np.arange(1, 9), history.history["loss"], "o-", ms=3, label=f"{label}: test accuracy {accuracy:.2f}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss")
     ax.set_yscale("log")
     ax.grid(True)
     ax.legend(fontsize="small")
-    ax.set_title("10 hidden layers, SGD(0.1)")
+    ax.set_title("10 hidden layers of 64 units, SGD(0.1)")
     plt.show()
 
 # %% [markdown]
