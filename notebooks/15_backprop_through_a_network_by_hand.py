@@ -268,11 +268,12 @@ print(G_x, "\n", numeric)
 # %% [markdown]
 # ## What it costs
 #
-# Count the matrix products: the forward pass has 2 ($XW_1$, $HW_2$); the backward pass has 4
-# for the weights and the hidden gradient ($H^\top G_{Z_2}$, $G_{Z_2} W_2^\top$, $X^\top G_{Z_1}$,
-# plus $G_{Z_1} W_1^\top$ only if the input's gradient is wanted). Backpropagation costs about
-# twice a forward pass, *whatever the number of parameters*, where central differences need two
-# forward passes per parameter. That is why it trains networks and central differences only
+# Count the matrix products: the forward pass has 2 ($XW_1$, $HW_2$), each layer one. The
+# backward pass has 2 per layer, one for the weights and one for the gradient handed down
+# ($H^\top G_{Z_2}$ and $G_{Z_2} W_2^\top$; $X^\top G_{Z_1}$ and $G_{Z_1} W_1^\top$), each of the
+# same size as the layer's forward product. Backpropagation costs about twice a forward pass,
+# *whatever the number of parameters*, where central differences need two forward passes per
+# parameter. That is why it trains networks and central differences only
 # check them. (tinynet's training step skips the last product: nothing uses the gradient for
 # the data, see `tinynet.engine`.)
 #

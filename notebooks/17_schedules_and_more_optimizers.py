@@ -115,8 +115,14 @@ with tn.plot.style():
 # the step will move $\theta$ by about $-\eta\mu b$ anyway, take the gradient at that
 # look-ahead point, $g(\theta - \eta\mu b)$, which corrects the velocity before it overshoots.
 # Evaluating the gradient elsewhere than at the parameters is awkward in a training loop, so
-# libraries (torch, and tinynet's `SGD(momentum=μ, nesterov=True)`) track the look-ahead point
-# itself as the parameter and get an update that needs only the gradient at $\theta$:
+# libraries (torch, and tinynet's `SGD(momentum=μ, nesterov=True)`) store the look-ahead point
+# $\varphi = \theta - \eta\mu b$ as the parameter. From Nesterov's update,
+# $b' = \mu b + g(\varphi)$ and $\theta' = \theta - \eta b'$, the new look-ahead point is
+#
+# $$\varphi' = \theta' - \eta\mu b' = \varphi + \eta\mu b - \eta b' - \eta\mu b' = \varphi - \eta\big(g(\varphi) + \mu b'\big),$$
+#
+# using $\eta\mu b - \eta b' = -\eta g(\varphi)$. Renaming $\varphi$ as the parameter $\theta$
+# gives an update that needs only the gradient at the parameter:
 #
 # $$b \leftarrow \mu b + g, \qquad \theta \leftarrow \theta - \eta\,(g + \mu b).$$
 #
