@@ -278,3 +278,26 @@ def test_every_plot_function_draws_in_the_style():
     assert matplotlib.rcParams["axes.spines.top"], "the style does not leak out of the call"
     with plot.style():
         assert all(matplotlib.rcParams[key] == value for key, value in plot.STYLE.items())
+
+
+class NoInputGradient(tn.layers.Layer):
+    """The identity, with an input that takes no gradient (as an Embedding's integer ids)."""
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, grad_output):
+        return None
+
+
+def test_layer_statistics_stop_where_the_backward_pass_stops():
+    model = tn.Sequential([NoInputGradient(input_shape=(3,)), tn.layers.Dense(2)])
+    stats = plot.layer_statistics(model, np.ones((4, 3)), np.zeros((4, 2)), loss="mse")
+    assert [s.name for s in stats] == [model.layers[0].name, model.layers[1].name]
+    model = tn.Sequential([tn.layers.Dense(3, input_dim=3), NoInputGradient(), tn.layers.Dense(2)])
+    stats = plot.layer_statistics(model, np.ones((4, 3)), np.zeros((4, 2)), loss="mse")
+    # the layer that returned None received its gradient; the layer below it got none
+    assert [s.name for s in stats] == [layer.name for layer in model.layers[1:]]
