@@ -76,13 +76,6 @@ __all__ = [
     "style",
 ]
 
-#: The rcParams of every tinynet figure (see :func:`style`).  The keys starting with
-#: ``savefig.`` and ``svg.`` are applied when a tinynet figure is saved, unless you
-#: changed them in ``matplotlib.rcParams`` yourself (to a value other than matplotlib's
-#: default; ``matplotlib.figure.Figure.savefig(fig, ...)`` saves without them): ``svg.fonttype = "none"`` writes
-#: text as ``<text>`` elements (editable and searchable in a slide, in the font of
-#: the slide) and a fixed ``svg.hashsalt`` makes the same figure give the same file.
-#: The colour cycle is matplotlib's (``"C0"``, ``"C1"``, ... keep their meaning).
 STYLE: dict[str, Any] = {
     "font.size": 10.0,
     "axes.titlesize": 11.0,
@@ -104,6 +97,16 @@ STYLE: dict[str, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "tinynet",
 }
+"""The rcParams of every tinynet figure (see :func:`style`).
+
+The keys starting with ``savefig.`` and ``svg.`` are applied when a tinynet figure is saved,
+unless you changed them in ``matplotlib.rcParams`` yourself (to a value other than
+matplotlib's default; ``matplotlib.figure.Figure.savefig(fig, ...)`` saves without them):
+``svg.fonttype = "none"`` writes text as ``<text>`` elements (editable and searchable in a
+slide, in the font of the slide) and a fixed ``svg.hashsalt`` (with no date in the file)
+makes the same figure give the same file.  The colour cycle is matplotlib's (``"C0"``,
+``"C1"``, ... keep their meaning).
+"""
 
 
 # --------------------------------------------------------------------------- helpers
