@@ -38,6 +38,8 @@ PLOT_CELLS = {
     "plot_weights": "tn.plot.plot_weights(model)",
     "plot_saliency": "tn.plot.plot_saliency(np.eye(4)[None], np.eye(4)[None] - 0.5)",
     "plot_attributions": "tn.plot.plot_attributions(np.array([0.3, -0.1]), ['a', 'b'])",
+    "plot_layer_statistics": "tn.plot.plot_layer_statistics(model, x, y)",
+    "plot_im2col": "tn.plot.plot_im2col()",
 }
 
 

@@ -22,38 +22,91 @@ function                          draws
 :func:`plot_weights`              histograms of every parameter array and its last gradient
 :func:`plot_saliency`             attribution heat maps over images (:mod:`tinynet.explain`)
 :func:`plot_attributions`         signed attributions or importances of named features, sorted
+:func:`plot_layer_statistics`     each layer's activations and gradients on a batch (:func:`layer_statistics`)
+:func:`plot_im2col`               how a padded image unrolls into the columns of :math:`X_{\mathrm{col}}`
 ================================  ===========================================================
+
+One style for every figure.  Every function above draws inside :func:`style`, the
+rcParams in :data:`STYLE` (no top and right spines, light grids, white backgrounds,
+text kept as text in SVG files), and a figure they create saves with the same
+settings: ``fig.savefig("figure.svg")`` gives a vector file for slides whose
+labels stay editable.  Use ``with tn.plot.style():`` around your own matplotlib
+code to make its figures match.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
+from .ops import conv as conv_ops
 
 if TYPE_CHECKING:  # for the annotations only: importing tinynet must not import matplotlib
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
+    "STYLE",
     "SURFACES",
+    "LayerStatistics",
     "Surface",
+    "im2col_indices",
+    "layer_statistics",
     "optimizer_paths",
     "plot_attributions",
     "plot_confusion_matrix",
     "plot_decision_boundary",
     "plot_history",
+    "plot_im2col",
+    "plot_layer_statistics",
     "plot_optimizer_paths",
     "plot_roc",
     "plot_saliency",
     "plot_weights",
+    "style",
 ]
+
+STYLE: dict[str, Any] = {
+    "font.size": 10.0,
+    "axes.titlesize": 11.0,
+    "axes.labelsize": 10.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.axisbelow": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "legend.fontsize": 9.0,
+    "legend.framealpha": 0.85,
+    "lines.linewidth": 1.6,
+    "xtick.labelsize": 9.0,
+    "ytick.labelsize": 9.0,
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.bbox": "tight",
+    "svg.fonttype": "none",
+    "svg.hashsalt": "tinynet",
+}
+"""The rcParams of every tinynet figure (see :func:`style`).
+
+The keys starting with ``savefig.`` and ``svg.`` are applied when a tinynet figure is saved,
+unless you changed them in ``matplotlib.rcParams`` yourself (to a value other than
+matplotlib's default; ``matplotlib.figure.Figure.savefig(fig, ...)`` saves without them):
+``svg.fonttype = "none"`` writes text as ``<text>`` elements (editable and searchable in a
+slide, in the font of the slide) and a fixed ``svg.hashsalt`` (with no date in the file)
+makes the same figure give the same file.  The colour cycle is matplotlib's (``"C0"``,
+``"C1"``, ... keep their meaning).
+"""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -64,6 +117,46 @@ def _require_matplotlib() -> None:
         raise ImportError(
             "tinynet.plot needs matplotlib: pip install 'tinynet[plot]' (or pip install matplotlib)"
         ) from None
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """Draw in tinynet's figure style: ``with tn.plot.style(): ...``.
+
+    A :func:`matplotlib.rc_context` of :data:`STYLE`.  Every plotting function of
+    this module draws inside it already; use it for your own matplotlib figures
+    (pyplot's too) so that a slide deck's figures look alike.  Artists take the
+    style when they are created, and a figure when it is saved: save your own
+    figures inside the ``with`` block as well.
+
+    Examples
+    --------
+    ::
+
+        import matplotlib.pyplot as plt
+        import tinynet as tn
+
+        with tn.plot.style():
+            fig, ax = plt.subplots()
+            ax.plot([0, 1], [1, 0])
+            fig.savefig("line.svg")
+    """
+    _require_matplotlib()
+    import matplotlib
+
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def _styled(draw: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Run a plotting function inside :func:`style` (the one style of every tinynet figure)."""
+
+    @functools.wraps(draw)
+    def styled(*args: Any, **kwargs: Any) -> Figure:
+        with style():
+            return draw(*args, **kwargs)
+
+    return styled
 
 
 def _figure_and_axes(
@@ -103,6 +196,7 @@ def _class_colors(k: int) -> list:
 
 
 # --------------------------------------------------------------------------- history
+@_styled
 def plot_history(
     history: Any, metrics: Sequence[str] | None = None, *, ax: Axes | Sequence[Axes] | None = None
 ) -> Figure:
@@ -152,6 +246,7 @@ def plot_history(
 
 
 # --------------------------------------------------------------------------- decision boundary
+@_styled
 def plot_decision_boundary(
     model: Any,
     x: np.ndarray,
@@ -231,6 +326,7 @@ def plot_decision_boundary(
 
 
 # --------------------------------------------------------------------------- confusion matrix and ROC
+@_styled
 def plot_confusion_matrix(
     y_true: np.ndarray,
     y_pred: np.ndarray,
@@ -305,6 +401,7 @@ def plot_confusion_matrix(
     return fig
 
 
+@_styled
 def plot_roc(
     y_true: np.ndarray, scores: np.ndarray, *, ax: Axes | None = None, label: str | None = None
 ) -> Figure:
@@ -504,6 +601,7 @@ def optimizer_paths(
     return paths
 
 
+@_styled
 def plot_optimizer_paths(
     surface: str | Surface = "rosenbrock",
     optimizers: Mapping[str, optimizers_module.Optimizer] | None = None,
@@ -557,6 +655,7 @@ def plot_optimizer_paths(
 
 
 # --------------------------------------------------------------------------- weights
+@_styled
 def plot_weights(model: Any, *, ax: Sequence[Axes] | None = None, bins: int = 30) -> Figure:
     """Histograms of every parameter array (left) and of its last gradient (right).
 
@@ -610,6 +709,7 @@ def _image_batch(images: np.ndarray, what: str) -> np.ndarray:
     return arr
 
 
+@_styled
 def plot_saliency(
     images: np.ndarray,
     attributions: np.ndarray,
@@ -675,6 +775,7 @@ def plot_saliency(
     return fig
 
 
+@_styled
 def plot_attributions(
     attributions: np.ndarray,
     feature_names: Sequence[str] | None = None,
@@ -729,3 +830,419 @@ def plot_attributions(
     a.axvline(0.0, color="k", linewidth=0.8)
     a.set_title(title)
     return fig
+
+
+# --------------------------------------------------------------------------- layer statistics
+@dataclass(frozen=True)
+class LayerStatistics:
+    r"""One layer's output :math:`A_l` on a batch and the gradient :math:`G_l = \partial L/\partial A_l`.
+
+    Attributes
+    ----------
+    name : str
+        The layer's name.
+    kind : str
+        Its class name, with its activation (``"Dense(tanh)"``).
+    activations : ndarray
+        :math:`A_l`, the layer's output (after its activation), float64, shape
+        (N, ...).
+    gradients : ndarray
+        :math:`G_l`, the gradient of the batch loss with respect to :math:`A_l`
+        (what the layer's ``backward`` receives), the same shape.
+    """
+
+    name: str
+    kind: str
+    activations: np.ndarray
+    gradients: np.ndarray
+
+    @property
+    def activation_mean(self) -> float:
+        """The mean of every entry of :math:`A_l`."""
+        return float(self.activations.mean())
+
+    @property
+    def activation_std(self) -> float:
+        """The standard deviation of every entry of :math:`A_l` (population, ``ddof=0``)."""
+        return float(self.activations.std())
+
+    @property
+    def gradient_mean(self) -> float:
+        """The mean of every entry of :math:`G_l`."""
+        return float(self.gradients.mean())
+
+    @property
+    def gradient_std(self) -> float:
+        """The standard deviation of every entry of :math:`G_l` (population, ``ddof=0``)."""
+        return float(self.gradients.std())
+
+
+def _layer_kind(layer: Any) -> str:
+    activation = getattr(layer, "activation", None)
+    inner = getattr(activation, "activation_name", None) or getattr(
+        getattr(layer, "fn", None), "activation_name", None
+    )
+    return f"{type(layer).__name__}({inner})" if inner else type(layer).__name__
+
+
+def layer_statistics(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    loss: str | losses_module.Loss | None = None,
+    training: bool = True,
+) -> list[LayerStatistics]:
+    r"""Every layer's output and the loss gradient with respect to it, on one batch.
+
+    A forward pass stores each layer's output :math:`A_l` (after its
+    activation); the loss of the last output then gives
+    :math:`\partial L/\partial A_L`, and the backward pass, layer by layer from
+    the top, gives each :math:`G_l = \partial L/\partial A_l`, the gradient the
+    layer above hands down to layer :math:`l`:
+
+    .. math::
+
+        A_l = f_l(A_{l-1}), \qquad
+        G_{l-1} = G_l \, \frac{\partial A_l}{\partial A_{l-1}} .
+
+    At a good initialization the standard deviations of :math:`A_l` and of
+    :math:`G_l` stay roughly the same from layer to layer; when they shrink or
+    grow geometrically with depth, the signal (forward) or the gradient
+    (backward) vanishes or explodes.
+
+    The passes run on a copy of the model (``copy.deepcopy``), so the model
+    itself is left exactly as it was: its weights, gradients, batch-norm
+    averages and random state.  The loss is computed from the output
+    probabilities (not fused with the output activation), which gives the same
+    gradients below the output layer.
+
+    Parameters
+    ----------
+    model : Sequential
+        A model (built, or buildable from ``x``).
+    x : ndarray
+        A batch of inputs.
+    y : ndarray
+        Its targets, as for ``fit``.
+    loss : str or Loss, optional
+        The loss to differentiate (default: the compiled model's loss).
+    training : bool
+        Run the layers in training mode (dropout active, batch normalization
+        with the batch's statistics), as a training step does.
+
+    Returns
+    -------
+    list of LayerStatistics
+        One per layer of ``model.layers``, bottom to top.  A layer whose input
+        takes no gradient (an ``Embedding``) ends the backward pass; the layers
+        below it have no gradients and are left out.
+
+    Raises
+    ------
+    TypeError
+        When ``model`` is not a :class:`~tinynet.Sequential`.
+    ValueError
+        When there is no loss (an uncompiled model and no ``loss=``), or ``x``
+        and ``y`` do not fit the model.
+    """
+    from .models import Sequential
+
+    if not isinstance(model, Sequential):
+        raise TypeError(f"layer_statistics takes a tinynet.Sequential model, got {type(model).__name__}")
+    if loss is None and model.loss is None:
+        raise ValueError(
+            "layer_statistics needs a loss: compile the model first, or pass loss='mse' (or another)"
+        )
+    clone = copy.deepcopy(model)  # the passes below move nothing of the caller's model
+    if loss is not None:
+        clone.loss = losses_module.get(loss)
+    batch = clone._as_input(x)
+    clone.build_for(batch)
+    targets = clone._check_targets(clone._as_target(y))
+    if len(targets) != len(batch):
+        raise ValueError(f"x has {len(batch)} samples but y has {len(targets)}")
+    outputs = []
+    h = batch
+    for layer in clone.layers:
+        h = layer.forward(h, training)
+        outputs.append(np.array(h, dtype=np.float64))  # a copy: work arrays are reused
+    clone.loss.forward(targets, np.asarray(h))
+    grad: np.ndarray | None = clone.loss.backward()
+    gradients: list[np.ndarray | None] = [None] * len(clone.layers)
+    for i in range(len(clone.layers) - 1, -1, -1):
+        gradients[i] = np.array(grad, dtype=np.float64)
+        grad = clone.layers[i].backward(grad)
+        if grad is None:
+            break
+    return [
+        LayerStatistics(layer.name, _layer_kind(layer), a, g)
+        for layer, a, g in zip(model.layers, outputs, gradients, strict=True)
+        if g is not None
+    ]
+
+
+_LEGEND_LAYERS = 6  # more layers than this: a colour bar instead of the histograms' legends
+
+
+@_styled
+def plot_layer_statistics(
+    model: Any,
+    x: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    *,
+    loss: str | losses_module.Loss | None = None,
+    training: bool = True,
+    bins: int = 60,
+    ax: Sequence[Axes] | None = None,
+) -> Figure:
+    r"""Histograms of every layer's activations and gradients, and their standard deviations by depth.
+
+    Three panels, from :func:`layer_statistics`: the distribution of each
+    layer's output :math:`A_l` (left), of the gradient
+    :math:`G_l = \partial L/\partial A_l` it receives (middle, on a symmetric
+    range that holds 99 % of all entries, the rest counted in the end bins), and the standard deviations of both
+    against the layer's depth (right, on a log scale: a straight line is a
+    geometric decay or growth).  For up to six layers the legends give each
+    layer's mean and standard deviation; for more, a colour bar gives the depth.
+
+    Parameters
+    ----------
+    model : Sequential or list of LayerStatistics
+        A model (then ``x`` and ``y`` are needed) or what
+        :func:`layer_statistics` returned.
+    x, y : ndarray, optional
+        A batch and its targets.
+    loss, training
+        As in :func:`layer_statistics`.
+    bins : int
+        Bins per histogram.
+    ax : sequence of 3 Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if isinstance(model, Sequence) and all(isinstance(s, LayerStatistics) for s in model):
+        stats = list(model)
+    else:
+        if x is None or y is None:
+            raise ValueError("plot_layer_statistics needs a batch: plot_layer_statistics(model, x, y)")
+        stats = layer_statistics(model, x, y, loss=loss, training=training)
+    if not stats:
+        raise ValueError("there are no layer statistics to plot")
+    if int(bins) < 1:
+        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    fig, (left, middle, right) = _figure_and_axes(ax, 3, ncols=3, panel=(4.6, 3.6))
+    from matplotlib import colormaps
+
+    depth_colors = colormaps["viridis"](np.linspace(0.0, 0.9, len(stats)))
+    for which, a, title in (
+        ("activations", left, "activations $A_l$"),
+        ("gradients", middle, r"gradients $\partial L/\partial A_l$"),
+    ):
+        values = [getattr(s, which).ravel() for s in stats]
+        top = float(np.quantile(np.abs(np.concatenate(values)), 0.99)) or 1.0
+        edges = np.linspace(-top, top, int(bins) + 1)
+        for s, v, color in zip(stats, values, depth_colors, strict=True):
+            a.hist(
+                np.clip(v, -top, top),
+                bins=edges,
+                histtype="step",
+                color=color,
+                label=f"{s.name}: mean {v.mean():+.2g}, std {v.std():.2g}",
+            )
+        a.set_title(title)
+        a.set_xlabel("value")
+        a.set_ylabel("count")
+        a.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))  # 1e-4 scales stay readable
+        a.xaxis.get_major_locator().set_params(nbins=5)
+        if len(stats) <= _LEGEND_LAYERS:
+            a.legend(fontsize="x-small", loc="upper right")
+    if len(stats) > _LEGEND_LAYERS:  # a legend would hide the histograms: a colour scale of depth
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import BoundaryNorm, ListedColormap
+
+        scale = ScalarMappable(
+            BoundaryNorm(np.arange(len(stats) + 1) + 0.5, len(stats)), ListedColormap(depth_colors)
+        )
+        bar = fig.colorbar(scale, ax=[left, middle], pad=0.02, aspect=30)
+        bar.set_ticks(np.arange(1, len(stats) + 1))
+        bar.set_label("layer (1: input side)")
+    depth = np.arange(1, len(stats) + 1)
+    right.plot(depth, [s.activation_std for s in stats], "o-", label="std of $A_l$")
+    right.plot(depth, [s.gradient_std for s in stats], "s-", label=r"std of $\partial L/\partial A_l$")
+    if any(s.activation_std > 0 or s.gradient_std > 0 for s in stats):
+        right.set_yscale("log", nonpositive="mask")  # a std of exactly 0 (a constant output) is left out
+    right.set_xticks(depth, [s.name for s in stats], rotation=45, ha="right", fontsize="x-small")
+    right.set_xlabel("layer (input side first)")
+    right.set_title("standard deviation by depth")
+    right.grid(True)
+    right.legend()
+    return fig
+
+
+# --------------------------------------------------------------------------- im2col
+def im2col_indices(
+    height: int,
+    width: int,
+    kernel_size: int | tuple[int, int],
+    strides: int | tuple[int, int] = 1,
+    padding: str | int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Which pixel lands in which entry of :math:`X_{\mathrm{col}}`, from tinynet's own im2col.
+
+    The pixels of one ``height`` :math:`\times` ``width`` image with one channel
+    are numbered 0, 1, ... row by row; the image of those numbers goes through
+    :func:`tinynet.ops.conv.conv_output_size`, :func:`~tinynet.ops.conv.pad_images`
+    and :func:`~tinynet.ops.conv.im2col`, the functions ``Conv2D`` runs, so that
+    the result is the layer's real index computation:
+
+    .. math::
+
+        X_{\mathrm{col}}\big[(i, j),\ (p, q)\big] = \tilde X_{p s_h + i,\ q s_w + j}.
+
+    Parameters
+    ----------
+    height, width : int
+        The image size (before padding).
+    kernel_size, strides : int or (int, int)
+    padding : "valid", "same" or int
+        As ``Conv2D``'s (an integer pads that many zeros on every side).
+
+    Returns
+    -------
+    padded : ndarray of int, shape (H + padding, W + padding)
+        :math:`\tilde X` as pixel numbers, ``-1`` for the padding zeros.
+    columns : ndarray of int, shape (kh kw, OH OW)
+        :math:`X_{\mathrm{col}}` as pixel numbers, ``-1`` where it holds a
+        padding zero; row :math:`i k_w + j` is the kernel offset :math:`(i, j)`,
+        column :math:`p \cdot OW + q` the output pixel :math:`(p, q)`.
+    """
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    sh, sw = (strides, strides) if isinstance(strides, int) else tuple(strides)
+    for label, value in (("height", height), ("width", width), ("kernel_size", kh), ("kernel_size", kw)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"im2col_indices: {label} must be a positive integer, got {value!r}")
+    for value in (sh, sw):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"im2col_indices: strides must be positive integers, got {strides!r}")
+    if not (
+        padding in ("valid", "same")
+        or (isinstance(padding, int) and not isinstance(padding, bool) and padding >= 0)
+    ):
+        raise ValueError(
+            f"im2col_indices: padding must be 'valid', 'same' or an integer >= 0, got {padding!r}"
+        )
+    rows = conv_ops.conv_output_size(height, kh, sh, padding)
+    cols = conv_ops.conv_output_size(width, kw, sw, padding)
+    if rows is None or cols is None:
+        raise ValueError(
+            f"im2col_indices: a {kh}x{kw} kernel does not fit the {height}x{width} image "
+            f"with padding {padding!r}"
+        )
+    numbers = np.arange(1, height * width + 1, dtype=np.int64).reshape(1, 1, height, width)
+    padded = conv_ops.pad_images(numbers, rows[1], rows[2], cols[1], cols[2])  # zeros: the padding
+    columns = conv_ops.im2col(padded, (kh, kw), (sh, sw))
+    return padded[0, 0] - 1, columns - 1
+
+
+@_styled
+def plot_im2col(
+    height: int = 4,
+    width: int = 4,
+    kernel_size: int | tuple[int, int] = 3,
+    strides: int | tuple[int, int] = 1,
+    padding: str | int = 1,
+    *,
+    column: int = 0,
+    ax: Sequence[Axes] | None = None,
+) -> Figure:
+    r"""How a small padded image unrolls into the columns of :math:`X_{\mathrm{col}}`.
+
+    Left, the padded image :math:`\tilde X` with its pixels numbered (padding
+    zeros as blank grey cells) and the receptive field of output pixel ``column`` outlined;
+    right, :math:`X_{\mathrm{col}}` with a row per kernel offset :math:`(i, j)`
+    and a column per output pixel :math:`(p, q)`, each entry the number of the
+    pixel copied there (in that pixel's colour), the same column outlined.  A
+    pixel that appears in several columns is the duplication that makes
+    im2col cost :math:`k_h k_w / (s_h s_w)` times the input's memory, and the
+    reason col2im *adds* the gradients of the copies.  The numbers come from
+    :func:`im2col_indices`, tinynet's own im2col.
+
+    Parameters
+    ----------
+    height, width, kernel_size, strides, padding
+        As in :func:`im2col_indices`.
+    column : int
+        The output pixel (column of :math:`X_{\mathrm{col}}`) to outline.
+    ax : sequence of 2 Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    padded, columns = im2col_indices(height, width, kernel_size, strides, padding)
+    n_rows, n_cols = columns.shape
+    if isinstance(column, bool) or int(column) != column or not 0 <= column < n_cols:
+        raise ValueError(f"column must be an output pixel in [0, {n_cols}), got {column!r}")
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    sh, sw = (strides, strides) if isinstance(strides, int) else tuple(strides)
+    out_h, out_w = _output_grid(padded.shape, (kh, kw), (sh, sw))
+    ph, pw = padded.shape
+    scale = 0.42  # inches per cell
+    fig, (left, right) = _figure_and_axes(
+        ax,
+        2,
+        ncols=2,
+        panel=(max(2.5, scale * max(pw, n_cols) + 1.2), max(2.5, scale * max(ph, n_rows) + 1.4)),
+    )
+    from matplotlib import colormaps
+    from matplotlib.patches import Rectangle
+
+    cmap = colormaps["tab20"]
+
+    def cell(a: Axes, row: int, col: int, number: int) -> None:
+        pad = number < 0
+        color = "0.85" if pad else cmap(number % 20)
+        a.add_patch(Rectangle((col, row), 1, 1, facecolor=color, edgecolor="white", linewidth=1.0))
+        if not pad:  # a padding zero is the grey cell itself
+            a.text(col + 0.5, row + 0.5, str(number), ha="center", va="center", fontsize=8)
+
+    for r in range(ph):
+        for c in range(pw):
+            cell(left, r, c, int(padded[r, c]))
+    for r in range(n_rows):
+        for c in range(n_cols):
+            cell(right, r, c, int(columns[r, c]))
+    p, q = divmod(int(column), out_w)
+    outline = {"fill": False, "edgecolor": "k", "linewidth": 2.2}
+    left.add_patch(Rectangle((q * sw, p * sh), kw, kh, **outline))
+    right.add_patch(Rectangle((column, 0), 1, n_rows, **outline))
+    for a, rows_, cols_ in ((left, ph, pw), (right, n_rows, n_cols)):
+        a.set_xlim(0, cols_)
+        a.set_ylim(rows_, 0)  # row 0 at the top, as an image
+        a.set_aspect("equal")
+        for side in a.spines.values():
+            side.set_visible(False)
+    left.set_xticks([])
+    left.set_yticks([])
+    pad_label = f"padding {padding}" if isinstance(padding, int) else f'padding "{padding}"'
+    left.set_title(f"{height}x{width} image, {pad_label} (grey: zeros)")
+    left.set_xlabel(f"kernel {kh}x{kw}, stride {sh}x{sw}: output pixel ({p}, {q}) outlined")
+    right.set_xticks(np.arange(n_cols) + 0.5, [f"{i // out_w},{i % out_w}" for i in range(n_cols)])
+    right.tick_params(axis="x", labelsize=6, rotation=90, length=0)
+    right.set_yticks(np.arange(n_rows) + 0.5, [f"{i // kw},{i % kw}" for i in range(n_rows)])
+    right.tick_params(axis="y", labelsize=7, length=0)
+    right.set_xlabel("column: output pixel (p, q)")
+    right.set_ylabel("row: kernel offset (i, j)")
+    right.set_title(f"$X_{{col}}$: {n_rows} x {n_cols} ({out_h}x{out_w} outputs)")
+    return fig
+
+
+def _output_grid(
+    pad_shape: tuple[int, int], kernel: tuple[int, int], strides: tuple[int, int]
+) -> tuple[int, int]:
+    """(OH, OW) of a padded image, as ``tinynet.ops.conv`` counts its windows."""
+    oh, ow = ((n - k) // s + 1 for n, k, s in zip(pad_shape, kernel, strides, strict=True))
+    return oh, ow
