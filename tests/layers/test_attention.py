@@ -115,6 +115,8 @@ def test_fully_masked_rows_give_zero_weights_output_and_gradient():
     np.testing.assert_array_equal(o[0, :, 0], 0.0)
     np.testing.assert_array_equal(dq[0, :, 0], 0.0)
     np.testing.assert_array_equal(p[0, :, 1:, 0], 0.0)  # the padded key gets no weight from anyone
+    np.testing.assert_array_equal(dk[0, :, 0], 0.0)  # ... and so no gradient
+    np.testing.assert_array_equal(dv[0, :, 0], 0.0)
     np.testing.assert_allclose(p[0, :, 1:].sum(axis=-1), 1.0, rtol=1e-14)
     np.testing.assert_allclose(p[1].sum(axis=-1), 1.0, rtol=1e-14)
 
