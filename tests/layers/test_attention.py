@@ -355,6 +355,12 @@ def test_positional_embedding_adds_the_first_T_rows_and_refuses_longer_sequences
     assert layer.params["embeddings"].shape == (5, 4)
     np.testing.assert_allclose(y, x + layer.params["embeddings"][:3])
     assert layer(np.zeros((1, 5, 4), np.float32)).shape == (1, 5, 4)
+    # a shorter batch after a full-length one: the rows it did not reach get 0, not the last gradient
+    layer(np.zeros((1, 5, 4), np.float32), training=True)
+    layer.backward(np.ones((1, 5, 4), np.float32))
+    layer(x, training=True)
+    layer.backward(np.ones_like(x))
+    np.testing.assert_array_equal(layer.grads["embeddings"], [[2.0] * 4] * 3 + [[0.0] * 4] * 2)
     with pytest.raises(ValueError, match="'pos'.*up to 5 steps.*6 steps"):
         layer(np.zeros((1, 6, 4), np.float32))
     with pytest.raises(ValueError, match="up to 2 steps"):
