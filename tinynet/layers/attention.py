@@ -69,6 +69,10 @@ class MultiHeadAttention(Layer):
     Keras stores the same numbers as ``query/kernel`` (D, heads, key_dim), ..., ``attention_output/kernel``
     (heads, value_dim, D): a reshape moves weights between the two.  T may differ from call to call.
 
+    Differences from Keras: self-attention only (one input sequence, optionally with its padding mask;
+    no separate ``query``/``value``/``key`` tensors, no ``attention_axes``, no ``output_shape``);
+    ``causal`` is a constructor argument; weights are stored as matrices (above).
+
     Parameters
     ----------
     num_heads : int
@@ -86,10 +90,6 @@ class MultiHeadAttention(Layer):
         a keyword here, fixed per layer and saved with it).
     kernel_initializer, bias_initializer : str
         Names from :mod:`tinynet.initializers`.
-
-    Differences from Keras: self-attention only (one input sequence, optionally with its padding mask;
-    no separate ``query``/``value``/``key`` tensors, no ``attention_axes``, no ``output_shape``);
-    ``causal`` is a constructor argument; weights are stored as matrices (above).
     """
 
     def __init__(
