@@ -54,6 +54,7 @@ tn.set_seed(0)
 # As for any softmax, we subtract each row's maximum before `exp` so that nothing overflows
 # (softmax does not change when a constant is added to a row).
 
+
 # %%
 def softmax_rows(S):
     S = S - S.max(axis=-1, keepdims=True)  # every exponent <= 0: no overflow
@@ -132,13 +133,14 @@ for name, scores in (("q.k", raw), ("q.k / sqrt(d_k)", raw / np.sqrt(d))):
 # Check the shapes: $P^\top G$ is $(T \times T)(T \times d_v)$, the shape of $V$; $dS\,K$ is
 # $(T \times T)(T \times d_k)$, the shape of $Q$; $dS^\top Q$ the shape of $K$.
 
+
 # %%
 def attention_backward(G, Q, K, V, P):
     c = 1 / np.sqrt(Q.shape[-1])
-    dV = P.T @ G                                          # step 1
-    dP = G @ V.T                                          # step 2
-    dS = P * (dP - (dP * P).sum(axis=1, keepdims=True))   # step 3
-    dQ = c * dS @ K                                       # step 4
+    dV = P.T @ G  # step 1
+    dP = G @ V.T  # step 2
+    dS = P * (dP - (dP * P).sum(axis=1, keepdims=True))  # step 3
+    dQ = c * dS @ K  # step 4
     dK = c * dS.T @ Q
     return dQ, dK, dV
 
@@ -153,6 +155,7 @@ dQ, dK, dV = attention_backward(G, Q, K, V, P)
 # derivative is estimated by $\big(f(x + h e_i) - f(x - h e_i)\big)/2h$ (notebook 2), and compared
 # with the relative error of `tinynet.gradcheck` (largest difference over the largest gradient).
 
+
 # %%
 def f():
     return float(np.sum(attention(Q, K, V)[0] * G))
@@ -165,8 +168,10 @@ for name, analytic, x in (("dQ", dQ, Q), ("dK", dK, K), ("dV", dV, V)):
 # And our hand-written backward against tinynet's op, `ops.scaled_dot_product_attention_backward`:
 
 # %%
-op_grads = ops.scaled_dot_product_attention_backward(G[None, None], Q[None, None], K[None, None], V[None, None], P[None, None])
-for name, ours, theirs in zip(("dQ", "dK", "dV"), (dQ, dK, dV), op_grads):
+op_grads = ops.scaled_dot_product_attention_backward(
+    G[None, None], Q[None, None], K[None, None], V[None, None], P[None, None]
+)
+for name, ours, theirs in zip(("dQ", "dK", "dV"), (dQ, dK, dV), op_grads, strict=True):
     print(f"{name}: largest difference {np.abs(ours - theirs[0, 0]).max():.1e}")
 
 # %% [markdown]
@@ -202,7 +207,7 @@ masks = [
     ("padding", ops.attention_mask(6, padding_mask=padding)),
     ("causal and padding", ops.attention_mask(6, True, padding)),
 ]
-for ax, (title, M) in zip(axes, masks):
+for ax, (title, M) in zip(axes, masks, strict=True):
     ax.imshow(np.broadcast_to(M, (1, 1, 6, 6))[0, 0], cmap="Greys", vmin=0, vmax=1)
     ax.set(title=title, xlabel="key j", ylabel="query i")
 fig.suptitle("black: may attend")
@@ -228,7 +233,7 @@ def f4():
     return float(np.sum(ops.scaled_dot_product_attention(q4, k4, v4, M4)[0] * G4))
 
 
-for name, analytic, x in zip(("dQ", "dK", "dV"), grads, (q4, k4, v4)):
+for name, analytic, x in zip(("dQ", "dK", "dV"), grads, (q4, k4, v4), strict=True):
     print(f"{name}: relative error {relative_error(analytic, numerical_gradient(f4, x)):.1e}")
 
 # %% [markdown]
@@ -245,7 +250,9 @@ with tn.gradcheck.float64_defaults():
     layer = tn.layers.MultiHeadAttention(num_heads=2, key_dim=3, causal=True)
 pairs = tn.gradcheck.layer_gradients(layer, rng.normal(size=(2, 5, 4)))
 for key, (analytic, numeric) in pairs.items():
-    print(f"{key:5s} relative error {relative_error(analytic, numeric):.0e}   largest |gradient| {np.abs(numeric).max():.0e}")
+    print(
+        f"{key:5s} relative error {relative_error(analytic, numeric):.0e}   largest |gradient| {np.abs(numeric).max():.0e}"
+    )
 
 # %% [markdown]
 # Every error is below $10^{-6}$ but one: `bk`, the key bias, whose gradient is **zero**, exactly.
@@ -289,7 +296,10 @@ def attention_model(causal=False):
 reverser = attention_model()
 start = time.perf_counter()
 history = reverser.fit(X, X[:, ::-1], epochs=8, batch_size=64, verbose=0)
-print(f"trained in {time.perf_counter() - start:.1f} s; loss per epoch:", ", ".join(f"{v:.1e}" for v in history.history["loss"]))
+print(
+    f"trained in {time.perf_counter() - start:.1f} s; loss per epoch:",
+    ", ".join(f"{v:.1e}" for v in history.history["loss"]),
+)
 test = rng.integers(0, V_size, size=(200, T))
 predicted = reverser.predict(np.eye(V_size, dtype=np.float32)[test], verbose=0).argmax(-1)
 print("token accuracy on new sequences:", (predicted == test[:, ::-1]).mean())
@@ -298,6 +308,7 @@ print("input:   ", test[0], "\npredicted:", predicted[0])
 # %% [markdown]
 # The attention weights of the last call are in `layer.attention_scores`, shape (N, heads, T, T).
 # For reversal each query should put its weight on the mirrored key: an anti-diagonal.
+
 
 # %%
 def show_attention(model, x, title):
