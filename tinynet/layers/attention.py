@@ -55,6 +55,11 @@ class MultiHeadAttention(Layer):
       keys (their outputs are finite and meaningless; mask them out of the loss).  Backward then returns
       ``[dX, None]`` (a mask takes no gradient).
 
+    The key bias :math:`b_k` cancels: it adds :math:`q_i \cdot b_k` to every score of row :math:`i`, and a
+    softmax does not change when a constant is added to a row.  The layer therefore leaves it out of the
+    scores, and its gradient is exactly 0.  It is kept as a parameter, as Keras and PyTorch keep it, so
+    that weights move between the three unchanged (the PyTorch cross-check uses a random ``bk``).
+
     A query that can see no key at all (causal with leading padding) gets attention weights 0 and
     attention output 0, so its :math:`Y` row is :math:`b_o`, and no gradient flows through it; PyTorch
     gives NaN there and Keras uniform weights (see :mod:`tinynet.ops.attention`).  The softmax is shifted
@@ -225,7 +230,8 @@ class MultiHeadAttention(Layer):
         self.x = x
         # the three projections, each Dense's affine map at every position
         self.q = self._heads(ops.dense_forward(x, P["Wq"], P.get("bq")), self.key_dim)
-        self.k = self._heads(ops.dense_forward(x, P["Wk"], P.get("bk")), self.key_dim)
+        # bk is left out: it adds q_i . bk to every score of row i, which the softmax ignores (class docstring)
+        self.k = self._heads(ops.dense_forward(x, P["Wk"]), self.key_dim)
         self.v = self._heads(ops.dense_forward(x, P["Wv"], P.get("bv")), self.value_dim)
         mask = attention_ops.attention_mask(x.shape[1], self.causal, padding)
         self.dropout_mask = None
@@ -248,10 +254,12 @@ class MultiHeadAttention(Layer):
         dq, dk, dv = attention_ops.scaled_dot_product_attention_backward(
             grad_o, self.q, self.k, self.v, self.attention_scores, self.dropout_mask
         )
+        if "bk" in G:
+            G["bk"].fill(0.0)  # exactly: the output does not depend on bk
         dx = None
         for key, d in (("q", dq), ("k", dk), ("v", dv)):
             dz = self._merge(d)
-            ops.dense_backward(self.x, dz, G["W" + key], G.get("b" + key))
+            ops.dense_backward(self.x, dz, G["W" + key], None if key == "k" else G.get("b" + key))
             if self.need_input_grad:
                 part = ops.dense_input_grad(dz, P["W" + key])
                 dx = part if dx is None else np.add(dx, part, out=dx)
