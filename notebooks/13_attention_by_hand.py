@@ -255,12 +255,11 @@ for key, (analytic, numeric) in pairs.items():
     )
 
 # %% [markdown]
-# Every error is below $10^{-6}$ but one: `bk`, the key bias, whose gradient is **zero**, exactly.
-# Adding $b_k$ to every key adds $q_i \cdot b_k$ to every score of row $i$, and a softmax ignores a
-# constant added to a row (in step 3, the rows of $dS$ sum to zero).  Both "gradients" there are
-# round-off, $10^{-10}$ or less, and their relative error means nothing; tinynet's tests check that
-# entry in absolute terms.  Keras and PyTorch keep the useless bias too (it keeps weights
-# interchangeable).
+# Every error is far below $10^{-6}$; one entry deserves a look: `bk`, the key bias, whose gradient
+# is **zero**, exactly.  Adding $b_k$ to every key adds $q_i \cdot b_k$ to every score of row $i$, and a
+# softmax ignores a constant added to a row (in step 3, the rows of $dS$ sum to zero).  So the layer
+# leaves $b_k$ out of the scores altogether: the output does not depend on it, and both gradients are 0.
+# It is kept as a parameter because Keras and PyTorch have it, so weights move between the three.
 
 # %% [markdown]
 # ## A task where attention can be read: reversing a sequence
