@@ -966,6 +966,8 @@ def test_what_every_built_in_class_saves_passes_its_own_checks(registry):
         "Conv2D": {"filters": 2, "kernel_size": 3},
         "Dense": {"units": 2},
         "Dropout": {"rate": 0.5},
+        "MultiHeadAttention": {"num_heads": 2, "key_dim": 3},
+        "PositionalEmbedding": {"sequence_length": 4},
         "Reshape": {"target_shape": (2, -1)},
         "ExponentialDecay": {"initial_learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5},
         "InverseTimeDecay": {"initial_learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5},

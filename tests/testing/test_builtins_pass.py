@@ -84,6 +84,13 @@ LAYER_CASES: dict[str, list[Case]] = {
         Case({}, (4, 3), training=False),
     ],
     "LayerNormalization": [Case({}, (3, 5)), Case({}, (2, 3, 4))],
+    "MultiHeadAttention": [
+        Case({"num_heads": 2, "key_dim": 3}, (2, 4, 5)),
+        Case({"num_heads": 1, "key_dim": 2, "value_dim": 3, "causal": True}, (3, 3, 4)),
+        Case({"num_heads": 2, "key_dim": 2, "dropout": 0.3, "use_bias": False}, (2, 4, 3)),
+    ],
+    "PositionalEmbedding": [Case({"sequence_length": 6}, (2, 4, 3))],
+    "SinePositionEncoding": [Case({}, (2, 4, 6))],
 }
 
 

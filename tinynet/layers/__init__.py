@@ -16,6 +16,7 @@ from .activations import (
     Tanh,
     get_activation,
 )
+from .attention import MultiHeadAttention, PositionalEmbedding, SinePositionEncoding
 from .base import LAYER_REGISTRY, Input, Layer, memory_order, register_layer
 from .conv import Conv2D
 from .core import Dropout, Flatten
@@ -45,9 +46,12 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "MaxPool2D",
+    "MultiHeadAttention",
+    "PositionalEmbedding",
     "ReLU",
     "Reshape",
     "Sigmoid",
+    "SinePositionEncoding",
     "Softmax",
     "Softplus",
     "Tanh",

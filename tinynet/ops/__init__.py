@@ -14,7 +14,8 @@ speed; the function then writes its result there and returns it.  Without
 
 Modules: :mod:`~tinynet.ops.dense`, :mod:`~tinynet.ops.activations`,
 :mod:`~tinynet.ops.losses`, :mod:`~tinynet.ops.conv`,
-:mod:`~tinynet.ops.pooling`, :mod:`~tinynet.ops.normalization`.
+:mod:`~tinynet.ops.pooling`, :mod:`~tinynet.ops.normalization`,
+:mod:`~tinynet.ops.attention`.
 """
 
 from .activations import (
@@ -37,6 +38,12 @@ from .activations import (
     tanh,
     tanh_backward,
 )
+from .attention import (
+    attention_mask,
+    masked_softmax,
+    scaled_dot_product_attention,
+    scaled_dot_product_attention_backward,
+)
 from .conv import (
     col2im,
     conv2d_backward,
@@ -58,6 +65,7 @@ from .normalization import normalize_backward, normalize_forward
 from .pooling import avg_pool, avg_pool_backward, max_pool, max_pool_backward, pool_windows
 
 __all__ = [
+    "attention_mask",
     "avg_pool",
     "avg_pool_backward",
     "col2im",
@@ -79,6 +87,7 @@ __all__ = [
     "leaky_relu_backward",
     "log_softmax",
     "logsumexp",
+    "masked_softmax",
     "max_pool",
     "max_pool_backward",
     "normalize_backward",
@@ -88,6 +97,8 @@ __all__ = [
     "receptive_fields",
     "relu",
     "relu_backward",
+    "scaled_dot_product_attention",
+    "scaled_dot_product_attention_backward",
     "sigmoid",
     "sigmoid_backward",
     "sigmoid_cross_entropy",
