@@ -20,11 +20,15 @@ from .base import LAYER_REGISTRY, Input, Layer, memory_order, register_layer
 from .conv import Conv2D
 from .core import Dropout, Flatten
 from .dense import Dense
+from .merge import Add, Concatenate, Multiply
 from .normalization import BatchNormalization, LayerNormalization
 from .pooling import AvgPool2D, GlobalAveragePooling2D, MaxPool2D
 from .reshape import Reshape
 
 __all__ = [
+    "Add",
+    "Concatenate",
+    "Multiply",
     "ACTIVATIONS",
     "ELU",
     "GELU",

@@ -14,7 +14,8 @@ speed; the function then writes its result there and returns it.  Without
 
 Modules: :mod:`~tinynet.ops.dense`, :mod:`~tinynet.ops.activations`,
 :mod:`~tinynet.ops.losses`, :mod:`~tinynet.ops.conv`,
-:mod:`~tinynet.ops.pooling`, :mod:`~tinynet.ops.normalization`.
+:mod:`~tinynet.ops.pooling`, :mod:`~tinynet.ops.normalization`,
+:mod:`~tinynet.ops.merge`.
 """
 
 from .activations import (
@@ -54,10 +55,24 @@ from .losses import (
     sigmoid_cross_entropy,
     softmax_cross_entropy,
 )
+from .merge import (
+    add,
+    add_backward,
+    concatenate,
+    concatenate_backward,
+    multiply,
+    multiply_backward,
+)
 from .normalization import normalize_backward, normalize_forward
 from .pooling import avg_pool, avg_pool_backward, max_pool, max_pool_backward, pool_windows
 
 __all__ = [
+    "add",
+    "add_backward",
+    "concatenate",
+    "concatenate_backward",
+    "multiply",
+    "multiply_backward",
     "avg_pool",
     "avg_pool_backward",
     "col2im",
