@@ -286,6 +286,9 @@ class Layer:
         shapes = [t.shape for t in tensors]
         arg = shapes if listed else shapes[0]
         try:
+            declared = self.input_shape
+            if declared is not None and (list(declared) if listed else tuple(declared)) != arg:  # type: ignore[arg-type]
+                raise ValueError(f"it declares inputs of shape {declared}")
             if not self.built:
                 self.build(arg)  # type: ignore[arg-type]
             elif (list(self.input_shape) if listed else self.input_shape) != arg:  # type: ignore[arg-type]
