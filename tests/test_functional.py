@@ -133,7 +133,9 @@ def test_a_training_step_equals_the_sequential_one():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(50, 4)), tn.datasets.one_hot(rng.integers(0, 3, 50), 3)
     f, s = make(True), make(False)
-    f.set_weights(s.get_weights())  # the layers of a functional model draw their weights before the model exists
+    f.set_weights(
+        s.get_weights()
+    )  # the layers of a functional model draw their weights before the model exists
     f.reseed(7)
     s.reseed(7)
     f.fit(x, y, epochs=2, batch_size=16, verbose=0)
@@ -178,7 +180,9 @@ def test_several_inputs_fit_evaluate_predict():
         model.predict(p)
     with pytest.raises(ValueError, match=r"2 inputs.*got a list of 3"):
         model.fit([p, q, q], y, verbose=0)
-    with pytest.raises(ValueError, match=r"x\[0\] \(input 'p'\) has 40 samples but x\[1\] \(input 'q'\) has 39"):
+    with pytest.raises(
+        ValueError, match=r"x\[0\] \(input 'p'\) has 40 samples but x\[1\] \(input 'q'\) has 39"
+    ):
         model.fit([p, q[:39]], y, verbose=0)
     with pytest.raises(ValueError, match=r"input 'q' of model .* expects samples of shape \(batch, 2\)"):
         model.predict([p, p])

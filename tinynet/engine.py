@@ -325,8 +325,8 @@ class GraphExecutor:
 
     .. math::
 
-        rac{\partial L}{\partial x} = \sum_{c \,\in\, 	ext{consumers of } x}
-        rac{\partial L}{\partial x}\Big|_{c},
+        rac{\partial L}{\partial x} = \sum_{c \,\in\, 	ext{consumers of } x}
+        rac{\partial L}{\partial x}\Big|_{c},
 
     accumulated into an array of this executor's plan (a layer's returned
     gradient is its own work array, or a view of the gradient it was given: it is
@@ -361,11 +361,15 @@ class GraphExecutor:
         head: FusedHead | None = None,
     ) -> None:
         self.layers = list(layers)
-        self.nodes = [(layer, ins, listed, outs) for layer, (ins, listed, outs) in zip(layers, nodes, strict=True)]
+        self.nodes = [
+            (layer, ins, listed, outs) for layer, (ins, listed, outs) in zip(layers, nodes, strict=True)
+        ]
         self.n_inputs, self.outputs, self.head = n_inputs, list(outputs), head
         self.n_tensors = n_inputs + sum(len(outs) for _, _, outs in nodes)
         # the layers that read only model inputs skip their input gradient when none is wanted
-        self.on_inputs = [all(t < n_inputs for t in ins) for _, (ins, _, _) in zip(layers, nodes, strict=True)]
+        self.on_inputs = [
+            all(t < n_inputs for t in ins) for _, (ins, _, _) in zip(layers, nodes, strict=True)
+        ]
         self.plans: dict[tuple, Plan] = {}
         self.active: Plan | str | None = "unknown"
         self.values: list[Any] = [None] * self.n_tensors
@@ -468,7 +472,13 @@ class GraphExecutor:
 
     @staticmethod
     def _accumulate(
-        grads: list[Any], owned: list[bool], free: list[bool], sums: dict, ins: list[int], results, is_free: bool
+        grads: list[Any],
+        owned: list[bool],
+        free: list[bool],
+        sums: dict,
+        ins: list[int],
+        results,
+        is_free: bool,
     ) -> None:
         """Add each input gradient to its tensor's; a second one sums into an owned array."""
         for t, r in zip(ins, results, strict=True):

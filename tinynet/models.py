@@ -110,6 +110,7 @@ class Model:
     _state_backups: tuple[np.ndarray, ...] = ()
     #: ``Layer._trainable_changes`` when the parameters were last gathered (see _sync_trainable).
     _trainable_layout: int = -1
+
     def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None) -> None:
         if inputs is None or outputs is None:
             raise TypeError(
@@ -169,9 +170,14 @@ class Model:
         tensors; ``input_shape``, if given, must be the model's.
         """
         if input_shape is not None and self._graph is not None:
-            shapes = [tuple(int(s) for s in shape) for shape in (input_shape if self._multi_input else [input_shape])]
+            shapes = [
+                tuple(int(s) for s in shape)
+                for shape in (input_shape if self._multi_input else [input_shape])
+            ]
             if shapes != self.input_shapes:
-                raise ValueError(f"model {self.name!r} takes inputs of shapes {self.input_shapes}, not {input_shape}")
+                raise ValueError(
+                    f"model {self.name!r} takes inputs of shapes {self.input_shapes}, not {input_shape}"
+                )
         self._gather_parameters()
         self._gather_regularizers()
         self._gather_state()
@@ -230,7 +236,9 @@ class Model:
             return ValueError(f"Model.from_config: {reason}")
 
         if not isinstance(config, dict) or set(config) != {"name", "inputs", "layers", "outputs"}:
-            raise fail("config must be a dict with the keys name, inputs, layers and outputs (from get_config())")
+            raise fail(
+                "config must be a dict with the keys name, inputs, layers and outputs (from get_config())"
+            )
         import_builtin_layers()
         layers = []
         for i, entry in enumerate(config["layers"] or ()):
@@ -247,7 +255,6 @@ class Model:
             "outputs": config["outputs"],
         }
         return model_from_graph(config.get("name"), graph, layers, fail)
-
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """After ``copy.deepcopy`` (or ``pickle``): gather the parameters into flat buffers again.
@@ -1163,7 +1170,9 @@ class Model:
                 )
             arrays = [
                 self._as_array(a, f"{what}[{i}] (input {name!r})")
-                for i, (a, name) in enumerate(zip(x.arrays if isinstance(x, InputList) else x, names, strict=True))
+                for i, (a, name) in enumerate(
+                    zip(x.arrays if isinstance(x, InputList) else x, names, strict=True)
+                )
             ]
             for i, a in enumerate(arrays[1:], 1):
                 if len(a) != len(arrays[0]):
@@ -1366,7 +1375,6 @@ class Sequential(Model):
         self._setup_execution()
         return layer
 
-
     def get_config(self) -> dict[str, Any]:
         """The architecture as a JSON-able dict: ``{"name", "input_shape", "layers": [{"class_name", "config"}]}``.
 
@@ -1453,7 +1461,6 @@ class Sequential(Model):
             self.build(first if first is not None else np.shape(x)[1:])
         self.layers[0].check_input(x)
 
-
     def _setup_execution(self) -> None:
         """The chain executor of the built model, with a fused head when the loss fits the output (tinynet.engine)."""
         if self.built:
@@ -1469,7 +1476,6 @@ class Sequential(Model):
             x = self._as_input(x)
             self.build_for(x)
         return self._executor.forward(x, training)
-
 
     def __repr__(self) -> str:
         return f"Sequential(name={self.name!r}, layers={[type(layer).__name__ for layer in self.layers]})"
@@ -1562,7 +1568,9 @@ def connect(model: Model, inputs: Any, outputs: Any) -> None:
     # the inputs' names first: unnamed ones get input, input_1, ...
     taken: set[str] = {x.name for x in ins if x.name is not None}
     if len(taken) < sum(x.name is not None for x in ins):
-        raise ValueError(f"tn.Model: two inputs share a name; input names must be unique, got {[x.name for x in ins]}")
+        raise ValueError(
+            f"tn.Model: two inputs share a name; input names must be unique, got {[x.name for x in ins]}"
+        )
     for x in ins:
         if x.name is None:
             x.name = _unique_name("input", taken)
@@ -1639,16 +1647,21 @@ def connect(model: Model, inputs: Any, outputs: Any) -> None:
         "inbound": inbound,
         "outputs": output_refs if multi_out else output_refs[0],
         "nodes": [
-            ([ids[id(t)] for t in node.inputs], node.listed, [ids[id(t)] for t in node.outputs]) for node in ordered
+            ([ids[id(t)] for t in node.inputs], node.listed, [ids[id(t)] for t in node.outputs])
+            for node in ordered
         ],
         "output_ids": [ids[id(y)] for y in outs],
     }
 
 
-def model_from_graph(name: str | None, graph: dict[str, Any], layers: list[Layer], fail: Callable[[str], Exception]):
+def model_from_graph(
+    name: str | None, graph: dict[str, Any], layers: list[Layer], fail: Callable[[str], Exception]
+):
     """A :class:`Model` of ``layers`` (unbuilt, in topological order) connected as ``graph`` describes
     (``{"inputs", "inbound", "outputs"}`` as in :meth:`Model.get_config`); ``fail`` makes the errors."""
-    inputs_spec, multi_in = (graph["inputs"], True) if isinstance(graph["inputs"], list) else ([graph["inputs"]], False)
+    inputs_spec, multi_in = (
+        (graph["inputs"], True) if isinstance(graph["inputs"], list) else ([graph["inputs"]], False)
+    )
     tensors: dict[tuple[str, int], SymbolicTensor] = {}
     inputs = []
     for k, spec in enumerate(inputs_spec):
@@ -1662,7 +1675,9 @@ def model_from_graph(name: str | None, graph: dict[str, Any], layers: list[Layer
         inputs.append(x)
 
     def lookup(ref: Any, where: str) -> SymbolicTensor:
-        if not (isinstance(ref, list) and len(ref) == 2 and isinstance(ref[0], str) and isinstance(ref[1], int)):
+        if not (
+            isinstance(ref, list) and len(ref) == 2 and isinstance(ref[0], str) and isinstance(ref[1], int)
+        ):
             raise fail(f"{where} must be a reference [name, index], found {ref!r}")
         tensor = tensors.get((ref[0], ref[1]))
         if tensor is None:
@@ -1681,7 +1696,9 @@ def model_from_graph(name: str | None, graph: dict[str, Any], layers: list[Layer
         try:
             out = layer(args if listed else args[0])
         except Exception as exc:
-            raise fail(f"layer {i} ({type(layer).__name__} {layer.name!r}) cannot be connected: {exc}") from exc
+            raise fail(
+                f"layer {i} ({type(layer).__name__} {layer.name!r}) cannot be connected: {exc}"
+            ) from exc
         for j, t in enumerate(out if isinstance(out, list) else [out]):
             tensors[(layer.name, j)] = t
     outputs, multi_out = refs(graph["outputs"], "outputs")

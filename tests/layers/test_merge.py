@@ -26,7 +26,12 @@ def merge_gradients(layer, xs, seed):
     return [(a, numerical_gradient(f, x)) for a, x in zip(analytic, xs, strict=True)]
 
 
-@given(shape=shapes(min_dims=2, max_dims=4), k=st.integers(2, 4), seed=seeds, cls=st.sampled_from([Add, Multiply]))
+@given(
+    shape=shapes(min_dims=2, max_dims=4),
+    k=st.integers(2, 4),
+    seed=seeds,
+    cls=st.sampled_from([Add, Multiply]),
+)
 def test_add_and_multiply_gradients(shape, k, seed, cls):
     rng = np.random.default_rng(seed)
     xs = [rng.uniform(-2, 2, shape) for _ in range(k)]

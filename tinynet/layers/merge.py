@@ -23,8 +23,10 @@ class Merge(Layer):
     """Base of the merge layers: at least two inputs, checked shapes, a list of gradients."""
 
     def build(self, input_shape: list[tuple[int, ...]]) -> None:  # type: ignore[override]
-        if not isinstance(input_shape, (list, tuple)) or len(input_shape) < 2 or not all(
-            isinstance(s, (list, tuple)) for s in input_shape
+        if (
+            not isinstance(input_shape, (list, tuple))
+            or len(input_shape) < 2
+            or not all(isinstance(s, (list, tuple)) for s in input_shape)
         ):
             raise ValueError(
                 f"{self._describe()} is called on a list of at least two tensors, e.g. "
@@ -151,7 +153,9 @@ class Concatenate(Merge):
         return ops.concatenate(xs, k + 1, out=self.output_array("y", tuple(shape), training, xs[0].dtype))
 
     def backward(self, grad_output: np.ndarray) -> list[np.ndarray]:  # type: ignore[override]
-        return ops.concatenate_backward(grad_output, self._widths, self._sample_axis(grad_output.ndim - 1) + 1)
+        return ops.concatenate_backward(
+            grad_output, self._widths, self._sample_axis(grad_output.ndim - 1) + 1
+        )
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
