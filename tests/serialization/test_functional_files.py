@@ -12,7 +12,7 @@ import pytest
 
 import tinynet as tn
 from tinynet.cli import main
-from tinynet.layers import Add, Concatenate, Dense, Dropout
+from tinynet.layers import Add, Dense
 from tinynet.serialization import ModelFileError
 
 from .helpers import edit_manifest

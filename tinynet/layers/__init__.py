@@ -26,9 +26,6 @@ from .pooling import AvgPool2D, GlobalAveragePooling2D, MaxPool2D
 from .reshape import Reshape
 
 __all__ = [
-    "Add",
-    "Concatenate",
-    "Multiply",
     "ACTIVATIONS",
     "ELU",
     "GELU",
@@ -36,8 +33,10 @@ __all__ = [
     "ActivatedLayer",
     "Activation",
     "ActivationLayer",
+    "Add",
     "AvgPool2D",
     "BatchNormalization",
+    "Concatenate",
     "Conv2D",
     "Dense",
     "Dropout",
@@ -49,6 +48,7 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "MaxPool2D",
+    "Multiply",
     "ReLU",
     "Reshape",
     "Sigmoid",
