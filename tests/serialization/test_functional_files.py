@@ -156,3 +156,11 @@ def test_cli_predict_refuses_a_model_with_several_inputs(tmp_path, capsys):
     status = main(["predict", str(tmp_path / "m.npz"), "--input", str(tmp_path / "x.npy")])
     assert status == 1
     assert "2 inputs and 1 outputs; tinynet predict reads one array" in capsys.readouterr().err
+
+
+def test_the_spec_documents_the_graph_fields(tmp_path):
+    spec = (ROOT / "docs" / "file-format.md").read_text(encoding="utf-8")
+    make_model().save(tmp_path / "m.npz")
+    graph = tn.serialization.inspect_model_file(tmp_path / "m.npz").manifest["model"]["graph"]
+    assert not [key for key in (*graph, "graph", "inputs", "name", "shape") if f"`{key}`" not in spec]
+    assert '`"Model"`' in spec and "| 5 |" in spec
