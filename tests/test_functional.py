@@ -256,3 +256,38 @@ def test_get_config_from_config_round_trip():
 def test_input_still_starts_a_sequential():
     model = tn.Sequential([tn.Input(shape=(4,)), Dense(2)])
     assert model.built and model.input_shape == (4,)
+
+
+class NoInputGradient(tn.layers.Layer):
+    """A layer with a weight whose input takes no gradient (as an Embedding of integer ids)."""
+
+    def build(self, input_shape):
+        self.add_param("W", np.ones(input_shape))
+        super().build(input_shape)
+
+    def forward(self, x, training=False):
+        self.x = x
+        return x * self.params["W"]
+
+    def backward(self, grad_output):
+        self.grads["W"][...] = (grad_output * self.x).sum(axis=0)
+        return None
+
+
+def test_a_branch_that_returns_no_gradient_stops_there():
+    with tn.gradcheck.float64_defaults():
+        tn.set_seed(0)
+        ids, x = tn.Input(shape=(3,)), tn.Input(shape=(3,))
+        below = Dense(3)(ids)  # below a layer returning None: skipped, its gradients zero
+        h = Add()([NoInputGradient()(below), Dense(3, activation="tanh")(x)])
+        model = tn.Model([ids, x], Dense(1)(h))
+    model.compile("sgd", "mse")
+    rng = np.random.default_rng(0)
+    data, y = [rng.normal(size=(4, 3)), rng.normal(size=(4, 3))], rng.normal(size=(4, 1))
+    model.layers[0].grads["W"][...] = 7.0  # a stale gradient must not survive
+    model.compute_gradients(data, y)
+    assert not model.layers[0].grads["W"].any()
+    grads = model.backward(np.ones((4, 1)))
+    assert grads[0] is None and grads[1].shape == (4, 3)
+    errors = check_model(model, data, y)
+    assert errors["no_input_gradient/W"] < 1e-6 and errors["dense_1/W"] < 1e-6, errors

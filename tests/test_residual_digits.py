@@ -22,7 +22,9 @@ def residual_cnn() -> tn.Model:
 def test_residual_cnn_reaches_95_percent_on_digits():
     x, y = tn.datasets.load_digits(as_images=True)
     x = x / 16.0
-    x_train, x_test, y_train, y_test = tn.datasets.train_test_split(x, y, test_size=0.2, seed=0, stratify=True)
+    x_train, x_test, y_train, y_test = tn.datasets.train_test_split(
+        x, y, test_size=0.2, seed=0, stratify=True
+    )
     tn.set_seed(0)
     model = residual_cnn()
     model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])

@@ -164,3 +164,17 @@ def test_the_spec_documents_the_graph_fields(tmp_path):
     graph = tn.serialization.inspect_model_file(tmp_path / "m.npz").manifest["model"]["graph"]
     assert not [key for key in (*graph, "graph", "inputs", "name", "shape") if f"`{key}`" not in spec]
     assert '`"Model"`' in spec and "| 5 |" in spec
+
+
+def test_serving_and_onnx_refuse_what_they_cannot_handle():
+    from tinynet.onnx_export import to_onnx
+    from tinynet.serving import make_wsgi_app, model_metadata
+
+    model = single_input_model()
+    metadata = model_metadata(model)
+    assert [layer["output_shape"] for layer in metadata["model"]["layers"]][-1] == [2]
+    make_wsgi_app(model)  # one input, one output: served
+    with pytest.raises(ValueError, match="2 inputs and 1 outputs"):
+        make_wsgi_app(make_model())
+    with pytest.raises(ValueError, match="not functional ones"):
+        to_onnx(model)
