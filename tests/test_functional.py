@@ -239,6 +239,9 @@ def test_errors_name_the_layer_or_tensor():
         tn.Model()
     with pytest.raises(TypeError, match="must be tn.Input"):
         tn.Model(y, y)
+    inner = tn.Sequential([Dense(3, input_dim=3)])
+    with pytest.raises(TypeError, match="cannot be called on symbolic tensors.*does not nest models"):
+        inner(x)
 
 
 def test_get_config_from_config_round_trip():

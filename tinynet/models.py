@@ -999,6 +999,13 @@ class Model:
         Builds the model on its first call; ``training=True`` runs the layers in
         training mode (dropout active, batch statistics) without training anything.
         """
+        if isinstance(x, SymbolicTensor) or (
+            isinstance(x, (list, tuple)) and any(isinstance(t, SymbolicTensor) for t in x)
+        ):
+            raise TypeError(
+                f"model {self.name!r} cannot be called on symbolic tensors: tinynet does not nest models in "
+                "models (Keras does); call its layers on the tensors instead, or build one tn.Model of all the layers"
+            )
         out = self.forward(x, training=_validation.flag(training, "training"))
         if self._multi_output:
             return [np.array(o) if training else np.asarray(o) for o in out]
