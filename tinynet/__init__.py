@@ -25,7 +25,7 @@ from . import (
 )
 from ._config import get_default_dtype, set_default_dtype, set_seed
 from .layers.base import Input, register_layer
-from .models import Sequential
+from .models import Model, Sequential
 from .quantization import quantize
 from .serialization import (
     ModelCard,
@@ -60,6 +60,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Input",
+    "Model",
     "ModelCard",
     "ModelFileError",
     "Sequential",

@@ -254,6 +254,8 @@ class Plan:
 
     def __init__(self, layers: list[Layer]) -> None:
         self.assignments = [(layer, Workspace()) for layer in _with_sublayers(layers)]
+        #: A graph's arrays for the sums of gradients, by tensor id (see :class:`GraphExecutor`).
+        self.sums: dict[int, np.ndarray] = {}
 
 
 class Executor:
@@ -313,6 +315,190 @@ class Executor:
             for layer in self.layers[:-1]:
                 layer.reuse_grad_output = False
         return grad if input_grad else None
+
+
+class GraphExecutor:
+    r"""Runs a functional model's graph: forward in topological order, backward in reverse.
+
+    The graph is a list of nodes in topological order, each
+    ``(layer, input ids, listed, output ids)``: tensor ids index one list of
+    values, the model's inputs first.  Forward calls each layer on the values of
+    its inputs (a list for a layer called on a list).  Backward visits the nodes in
+    reverse and hands each the gradient of its output(s); where a tensor feeds
+    several nodes, the multivariable chain rule *sums* the gradients they return,
+
+    .. math::
+
+        rac{\partial L}{\partial x} = \sum_{c \,\in\, 	ext{consumers of } x}
+        rac{\partial L}{\partial x}\Big|_{c},
+
+    accumulated into an array of this executor's plan (a layer's returned
+    gradient is its own work array, or a view of the gradient it was given: it is
+    never written).  A node none of whose outputs receives a gradient (below a
+    layer that returns None, such as an Embedding's integer ids) is skipped and its
+    parameter gradients are zero.  A layer may overwrite the gradient it is given
+    (:attr:`~tinynet.layers.Layer.reuse_grad_output`) only when that gradient is a
+    temporary nothing else reads: a sum array, the fused head's gradient, or what a
+    single-input layer returned from such a temporary (a merge layer hands the same
+    array, or views of it, to several inputs; the caller's gradient is the caller's).  Work arrays, plans and the fused head are as in
+    :class:`Executor`; the head is the node of a single output.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        In topological order, one node each.
+    nodes : list of (list of int, bool, list of int)
+        For each layer: its input tensor ids, whether it was called on a list, its output tensor ids.
+    n_inputs : int
+        The model's inputs are tensors ``0 .. n_inputs - 1``.
+    outputs : list of int
+        The model's output tensor ids.
+    head : FusedHead, optional
+    """
+
+    def __init__(
+        self,
+        layers: list[Layer],
+        nodes: list[tuple[list[int], bool, list[int]]],
+        n_inputs: int,
+        outputs: list[int],
+        head: FusedHead | None = None,
+    ) -> None:
+        self.layers = list(layers)
+        self.nodes = [
+            (layer, ins, listed, outs) for layer, (ins, listed, outs) in zip(layers, nodes, strict=True)
+        ]
+        self.n_inputs, self.outputs, self.head = n_inputs, list(outputs), head
+        self.n_tensors = n_inputs + sum(len(outs) for _, _, outs in nodes)
+        # the layers that read only model inputs skip their input gradient when none is wanted
+        self.on_inputs = [
+            all(t < n_inputs for t in ins) for _, (ins, _, _) in zip(layers, nodes, strict=True)
+        ]
+        self.plans: dict[tuple, Plan] = {}
+        self.active: Plan | str | None = "unknown"
+        self.values: list[Any] = [None] * self.n_tensors
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "plans": {}, "active": "unknown", "values": [None] * self.n_tensors}
+
+    def forward(self, xs: list[np.ndarray], training: bool) -> Any:
+        """Every node's forward pass in topological order; the output, or the list of outputs."""
+        key = tuple(x.shape for x in xs)
+        plan = self.plans.get(key) if training else None
+        if training and plan is None:
+            if len(self.plans) >= PLAN_LIMIT:
+                self.plans.clear()
+            plan = self.plans[key] = Plan(self.layers)
+        if plan is not self.active:
+            self._activate(plan)
+        values = self.values
+        values[: self.n_inputs] = xs
+        for layer, ins, listed, outs in self.nodes:
+            y = layer.forward([values[t] for t in ins] if listed else values[ins[0]], training)
+            if len(outs) == 1:
+                values[outs[0]] = y
+            else:
+                for t, v in zip(outs, y, strict=True):
+                    values[t] = v
+        if len(self.outputs) > 1:
+            return [values[t] for t in self.outputs]
+        y = values[self.outputs[0]]
+        return y if self.head is None else self.head.output(y)
+
+    def _activate(self, plan: Plan | None) -> None:
+        Executor._activate(self, plan)  # type: ignore[arg-type]
+
+    def backward(self, grad: Any, input_grad: bool = True) -> Any:
+        """Every node's backward pass in reverse; the input gradients (a list for several inputs) unless
+        ``input_grad=False``."""
+        n = self.n_tensors
+        grads: list[Any] = [None] * n
+        owned = [False] * n  # grads[t] is this executor's sum array
+        # grads[t] is a temporary nothing else reads (so its producer may overwrite it): a sum array, or
+        # what a single-input layer returned from a gradient that was itself such a temporary
+        free = [False] * n
+        plan = self.active if isinstance(self.active, Plan) else None
+        sums = plan.sums if plan is not None else {}
+        nodes = self.nodes
+        if len(self.outputs) > 1:
+            for t, g in zip(self.outputs, grad, strict=True):
+                grads[t] = g
+        else:
+            grads[self.outputs[0]] = grad
+        start = len(nodes)
+        if type(grad) is LogitGradient and self.head is not None:  # dL/dz: past the head's activation
+            start -= 1
+            ins = nodes[-1][1]
+            grads[self.outputs[0]] = None
+            layer = nodes[-1][0]
+            layer.need_input_grad = input_grad or not self.on_inputs[-1]
+            try:
+                result = self.head.backward(grad)
+            finally:
+                layer.need_input_grad = True
+            self._accumulate(grads, owned, free, sums, ins, [result], True)  # the head layer's own array
+        for i in range(start - 1, -1, -1):
+            layer, ins, listed, outs = nodes[i]
+            if len(outs) == 1:
+                t = outs[0]
+                g = grads[t]
+                if g is None:
+                    self._skip(layer)
+                    continue
+                reuse = free[t]
+            else:
+                g = [grads[t] for t in outs]
+                if all(v is None for v in g):
+                    self._skip(layer)
+                    continue
+                reuse = False
+            layer.reuse_grad_output = reuse
+            layer.need_input_grad = input_grad or not self.on_inputs[i]
+            try:
+                result = layer.backward(g)
+            finally:
+                layer.reuse_grad_output = False
+                layer.need_input_grad = True
+            if listed:
+                self._accumulate(grads, owned, free, sums, ins, result, False)
+            else:
+                self._accumulate(grads, owned, free, sums, ins, [result], reuse)
+        if not input_grad:
+            return None
+        inputs = grads[: self.n_inputs]
+        return inputs if self.n_inputs > 1 else inputs[0]
+
+    @staticmethod
+    def _skip(layer: Layer) -> None:
+        """No gradient reaches this node: its parameters get a zero gradient (not the last step's)."""
+        for g in layer.grads.values():
+            g.fill(0)
+
+    @staticmethod
+    def _accumulate(
+        grads: list[Any],
+        owned: list[bool],
+        free: list[bool],
+        sums: dict,
+        ins: list[int],
+        results,
+        is_free: bool,
+    ) -> None:
+        """Add each input gradient to its tensor's; a second one sums into an owned array."""
+        for t, r in zip(ins, results, strict=True):
+            if r is None:
+                continue
+            current = grads[t]
+            if current is None:
+                grads[t], free[t] = r, is_free
+            elif owned[t]:
+                np.add(current, r, out=current)
+            else:
+                total = sums.get(t)
+                if total is None or total.shape != r.shape or total.dtype != r.dtype:
+                    total = sums[t] = np.empty(r.shape, r.dtype)
+                grads[t] = np.add(current, r, out=total)
+                owned[t] = free[t] = True
 
 
 def find_head(layers: list[Layer], loss) -> FusedHead | None:

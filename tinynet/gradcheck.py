@@ -203,7 +203,10 @@ def model_gradients(model, x, y, *, seed: int = 0, eps: float = DEFAULT_EPS):
     Returns ``{"dense/W": (analytic, numeric), ...}``.  The model must be built
     in float64; its random numbers (dropout) are reseeded for every evaluation.
     """
-    x = np.asarray(x, dtype=np.float64)
+    if isinstance(x, (list, tuple)):  # a functional model with several inputs
+        x = [np.asarray(a, dtype=np.float64) for a in x]
+    else:
+        x = np.asarray(x, dtype=np.float64)
     if not model.built:
         for layer in model.layers:
             if not layer.built:

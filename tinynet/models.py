@@ -45,26 +45,43 @@ from ._frames import check_columns, columns_of, to_frame
 from ._interrupts import deferring_interrupts
 from ._nonfinite import NonFiniteStepError, explain
 from .callbacks import Callback, CallbackList, History
-from .engine import Executor, find_head
-from .layers.base import Input, Layer
+from .engine import Executor, GraphExecutor, find_head
+from .layers.base import Input, Layer, Node, SymbolicTensor
 from .progress import ProgbarLogger
 
 #: predict() without a batch size runs at most this many samples per forward pass.
 PREDICT_CHUNK = 4096
 
 
-class Sequential:
-    """A linear stack of layers with a Keras-shaped training API.
+class Model:
+    """A model: layers connected as a graph, with the Keras-shaped training API.
+
+    ``tn.Model(inputs, outputs)`` is Keras' functional API: call layers on
+    ``tn.Input`` tensors and hand the model the tensors in and out::
+
+        x = tn.Input(shape=(8,))
+        h = Dense(16, activation="relu")(x)
+        y = Dense(1, activation="sigmoid")(h)
+        model = tn.Model(x, y)
+
+    The graph may branch and join (``Add()([x, h])``, a residual connection)
+    and have several inputs (lists: ``tn.Model([a, b], y)``; then ``fit``,
+    ``evaluate`` and ``predict`` take a list of arrays).  Training, saving and
+    everything else is the same as for :class:`Sequential`, a subclass for a
+    plain stack of layers.  See the functional API page of the docs.
 
     Parameters
     ----------
-    layers : list of Layer, optional
-        Layers to :meth:`add`, in order.
+    inputs : Input or list of Input
+    outputs : SymbolicTensor or list of them
+        What layers called on the inputs returned.
     name : str, optional
 
     Attributes
     ----------
     layers : list of Layer
+        In topological order (each after the layers it reads from).
+    inputs, outputs : list of SymbolicTensor
     rng : numpy.random.Generator
         The model's own generator (shuffling, dropout), seeded from
         :func:`tinynet.set_seed`'s generator when the model is created.
@@ -77,11 +94,11 @@ class Sequential:
 
     #: The shape of one sample, once built.
     input_shape: tuple[int, ...] | None = None
-    #: The ``tn.Input`` the model started with, if any.
-    _input_spec: Input | None = None
-    #: Whether :meth:`add` builds at once when the input shape is known (the model-file
-    #: loader turns it off: it builds once, under its own guards, after every layer is added).
-    _build_on_add: bool = True
+    #: A functional model's graph (see :class:`~tinynet.engine.GraphExecutor`); None for a Sequential.
+    _graph: dict[str, Any] | None = None
+    #: Whether the inputs (outputs) were given as a list: the data then is a list of arrays.
+    _multi_input: bool = False
+    _multi_output: bool = False
     #: The column names of the data frame :meth:`fit` last trained on (None after arrays);
     #: :meth:`predict`, :meth:`evaluate` and :meth:`fit` refuse a frame whose columns differ.
     #: Not saved in model files.
@@ -95,8 +112,19 @@ class Sequential:
     #: ``Layer._trainable_changes`` when the parameters were last gathered (see _sync_trainable).
     _trainable_layout: int = -1
 
-    def __init__(self, layers: Sequence[Layer | Input] | None = None, name: str | None = None) -> None:
-        self.name = name or "sequential"
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None) -> None:
+        if inputs is None or outputs is None:
+            raise TypeError(
+                "tn.Model needs inputs and outputs: x = tn.Input(shape=...); y = Dense(1)(x); "
+                "tn.Model(x, y) (tinynet has no subclassing API; for a stack of layers use tn.Sequential)"
+            )
+        self._init_model(name or "model")
+        connect(self, inputs, outputs)
+        self.build()
+
+    def _init_model(self, name: str) -> None:
+        """The state every model starts with (no layers, not compiled)."""
+        self.name = name
         self.layers: list[Layer] = []
         self.rng: np.random.Generator = new_generator()
         self.built = False
@@ -117,73 +145,6 @@ class Sequential:
         self._executor: Executor | None = None  # runs the layers (tinynet.engine), once built
         # (regularizer, parameter view, gradient view) for every penalised parameter; empty = no cost
         self._regularized: list[tuple[Any, np.ndarray, np.ndarray]] = []
-        for layer in layers or ():
-            self.add(layer)
-
-    # ------------------------------------------------------------------ building
-    def add(self, layer: Layer | Input) -> None:
-        """Append a layer (it gets a unique name and the model's generator).
-
-        ``tn.Input(shape=...)`` as the first element gives the model its input
-        shape, as in Keras.  Once the model knows its input shape (from an
-        ``Input``, or the first layer's ``input_dim``/``input_shape``), each added
-        layer is built at once: its weights exist, :meth:`count_params` is right
-        and :meth:`set_weights` works before any data is seen.  A layer that
-        cannot take the shape it receives is refused, and the model is left as it was.
-        """
-        if isinstance(layer, Input):
-            if self.layers or self._input_spec is not None:
-                raise ValueError(
-                    "tn.Input(shape=...) can only be the first element of a Sequential model "
-                    "(it declares the shape of the model's inputs)"
-                )
-            self._input_spec = layer
-            return
-        if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add expects a tinynet layer, got {type(layer).__name__}")
-        taken = {existing.name for existing in self.layers}
-        given_name = layer.name
-        if layer.name is None:
-            base = layer.default_name()
-            layer.name, k = base, 0
-            while layer.name in taken:
-                k += 1
-                layer.name = f"{base}_{k}"
-        elif layer.name in taken:
-            raise ValueError(
-                f"the model already has a layer named {layer.name!r}; layer names must be unique"
-            )
-        layer.rng = self.rng
-        self.layers.append(layer)
-        self.built = False
-        self._input_dtype = None
-        if self._build_on_add and self._known_input_shape() is not None:  # at once, as Keras (see above)
-            try:
-                self.build()
-            except Exception:
-                self.layers.pop()
-                layer.name = given_name
-                if self.layers:
-                    self.build()
-                raise
-
-    def _known_input_shape(self) -> tuple[int, ...] | None:
-        """The input shape declared by an ``Input`` or by the first layer, or None."""
-        if self._input_spec is not None:
-            return self._input_spec.shape
-        return self.layers[0].input_shape if self.layers else None
-
-    def pop(self) -> Layer:
-        """Remove the last layer and return it (Keras' ``model.pop()``); the model is rebuilt."""
-        if not self.layers:
-            raise ValueError("pop() on a model without layers: there is nothing to remove")
-        layer = self.layers.pop()
-        self.built = False
-        self._input_dtype = None
-        if self.layers and self._known_input_shape() is not None:
-            self.build()
-        self._setup_execution()
-        return layer
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """The layer called ``name``, or at position ``index`` (Keras' ``get_layer``; exactly one of them)."""
@@ -202,91 +163,99 @@ class Sequential:
             f"no layer named {name!r}; the model's layers are {[layer.name for layer in self.layers]}"
         )
 
-    def get_config(self) -> dict[str, Any]:
-        """The architecture as a JSON-able dict: ``{"name", "input_shape", "layers": [{"class_name", "config"}]}``.
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape: Any = None) -> None:
+        """Gather the parameters of the (already built) layers into flat buffers.
 
-        :meth:`from_config` rebuilds the model (new weights); the layer entries are
-        those of a model file's manifest (see the file-format page).
+        A functional model's layers are built when they are called on symbolic
+        tensors; ``input_shape``, if given, must be the model's.
+        """
+        if input_shape is not None and self._graph is not None:
+            shapes = [
+                tuple(int(s) for s in shape)
+                for shape in (input_shape if self._multi_input else [input_shape])
+            ]
+            if shapes != self.input_shapes:
+                raise ValueError(
+                    f"model {self.name!r} takes inputs of shapes {self.input_shapes}, not {input_shape}"
+                )
+        self._gather_parameters()
+        self._gather_regularizers()
+        self._gather_state()
+        self.built = True
+        self._input_dtype = self._dtype()
+        self._setup_execution()
+
+    def build_for(self, x: Any) -> None:
+        """Check that a batch (a list of arrays for several inputs) fits the model's inputs."""
+        if not self.built:
+            self.build()
+        self._check_input(x)
+
+    def _check_input(self, x: Any) -> None:
+        arrays = x.arrays if isinstance(x, InputList) else [x]
+        for tensor, a in zip(self.inputs, arrays, strict=True):
+            if tuple(a.shape[1:]) != tensor.shape:
+                raise ValueError(
+                    f"input {tensor.name!r} of model {self.name!r} expects samples of shape "
+                    f"(batch, {', '.join(map(str, tensor.shape))}) but received {tuple(a.shape)}; "
+                    "reshape the data or change the Input's shape"
+                )
+
+    def get_config(self) -> dict[str, Any]:
+        """The architecture as a JSON-able dict: ``{"name", "inputs", "layers", "outputs"}``.
+
+        ``inputs`` holds ``{"name", "shape"}`` per input; each entry of ``layers`` is
+        ``{"class_name", "config", "inbound"}``, where ``inbound`` is the tensor the
+        layer was called on, ``[name, index]`` (output ``index`` of the layer or
+        Input called ``name``), or a list of them for a layer called on a list;
+        ``outputs`` holds such references.  A single input or output (not given as a
+        list) is stored as one entry, a list as a list.  :meth:`from_config` rebuilds
+        the model (new weights).
         """
         from .serialization._model import registered_name
 
-        shape = self.input_shape if self.built else self._known_input_shape()
+        graph = self._graph
         return {
             "name": self.name,
-            "input_shape": None if shape is None else [int(s) for s in shape],
+            "inputs": graph["inputs"],
             "layers": [
-                {"class_name": registered_name(layer), "config": layer.get_config()} for layer in self.layers
+                {"class_name": registered_name(layer), "config": layer.get_config(), "inbound": inbound}
+                for layer, inbound in zip(self.layers, graph["inbound"], strict=True)
             ],
+            "outputs": graph["outputs"],
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Sequential:
+    def from_config(cls, config: dict[str, Any]) -> Model:
         """A new model from :meth:`get_config`'s output, every layer config checked as model files check them."""
         from .layers.base import LAYER_REGISTRY
         from .serialization._configs import check_config
         from .serialization._model import import_builtin_layers
 
         def fail(reason: str) -> ValueError:
-            return ValueError(f"Sequential.from_config: {reason}")
+            return ValueError(f"Model.from_config: {reason}")
 
-        if not isinstance(config, dict) or not set(config) <= {"name", "input_shape", "layers"}:
-            raise fail("config must be a dict with the keys name, input_shape and layers (from get_config())")
+        if not isinstance(config, dict) or set(config) != {"name", "inputs", "layers", "outputs"}:
+            raise fail(
+                "config must be a dict with the keys name, inputs, layers and outputs (from get_config())"
+            )
         import_builtin_layers()
-        model = cls(name=config.get("name"))
-        shape = config.get("input_shape")
-        if shape is not None:
-            model.add(Input(shape=shape))
-        for i, entry in enumerate(config.get("layers") or ()):
-            if not isinstance(entry, dict) or set(entry) != {"class_name", "config"}:
-                raise fail(f"layers[{i}] must be a dict {{'class_name': ..., 'config': ...}}")
+        layers = []
+        for i, entry in enumerate(config["layers"] or ()):
+            if not isinstance(entry, dict) or set(entry) != {"class_name", "config", "inbound"}:
+                raise fail(f"layers[{i}] must be a dict {{'class_name': ..., 'config': ..., 'inbound': ...}}")
             layer_cls = LAYER_REGISTRY.get(entry["class_name"])
             if layer_cls is None:
                 raise fail(f"layers[{i}] is a {entry['class_name']!r}, which is not a registered layer class")
             check_config(layer_cls, entry["config"], f"layers[{i}].config", fail)
-            model.add(layer_cls.from_config(dict(entry["config"])))
-        return model
-
-    def build(self, input_shape: Sequence[int] | None = None) -> None:
-        """Build every layer for samples of ``input_shape`` and gather the parameters.
-
-        Parameters
-        ----------
-        input_shape : tuple of int, optional
-            The shape of one sample; taken from the first layer's ``input_dim``
-            or ``input_shape`` when omitted.
-        """
-        if not self.layers:
-            raise ValueError("the model has no layers: add some with model.add(...) first")
-        shape = input_shape if input_shape is not None else self._known_input_shape()
-        if shape is None:
-            raise ValueError(
-                f"cannot build the model: the first layer ({self.layers[0].name!r}) does not know its "
-                "input shape; pass input_dim=... or input_shape=... to it, or call model.build(input_shape)"
-            )
-        shape = tuple(int(s) for s in shape)
-        self.input_shape = shape
-        for layer in self.layers:
-            if not layer.built:
-                layer.build(shape)
-            elif layer.input_shape != shape:
-                raise ValueError(
-                    f"layer {layer.name!r} was built for inputs {layer.input_shape} but receives {shape}"
-                )
-            shape = tuple(layer.output_shape)
-        self.output_shape = shape
-        self._gather_parameters()
-        self._gather_regularizers()
-        self._gather_state()
-        self.built = True
-        self._input_dtype = self._dtype()  # what forward takes without converting
-        self._setup_execution()
-
-    def build_for(self, x: np.ndarray) -> None:
-        """Build from a batch's shape unless already built; check the batch fits."""
-        if not self.built:
-            first = self._known_input_shape() if self.layers else None
-            self.build(first if first is not None else np.shape(x)[1:])
-        self.layers[0].check_input(x)
+            layers.append(layer_cls.from_config(dict(entry["config"])))
+        graph = {
+            "inputs": config["inputs"],
+            "inbound": [entry["inbound"] for entry in config["layers"]],
+            "outputs": config["outputs"],
+        }
+        return model_from_graph(config.get("name"), graph, layers, fail)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """After ``copy.deepcopy`` (or ``pickle``): gather the parameters into flat buffers again.
@@ -473,6 +442,12 @@ class Sequential:
                 "the positional order is Keras': compile(optimizer, loss, loss_weights, metrics)"
             )
         _refuse_swapped(optimizer, loss)
+        if self._multi_output:
+            raise NotImplementedError(
+                f"model {self.name!r} has its outputs as a list ({[t.name for t in self.outputs]}): training a "
+                "model with several outputs is not implemented in tinynet yet (predict works); build a model "
+                "for each output, or give a single output as tn.Model(inputs, y) rather than [y]"
+            )
         if loss_weights is not None:
             single = (
                 loss_weights[0]
@@ -503,9 +478,13 @@ class Sequential:
         self._setup_execution()
 
     def _setup_execution(self) -> None:
-        """The executor of the built model, with a fused head when the loss fits the output (tinynet.engine)."""
+        """The graph executor of the built model, with a fused head when the loss fits its one output."""
         if self.built:
-            self._executor = Executor(self.layers, find_head(self.layers, self.loss))
+            graph = self._graph
+            head = None if self._multi_output else find_head(self.layers[-1:], self.loss)
+            self._executor = GraphExecutor(
+                self.layers, graph["nodes"], len(self.inputs), graph["output_ids"], head
+            )
 
     def _require_compiled(self, what: str) -> None:
         if self.loss is None or self.optimizer is None:
@@ -513,14 +492,18 @@ class Sequential:
                 f"the model must be compiled before {what}: call model.compile(loss=..., optimizer=...) first"
             )
 
-    # ------------------------------------------------------------ the explicit loop
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """Run every layer's forward pass in order and return the output."""
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """Run every layer's forward pass in topological order and return the output
+        (a list for a model with several outputs)."""
+        if self._multi_input:
+            if not isinstance(x, InputList) or x.dtype != self._input_dtype:
+                x = self._as_input(x)
+                self.build_for(x)
+            return self._executor.forward(x.arrays, training)
         if not (type(x) is np.ndarray and x.dtype == self._input_dtype and x.shape[1:] == self.input_shape):
-            # anything but a batch the built model takes as it is: convert, build, check
             x = self._as_input(x)
             self.build_for(x)
-        return self._executor.forward(x, training)
+        return self._executor.forward([x], training)
 
     def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Run every layer's backward pass in reverse; return the gradient for the input.
@@ -798,7 +781,7 @@ class Sequential:
             _same_length(x_val, y_val, "validation x", "validation y")
             if len(x_val) == 0:
                 raise ValueError("validation_data holds no samples; pass None to train without validation")
-            self.layers[0].check_input(x_val)
+            self._check_input(x_val)
             self._check_target_values(y_val, "validation targets")
             if w_val is not None:
                 w_val = _validation.sample_weights(w_val, len(x_val), x_val.dtype, "validation sample_weight")
@@ -838,7 +821,7 @@ class Sequential:
         # message the user's callbacks print at the end of the epoch
         progress = [] if verbose == 0 else [ProgbarLogger(verbose)]
         cbs = CallbackList([history, *progress, *(callbacks or ())], self, params)
-        xb_buf = np.empty((min(batch_size, n), *x.shape[1:]), dtype=x.dtype)
+        xb_buf = _empty_rows(x, min(batch_size, n))
         yb_buf = np.empty((min(batch_size, n), *y.shape[1:]), dtype=y.dtype)
         wb_buf = None if weights is None else np.empty(min(batch_size, n), dtype=weights.dtype)
         y_pred_epoch = y_true_epoch = None
@@ -995,7 +978,13 @@ class Sequential:
             cb.on_predict_begin()
         n = len(x)
         step = min(n, PREDICT_CHUNK) if batch_size is None else batch_size
-        if n <= step:
+        if self._multi_output:
+            outs = [np.empty((n, *shape), dtype=x.dtype) for shape in self.output_shape]
+            for lo in range(0, n, step):
+                for o, part in zip(outs, self.forward(x[lo : lo + step], training=False), strict=True):
+                    o[lo : lo + step] = part
+            out = outs
+        elif n <= step:
             out = np.asarray(self.forward(x, training=False))  # probabilities, not a fused head's output
         else:
             out = np.empty((n, *self.output_shape), dtype=x.dtype)
@@ -1011,7 +1000,17 @@ class Sequential:
         Builds the model on its first call; ``training=True`` runs the layers in
         training mode (dropout active, batch statistics) without training anything.
         """
-        out = np.asarray(self.forward(x, training=_validation.flag(training, "training")))  # not a head's
+        if isinstance(x, SymbolicTensor) or (
+            isinstance(x, (list, tuple)) and any(isinstance(t, SymbolicTensor) for t in x)
+        ):
+            raise TypeError(
+                f"model {self.name!r} cannot be called on symbolic tensors: tinynet does not nest models in "
+                "models (Keras does); call its layers on the tensors instead, or build one tn.Model of all the layers"
+            )
+        out = self.forward(x, training=_validation.flag(training, "training"))
+        if self._multi_output:
+            return [np.array(o) if training else np.asarray(o) for o in out]
+        out = np.asarray(out)  # not a head's
         return out.copy() if training else out
 
     def evaluate(
@@ -1125,13 +1124,28 @@ class Sequential:
         """
         if not self.built:
             self.build()
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        for layer in self.layers:
-            shape = "(None, " + ", ".join(map(str, layer.output_shape)) + ")"
+
+        def shape_text(shape) -> str:
+            if isinstance(shape, list):
+                return ", ".join(shape_text(s) for s in shape)
+            return "(None, " + ", ".join(map(str, shape)) + ")"
+
+        graph = self._graph
+        rows: list[tuple[str, ...]] = [("Layer (type)", "Output Shape", "Param #")]
+        if graph is not None:  # a functional model: its inputs, and what each layer reads
+            rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")]
+            for x in self.inputs:
+                rows.append((f"{x.name} (InputLayer)", shape_text(x.shape), "0", "-"))
+        for i, layer in enumerate(self.layers):
             count = layer.count_params() + sum(s.size for s in layer.state.values())
             name = f"{layer.name} ({type(layer).__name__})" + ("" if layer.trainable else " [frozen]")
-            rows.append((name, shape, f"{count:,}"))
-        widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
+            row: tuple[str, ...] = (name, shape_text(layer.output_shape), f"{count:,}")
+            if graph is not None:
+                inbound = graph["inbound"][i]
+                refs = inbound if isinstance(inbound[0], list) else [inbound]
+                row += (", ".join(f"{n}[{j}]" if j else n for n, j in refs),)
+            rows.append(row)
+        widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
         rule = "=" * sum(widths)
         lines = [f'Model: "{self.name}"', rule]
         for i, row in enumerate(rows):
@@ -1151,7 +1165,40 @@ class Sequential:
             return next(iter(self._params.values())).dtype
         return self.layers[0].dtype if self.layers else get_default_dtype()
 
-    def _as_input(self, x, what: str = "x") -> np.ndarray:
+    def _as_input(self, x, what: str = "x") -> Any:
+        if self._multi_input:
+            names = [t.name for t in self.inputs]
+            if not isinstance(x, (list, tuple, InputList)) or len(
+                x.arrays if isinstance(x, InputList) else x
+            ) != len(names):
+                given = f"a list of {len(x)}" if isinstance(x, (list, tuple)) else f"a {type(x).__name__}"
+                raise ValueError(
+                    f"model {self.name!r} has {len(names)} inputs {names}: {what} must be a list of "
+                    f"{len(names)} arrays in that order, got {given}"
+                )
+            arrays = [
+                self._as_array(a, f"{what}[{i}] (input {name!r})")
+                for i, (a, name) in enumerate(
+                    zip(x.arrays if isinstance(x, InputList) else x, names, strict=True)
+                )
+            ]
+            for i, a in enumerate(arrays[1:], 1):
+                if len(a) != len(arrays[0]):
+                    raise ValueError(
+                        f"{what}[0] (input {names[0]!r}) has {len(arrays[0])} samples but {what}[{i}] "
+                        f"(input {names[i]!r}) has {len(a)}; they must match"
+                    )
+            return InputList(arrays)
+        if isinstance(x, (list, tuple)) and self._graph is not None and x and isinstance(x[0], np.ndarray):
+            if len(x) != 1:
+                raise ValueError(
+                    f"model {self.name!r} has one input {self.inputs[0].name!r}: {what} must be one array, "
+                    f"got a list of {len(x)}"
+                )
+            x = x[0]
+        return self._as_array(x, what)
+
+    def _as_array(self, x, what: str) -> np.ndarray:
         try:
             arr = np.asarray(x, dtype=self._dtype())
         except (TypeError, ValueError) as exc:
@@ -1235,7 +1282,440 @@ class Sequential:
         return w
 
     def __repr__(self) -> str:
+        return f"Model(name={self.name!r}, layers={[type(layer).__name__ for layer in self.layers]})"
+
+
+class Sequential(Model):
+    """A linear stack of layers: a :class:`Model` whose graph is a chain.
+
+    Parameters
+    ----------
+    layers : list of Layer, optional
+        Layers to :meth:`add`, in order; a ``tn.Input(shape=...)`` may come first.
+    name : str, optional
+
+    Attributes
+    ----------
+    layers : list of Layer
+    rng : numpy.random.Generator
+        The model's own generator (shuffling, dropout), seeded from
+        :func:`tinynet.set_seed`'s generator when the model is created.
+    epochs_done : int
+        Epochs trained so far (saved in model files).  ``fit`` numbers the
+        epochs it shows callbacks from here (as Keras' ``initial_epoch``).
+    stop_training : bool
+        Set it from a callback to end :meth:`fit` after the current batch.
+    """
+
+    #: The ``tn.Input`` the model started with, if any.
+    _input_spec: Input | None = None
+    #: Whether :meth:`add` builds at once when the input shape is known (the model-file
+    #: loader turns it off: it builds once, under its own guards, after every layer is added).
+    _build_on_add: bool = True
+
+    def __init__(self, layers: Sequence[Layer | Input] | None = None, name: str | None = None) -> None:
+        self._init_model(name or "sequential")
+        for layer in layers or ():
+            self.add(layer)
+
+    # ------------------------------------------------------------------ building
+    def add(self, layer: Layer | Input) -> None:
+        """Append a layer (it gets a unique name and the model's generator).
+
+        ``tn.Input(shape=...)`` as the first element gives the model its input
+        shape, as in Keras.  Once the model knows its input shape (from an
+        ``Input``, or the first layer's ``input_dim``/``input_shape``), each added
+        layer is built at once: its weights exist, :meth:`count_params` is right
+        and :meth:`set_weights` works before any data is seen.  A layer that
+        cannot take the shape it receives is refused, and the model is left as it was.
+        """
+        if isinstance(layer, Input):
+            if self.layers or self._input_spec is not None:
+                raise ValueError(
+                    "tn.Input(shape=...) can only be the first element of a Sequential model "
+                    "(it declares the shape of the model's inputs)"
+                )
+            self._input_spec = layer
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add expects a tinynet layer, got {type(layer).__name__}")
+        taken = {existing.name for existing in self.layers}
+        given_name = layer.name
+        if layer.name is None:
+            base = layer.default_name()
+            layer.name, k = base, 0
+            while layer.name in taken:
+                k += 1
+                layer.name = f"{base}_{k}"
+        elif layer.name in taken:
+            raise ValueError(
+                f"the model already has a layer named {layer.name!r}; layer names must be unique"
+            )
+        layer.rng = self.rng
+        self.layers.append(layer)
+        self.built = False
+        self._input_dtype = None
+        if self._build_on_add and self._known_input_shape() is not None:  # at once, as Keras (see above)
+            try:
+                self.build()
+            except Exception:
+                self.layers.pop()
+                layer.name = given_name
+                if self.layers:
+                    self.build()
+                raise
+
+    def _known_input_shape(self) -> tuple[int, ...] | None:
+        """The input shape declared by an ``Input`` or by the first layer, or None."""
+        if self._input_spec is not None:
+            return self._input_spec.shape
+        return self.layers[0].input_shape if self.layers else None
+
+    def pop(self) -> Layer:
+        """Remove the last layer and return it (Keras' ``model.pop()``); the model is rebuilt."""
+        if not self.layers:
+            raise ValueError("pop() on a model without layers: there is nothing to remove")
+        layer = self.layers.pop()
+        self.built = False
+        self._input_dtype = None
+        if self.layers and self._known_input_shape() is not None:
+            self.build()
+        self._setup_execution()
+        return layer
+
+    def get_config(self) -> dict[str, Any]:
+        """The architecture as a JSON-able dict: ``{"name", "input_shape", "layers": [{"class_name", "config"}]}``.
+
+        :meth:`from_config` rebuilds the model (new weights); the layer entries are
+        those of a model file's manifest (see the file-format page).
+        """
+        from .serialization._model import registered_name
+
+        shape = self.input_shape if self.built else self._known_input_shape()
+        return {
+            "name": self.name,
+            "input_shape": None if shape is None else [int(s) for s in shape],
+            "layers": [
+                {"class_name": registered_name(layer), "config": layer.get_config()} for layer in self.layers
+            ],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """A new model from :meth:`get_config`'s output, every layer config checked as model files check them."""
+        from .layers.base import LAYER_REGISTRY
+        from .serialization._configs import check_config
+        from .serialization._model import import_builtin_layers
+
+        def fail(reason: str) -> ValueError:
+            return ValueError(f"Sequential.from_config: {reason}")
+
+        if not isinstance(config, dict) or not set(config) <= {"name", "input_shape", "layers"}:
+            raise fail("config must be a dict with the keys name, input_shape and layers (from get_config())")
+        import_builtin_layers()
+        model = cls(name=config.get("name"))
+        shape = config.get("input_shape")
+        if shape is not None:
+            model.add(Input(shape=shape))
+        for i, entry in enumerate(config.get("layers") or ()):
+            if not isinstance(entry, dict) or set(entry) != {"class_name", "config"}:
+                raise fail(f"layers[{i}] must be a dict {{'class_name': ..., 'config': ...}}")
+            layer_cls = LAYER_REGISTRY.get(entry["class_name"])
+            if layer_cls is None:
+                raise fail(f"layers[{i}] is a {entry['class_name']!r}, which is not a registered layer class")
+            check_config(layer_cls, entry["config"], f"layers[{i}].config", fail)
+            model.add(layer_cls.from_config(dict(entry["config"])))
+        return model
+
+    def build(self, input_shape: Sequence[int] | None = None) -> None:
+        """Build every layer for samples of ``input_shape`` and gather the parameters.
+
+        Parameters
+        ----------
+        input_shape : tuple of int, optional
+            The shape of one sample; taken from the first layer's ``input_dim``
+            or ``input_shape`` when omitted.
+        """
+        if not self.layers:
+            raise ValueError("the model has no layers: add some with model.add(...) first")
+        shape = input_shape if input_shape is not None else self._known_input_shape()
+        if shape is None:
+            raise ValueError(
+                f"cannot build the model: the first layer ({self.layers[0].name!r}) does not know its "
+                "input shape; pass input_dim=... or input_shape=... to it, or call model.build(input_shape)"
+            )
+        shape = tuple(int(s) for s in shape)
+        self.input_shape = shape
+        for layer in self.layers:
+            if not layer.built:
+                layer.build(shape)
+            elif layer.input_shape != shape:
+                raise ValueError(
+                    f"layer {layer.name!r} was built for inputs {layer.input_shape} but receives {shape}"
+                )
+            shape = tuple(layer.output_shape)
+        self.output_shape = shape
+        self._gather_parameters()
+        self._gather_regularizers()
+        self._gather_state()
+        self.built = True
+        self._input_dtype = self._dtype()  # what forward takes without converting
+        self._setup_execution()
+
+    def build_for(self, x: np.ndarray) -> None:
+        """Build from a batch's shape unless already built; check the batch fits."""
+        if not self.built:
+            first = self._known_input_shape() if self.layers else None
+            self.build(first if first is not None else np.shape(x)[1:])
+        self.layers[0].check_input(x)
+
+    def _setup_execution(self) -> None:
+        """The chain executor of the built model, with a fused head when the loss fits the output (tinynet.engine)."""
+        if self.built:
+            self._executor = Executor(self.layers, find_head(self.layers, self.loss))
+
+    def _check_input(self, x: np.ndarray) -> None:
+        self.layers[0].check_input(x)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Run every layer's forward pass in order and return the output."""
+        if not (type(x) is np.ndarray and x.dtype == self._input_dtype and x.shape[1:] == self.input_shape):
+            # anything but a batch the built model takes as it is: convert, build, check
+            x = self._as_input(x)
+            self.build_for(x)
+        return self._executor.forward(x, training)
+
+    def __repr__(self) -> str:
         return f"Sequential(name={self.name!r}, layers={[type(layer).__name__ for layer in self.layers]})"
+
+
+class InputList:
+    """The arrays of a model with several inputs, sliced and shuffled together.
+
+    What :meth:`Model.fit`, :meth:`Model.evaluate` and :meth:`Model.predict` turn a
+    list of input arrays into: ``len`` is the number of samples, indexing and
+    ``take`` apply to every array alike (the batch axis), ``dtype`` is theirs.
+    """
+
+    __slots__ = ("arrays",)
+
+    def __init__(self, arrays: Sequence[np.ndarray]) -> None:
+        self.arrays = list(arrays)
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, key: Any) -> InputList:
+        return InputList([a[key] for a in self.arrays])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.arrays[0].dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The number of samples, as ``(N,)`` (error messages)."""
+        return (len(self),)
+
+    def take(self, indices: np.ndarray, axis: int = 0, out: InputList | None = None) -> InputList:
+        outs = [None] * len(self.arrays) if out is None else out.arrays
+        return InputList([a.take(indices, axis=axis, out=o) for a, o in zip(self.arrays, outs, strict=True)])
+
+    def empty_rows(self, rows: int) -> InputList:
+        """New arrays of ``rows`` samples each (batch buffers)."""
+        return InputList([np.empty((rows, *a.shape[1:]), dtype=a.dtype) for a in self.arrays])
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """Every value in one flat array (for the checks of a failed step, which look at values only)."""
+        flat = np.concatenate([a.reshape(-1) for a in self.arrays])
+        return flat if dtype is None else flat.astype(dtype)
+
+
+def _empty_rows(x: Any, rows: int) -> Any:
+    """Batch buffers of ``rows`` samples shaped like ``x`` (an array or an :class:`InputList`)."""
+    if isinstance(x, InputList):
+        return x.empty_rows(rows)
+    return np.empty((rows, *x.shape[1:]), dtype=x.dtype)
+
+
+def _as_list(value: Any) -> tuple[list[Any], bool]:
+    """``value`` as a list, and whether it was one (a list or a tuple)."""
+    if isinstance(value, (list, tuple)):
+        return list(value), True
+    return [value], False
+
+
+def _unique_name(base: str, taken: set[str]) -> str:
+    name, k = base, 0
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}"
+    return name
+
+
+def connect(model: Model, inputs: Any, outputs: Any) -> None:
+    """Find the graph from ``inputs`` to ``outputs`` and give ``model`` its layers (topological order),
+    names, and the executor's description of the graph; refuse what cannot be a model, naming the tensor."""
+    ins, multi_in = _as_list(inputs)
+    outs, multi_out = _as_list(outputs)
+    if not ins or not outs:
+        raise ValueError("tn.Model needs at least one input and one output")
+    for x in ins:
+        if not isinstance(x, Input):
+            raise TypeError(
+                f"tn.Model inputs must be tn.Input(shape=...) tensors, got {x!r}; a layer's output cannot be "
+                "a model input"
+            )
+    for y in outs:
+        if not isinstance(y, SymbolicTensor):
+            raise TypeError(
+                f"tn.Model outputs must be what layers called on the inputs returned, got {type(y).__name__}"
+            )
+    if len({id(x) for x in ins}) < len(ins):
+        raise ValueError("tn.Model: the same Input appears twice in inputs")
+    # the inputs' names first: unnamed ones get input, input_1, ...
+    taken: set[str] = {x.name for x in ins if x.name is not None}
+    if len(taken) < sum(x.name is not None for x in ins):
+        raise ValueError(
+            f"tn.Model: two inputs share a name; input names must be unique, got {[x.name for x in ins]}"
+        )
+    for x in ins:
+        if x.name is None:
+            x.name = _unique_name("input", taken)
+            taken.add(x.name)
+    # walk back from the outputs: every node that computes them, and the inputs they reach
+    nodes: dict[int, Node] = {}
+    reached: set[int] = set()
+    stack = list(outs)
+    input_ids = {id(x) for x in ins}
+    while stack:
+        t = stack.pop()
+        if t.node is None:
+            if id(t) not in input_ids:
+                raise ValueError(
+                    f"tn.Model: the outputs depend on the Input {t.name!r} (shape {t.shape}), which is "
+                    "not among the model's inputs; add it to inputs=[...]"
+                )
+            reached.add(id(t))
+        elif t.node.order not in nodes:
+            nodes[t.node.order] = t.node
+            stack.extend(t.node.inputs)
+    for x in ins:
+        if id(x) not in reached:
+            raise ValueError(
+                f"tn.Model: the Input {x.name!r} (shape {x.shape}) is not used to compute the outputs; "
+                "remove it from inputs or connect it to a layer on the way to the outputs"
+            )
+    if not nodes:
+        raise ValueError("tn.Model: the outputs are inputs; call at least one layer on them")
+    ordered = [nodes[k] for k in sorted(nodes)]  # creation order is a topological order
+    layer_names = {node.layer.name for node in ordered if node.layer.name is not None}
+    clash = layer_names & {x.name for x in ins}
+    if clash:
+        raise ValueError(f"tn.Model: {sorted(clash)} names both an Input and a layer; names must be unique")
+    seen: set[str] = set()
+    for node in ordered:
+        name = node.layer.name
+        if name is not None:
+            if name in seen:
+                raise ValueError(f"the model has two layers named {name!r}; layer names must be unique")
+            seen.add(name)
+    taken |= layer_names
+    for node in ordered:
+        if node.layer.name is None:
+            node.layer.name = _unique_name(node.layer.default_name(), taken)
+            taken.add(node.layer.name)
+    # tensor ids: the inputs, then each node's outputs in order
+    ids: dict[int, int] = {id(x): i for i, x in enumerate(ins)}
+    refs: dict[int, list[Any]] = {id(x): [x.name, 0] for x in ins}
+    for node in ordered:
+        for j, t in enumerate(node.outputs):
+            ids[id(t)] = len(ids)
+            refs[id(t)] = [node.layer.name, j]
+    for y in outs:
+        if id(y) not in ids:  # an output computed by no node: an input given as an output
+            raise ValueError(f"tn.Model: the output {y.name!r} is an input; call a layer on it")
+    model.layers = [node.layer for node in ordered]
+    for layer in model.layers:
+        layer.rng = model.rng
+    model.inputs, model.outputs = ins, outs
+    model._multi_input, model._multi_output = multi_in, multi_out
+    model.input_shapes = [x.shape for x in ins]
+    model.input_shape = ins[0].shape if not multi_in else list(model.input_shapes)
+    shapes = [y.shape for y in outs]
+    model.output_shape = shapes[0] if not multi_out else shapes
+    inbound = []
+    for node in ordered:
+        node_refs = [refs[id(t)] for t in node.inputs]
+        inbound.append(node_refs if node.listed else node_refs[0])
+    input_entries = [{"name": x.name, "shape": list(x.shape)} for x in ins]
+    output_refs = [refs[id(y)] for y in outs]
+    model._graph = {
+        "inputs": input_entries if multi_in else input_entries[0],
+        "inbound": inbound,
+        "outputs": output_refs if multi_out else output_refs[0],
+        "nodes": [
+            ([ids[id(t)] for t in node.inputs], node.listed, [ids[id(t)] for t in node.outputs])
+            for node in ordered
+        ],
+        "output_ids": [ids[id(y)] for y in outs],
+    }
+
+
+def model_from_graph(
+    name: str | None, graph: dict[str, Any], layers: list[Layer], fail: Callable[[str], Exception]
+):
+    """A :class:`Model` of ``layers`` (unbuilt, in topological order) connected as ``graph`` describes
+    (``{"inputs", "inbound", "outputs"}`` as in :meth:`Model.get_config`); ``fail`` makes the errors."""
+    inputs_spec, multi_in = (
+        (graph["inputs"], True) if isinstance(graph["inputs"], list) else ([graph["inputs"]], False)
+    )
+    tensors: dict[tuple[str, int], SymbolicTensor] = {}
+    inputs = []
+    for k, spec in enumerate(inputs_spec):
+        if not isinstance(spec, dict) or set(spec) != {"name", "shape"}:
+            raise fail(f"inputs[{k}] must be {{'name': ..., 'shape': [...]}}, found {spec!r}")
+        try:
+            x = Input(shape=tuple(spec["shape"]), name=str(spec["name"]))
+        except (TypeError, ValueError) as exc:
+            raise fail(f"inputs[{k}]: {exc}") from None
+        tensors[(x.name, 0)] = x
+        inputs.append(x)
+
+    def lookup(ref: Any, where: str) -> SymbolicTensor:
+        if not (
+            isinstance(ref, list) and len(ref) == 2 and isinstance(ref[0], str) and isinstance(ref[1], int)
+        ):
+            raise fail(f"{where} must be a reference [name, index], found {ref!r}")
+        tensor = tensors.get((ref[0], ref[1]))
+        if tensor is None:
+            raise fail(f"{where} refers to {ref!r}, which no earlier input or layer makes")
+        return tensor
+
+    def refs(value: Any, where: str) -> tuple[list[SymbolicTensor], bool]:
+        if isinstance(value, list) and value and all(isinstance(r, list) for r in value):
+            return [lookup(r, f"{where}[{i}]") for i, r in enumerate(value)], True
+        return [lookup(value, where)], False
+
+    if len(graph["inbound"]) != len(layers):
+        raise fail(f"the graph has {len(graph['inbound'])} layer entries for {len(layers)} layers")
+    for i, (layer, inbound) in enumerate(zip(layers, graph["inbound"], strict=True)):
+        args, listed = refs(inbound, f"layers[{i}].inbound")
+        try:
+            out = layer(args if listed else args[0])
+        except Exception as exc:
+            raise fail(
+                f"layer {i} ({type(layer).__name__} {layer.name!r}) cannot be connected: {exc}"
+            ) from exc
+        for j, t in enumerate(out if isinstance(out, list) else [out]):
+            tensors[(layer.name, j)] = t
+    outputs, multi_out = refs(graph["outputs"], "outputs")
+    if isinstance(graph["outputs"], list) and not graph["outputs"]:
+        raise fail("outputs is empty")
+    try:
+        return Model(inputs if multi_in else inputs[0], outputs if multi_out else outputs[0], name=name)
+    except (TypeError, ValueError) as exc:
+        raise fail(str(exc)) from None
 
 
 def _rows_sum_to_one(y: np.ndarray) -> bool:

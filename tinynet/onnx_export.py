@@ -312,6 +312,11 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET):
     """
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)):
         raise ValueError(f"opset must be an integer, got {opset!r}")
+    if getattr(model, "_graph", None) is not None:  # the exporter writes a chain of layers
+        raise ValueError(
+            f"cannot export model {model.name!r}: ONNX export handles Sequential models (a chain of layers), "
+            "not functional ones (tn.Model)"
+        )
     onnx = _import_onnx()
     newest = onnx.defs.onnx_opset_version()
     if not MIN_OPSET <= int(opset) <= newest:

@@ -147,6 +147,8 @@ def parse_instances(body: bytes, input_shape: tuple[int, ...], dtype: np.dtype) 
 
 
 def _shapes(model) -> list[tuple[int, ...]]:
+    if getattr(model, "_graph", None) is not None:  # a functional model: its layers know their shapes
+        return [tuple(int(s) for s in layer.output_shape) for layer in model.layers]
     shapes, shape = [], tuple(model.input_shape)
     for layer in model.layers:
         shape = tuple(int(s) for s in layer.compute_output_shape(shape))
@@ -204,6 +206,11 @@ def make_wsgi_app(model, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Cal
         raise ValueError(f"max_body_bytes must be a positive integer, got {max_body_bytes!r}")
     if not model.built:
         raise ValueError("cannot serve a model before it is built; call model.build(input_shape) or load one")
+    if getattr(model, "_multi_input", False) or getattr(model, "_multi_output", False):
+        raise ValueError(
+            f"cannot serve model {model.name!r}: it has {len(model.inputs)} inputs and {len(model.outputs)} "
+            "outputs, and /predict takes one array for a model with one input and one output"
+        )
     lock = threading.Lock()
     input_shape = tuple(model.input_shape)
     dtype = np.dtype(model.layers[0].dtype)

@@ -149,17 +149,19 @@ def test_manifest_not_utf8_or_not_uint8(good):
 
 
 def test_newer_format_version_says_which_tinynet_it_needs(good):
+    from tinynet.serialization import FORMAT_VERSION
+
     def newer(m):
-        m["format_version"] = 5
+        m["format_version"] = FORMAT_VERSION + 1
         m["tinynet_version"] = "9.1.0"
         m["something_new"] = {"x": 1}
 
     refused(
         edit_manifest(good, newer),
-        "format version 5",
+        f"format version {FORMAT_VERSION + 1}",
         "tinynet 9.1.0",
         "upgrade tinynet",
-        "reads format version 4",
+        f"reads format version {FORMAT_VERSION}",
     )
 
 

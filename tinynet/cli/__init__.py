@@ -319,6 +319,14 @@ def predict(args: argparse.Namespace) -> int:
     except (ModelFileError, OSError) as exc:
         _error("predict", _model_error(exc))
         return EXIT_BAD_MODEL
+    if model._multi_input or model._multi_output:  # a functional model with several inputs or outputs
+        _error(
+            "predict",
+            f"{escape(args.model)}: the model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+            "tinynet predict reads one array for a model with one input and one output (use model.predict "
+            "in Python with a list of arrays)",
+        )
+        return EXIT_BAD_MODEL
     name = "<stdin>" if args.input == "-" else escape(args.input)
     try:
         original = _fit_to_model(x, tuple(model.input_shape), name)

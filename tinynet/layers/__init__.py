@@ -21,6 +21,7 @@ from .base import LAYER_REGISTRY, Input, Layer, memory_order, register_layer
 from .conv import Conv2D
 from .core import Dropout, Flatten
 from .dense import Dense
+from .merge import Add, Concatenate, Multiply
 from .normalization import BatchNormalization, LayerNormalization
 from .pooling import AvgPool2D, GlobalAveragePooling2D, MaxPool2D
 from .reshape import Reshape
@@ -33,8 +34,10 @@ __all__ = [
     "ActivatedLayer",
     "Activation",
     "ActivationLayer",
+    "Add",
     "AvgPool2D",
     "BatchNormalization",
+    "Concatenate",
     "Conv2D",
     "Dense",
     "Dropout",
@@ -47,6 +50,7 @@ __all__ = [
     "Linear",
     "MaxPool2D",
     "MultiHeadAttention",
+    "Multiply",
     "PositionalEmbedding",
     "ReLU",
     "Reshape",

@@ -72,6 +72,7 @@ inference mode always returns a fresh array.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
@@ -150,6 +151,9 @@ class Layer:
     """
 
     registered_name: str = ""
+
+    #: The node of the graph this layer was called in symbolically (see :meth:`__call__`), or None.
+    _node: Node | None = None
 
     #: The flag behind :attr:`trainable` (a class default, for subclasses that skip ``Layer.__init__``).
     _trainable: bool = True
@@ -244,13 +248,64 @@ class Layer:
         """Fill ``grads`` and return the gradient with respect to the last input."""
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
-    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """Build on first use, check the input shape, and run :meth:`forward`."""
+    def __call__(self, x: Any, training: bool = False) -> Any:
+        """Build on first use, check the input shape, and run :meth:`forward`.
+
+        Called on a symbolic tensor (``tn.Input`` or a layer's symbolic output), or
+        on a list of them, the layer records a node of a functional model's graph
+        instead and returns its symbolic output (see :class:`tinynet.Model`).  A
+        list of arrays goes to a layer that takes several inputs (``Add()([a, b])``).
+        """
+        if isinstance(x, SymbolicTensor) or (
+            isinstance(x, (list, tuple)) and x and all(isinstance(t, SymbolicTensor) for t in x)
+        ):
+            return self._call_symbolic(x)
+        if isinstance(x, (list, tuple)):
+            xs = [np.asarray(a) for a in x]
+            if not self.built:
+                self.build([a.shape[1:] for a in xs])  # type: ignore[arg-type]
+            self.check_input(xs)  # type: ignore[arg-type]
+            return self.forward(xs, training=training)  # type: ignore[arg-type]
         x = np.asarray(x)
         if not self.built:
             self.build(x.shape[1:])
         self.check_input(x)
         return self.forward(x, training=training)
+
+    def _call_symbolic(self, inputs: Any) -> Any:
+        """Record this layer as a node of a graph on symbolic ``inputs``; return its symbolic output(s)."""
+        listed = isinstance(inputs, (list, tuple))
+        tensors = list(inputs) if listed else [inputs]
+        if self._node is not None:
+            raise ValueError(
+                f"layer {self.name or type(self).__name__!r} is already called on "
+                f"{_tensor_names(self._node.inputs)}; a tinynet layer can be used once in a model, because it "
+                "keeps the cache of one call (Keras' shared layers are not supported): create another layer "
+                "for the second use"
+            )
+        shapes = [t.shape for t in tensors]
+        arg = shapes if listed else shapes[0]
+        try:
+            declared = self.input_shape
+            if declared is not None and (list(declared) if listed else tuple(declared)) != arg:  # type: ignore[arg-type]
+                raise ValueError(f"it declares inputs of shape {declared}")
+            if not self.built:
+                self.build(arg)  # type: ignore[arg-type]
+            elif (list(self.input_shape) if listed else self.input_shape) != arg:  # type: ignore[arg-type]
+                raise ValueError(f"it was built for inputs {self.input_shape}")
+        except ValueError as exc:
+            raise ValueError(
+                f"layer {self.name or type(self).__name__!r} cannot be called on "
+                f"{_tensor_names(tensors)} of shape {arg}: {exc}"
+            ) from None
+        node = Node(self, tensors, listed)
+        self._node = node
+        out = self.output_shape
+        if isinstance(out, list):  # several outputs (an RNN with return_state=True)
+            node.outputs = [SymbolicTensor(tuple(s), node, j) for j, s in enumerate(out)]
+            return list(node.outputs)
+        node.outputs = [SymbolicTensor(tuple(out), node, 0)]  # type: ignore[arg-type]
+        return node.outputs[0]
 
     def check_input(self, x: np.ndarray) -> None:
         """Raise a ``ValueError`` naming the layer when ``x`` does not fit it."""
@@ -447,11 +502,71 @@ def _as_shape(shape) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
-class Input:
-    """The shape of a model's samples, as the first element of a Sequential (Keras' ``keras.Input``).
+_node_counter = itertools.count()
 
-    ``tn.Sequential([tn.Input(shape=(4,)), Dense(8, activation="relu"), Dense(1)])``
-    declares 4 features per sample; the model then builds each layer as it is
+
+class SymbolicTensor:
+    """A placeholder for the batch a layer will receive: a shape, and the node that makes it.
+
+    What ``tn.Input(shape=...)`` is and what a layer returns when called on one;
+    :class:`tinynet.Model` follows them back from its outputs to its inputs to find
+    its graph (Keras' ``KerasTensor``).
+
+    Attributes
+    ----------
+    shape : tuple of int
+        The shape of one sample (no batch axis).
+    node : Node or None
+        The layer call that produces it (None for an ``Input``).
+    index : int
+        Which output of that node it is.
+    """
+
+    def __init__(self, shape: tuple[int, ...], node: Node | None = None, index: int = 0) -> None:
+        self.shape = tuple(shape)
+        self.node = node
+        self.index = index
+
+    @property
+    def name(self) -> str:  # an Input sets its own
+        layer = self.node.layer if self.node is not None else None
+        base = layer.name or type(layer).__name__ if layer is not None else "input"
+        return base if self.index == 0 else f"{base}[{self.index}]"
+
+    def __repr__(self) -> str:
+        return f"<SymbolicTensor {self.name!r} shape=(None, {', '.join(map(str, self.shape))})>"
+
+
+class Node:
+    """One call of a layer in a graph: the layer, its input tensors, its output tensors.
+
+    ``listed`` says whether the layer was called on a list (``Add()([a, b])``) or on one
+    tensor; ``order`` (a creation counter) is a topological order, since a node is
+    made after its inputs exist.
+    """
+
+    def __init__(self, layer: Layer, inputs: list[SymbolicTensor], listed: bool) -> None:
+        self.layer, self.inputs, self.listed = layer, inputs, listed
+        self.outputs: list[SymbolicTensor] = []
+        self.order = next(_node_counter)
+
+
+def _tensor_names(tensors: list[SymbolicTensor]) -> str:
+    names = [repr(t.name) for t in tensors]
+    return names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
+
+
+class Input(SymbolicTensor):
+    """A model's input: a symbolic tensor of the shape of one sample (Keras' ``keras.Input``).
+
+    In a functional model, layers are called on it::
+
+        x = tn.Input(shape=(8,))
+        y = Dense(1, activation="sigmoid")(Dense(16, activation="relu")(x))
+        model = tn.Model(x, y)
+
+    As the first element of a Sequential, ``tn.Sequential([tn.Input(shape=(4,)), Dense(8), Dense(1)])``,
+    it declares 4 features per sample; the model then builds each layer as it is
     added (see :meth:`tinynet.Sequential.add`).  It is not a layer: it has no
     weights, does nothing to the data and does not appear in ``model.layers``
     (Keras lists it neither).
@@ -495,9 +610,18 @@ class Input:
                 f"Input(dtype={dtype!r}): tinynet models compute in the default dtype "
                 f"({get_default_dtype()}); call tn.set_default_dtype({str(np.dtype(dtype))!r}) before creating the model"
             )
-        self.shape: tuple[int, ...] = tuple(int(s) for s in shape)
+        super().__init__(tuple(int(s) for s in shape))
         self.batch_size = batch_size
-        self.name = name
+        self._name = name
+
+    @property
+    def name(self) -> str | None:  # type: ignore[override]
+        """The name given, or the one a functional model assigns (``input``, ``input_1``, ...)."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        self._name = value
 
     def __repr__(self) -> str:
         return f"Input(shape={self.shape})"

@@ -15,7 +15,7 @@ speed; the function then writes its result there and returns it.  Without
 Modules: :mod:`~tinynet.ops.dense`, :mod:`~tinynet.ops.activations`,
 :mod:`~tinynet.ops.losses`, :mod:`~tinynet.ops.conv`,
 :mod:`~tinynet.ops.pooling`, :mod:`~tinynet.ops.normalization`,
-:mod:`~tinynet.ops.attention`.
+:mod:`~tinynet.ops.attention`, :mod:`~tinynet.ops.merge`.
 """
 
 from .activations import (
@@ -61,14 +61,26 @@ from .losses import (
     sigmoid_cross_entropy,
     softmax_cross_entropy,
 )
+from .merge import (
+    add,
+    add_backward,
+    concatenate,
+    concatenate_backward,
+    multiply,
+    multiply_backward,
+)
 from .normalization import normalize_backward, normalize_forward
 from .pooling import avg_pool, avg_pool_backward, max_pool, max_pool_backward, pool_windows
 
 __all__ = [
+    "add",
+    "add_backward",
     "attention_mask",
     "avg_pool",
     "avg_pool_backward",
     "col2im",
+    "concatenate",
+    "concatenate_backward",
     "conv2d_backward",
     "conv2d_forward",
     "conv_output_size",
@@ -90,6 +102,8 @@ __all__ = [
     "masked_softmax",
     "max_pool",
     "max_pool_backward",
+    "multiply",
+    "multiply_backward",
     "normalize_backward",
     "normalize_forward",
     "pad_images",

@@ -403,8 +403,18 @@ class ModelFileInfo:
             f"{self.tinynet_version} ({'model' if self.kind == 'model' else 'weights only'})",
             f'Model       "{self.model_name}", {self.dtype}, input shape '
             f"({', '.join(map(str, self.input_shape))}{',' if len(self.input_shape) == 1 else ''})",
-            "",
         ]
+        graph = self.manifest.get("model", {}).get("graph")
+        if graph is not None:  # a functional model (format version 5): its inputs and outputs
+            inputs = graph["inputs"] if isinstance(graph["inputs"], list) else [graph["inputs"]]
+            outputs = graph["outputs"] if isinstance(graph["outputs"][0], list) else [graph["outputs"]]
+            lines.append(
+                "Graph       functional; inputs "
+                + ", ".join(f"{entry['name']} {tuple(entry['shape'])}" for entry in inputs)
+                + "; outputs "
+                + ", ".join(f"{name}[{index}]" if index else name for name, index in outputs)
+            )
+        lines.append("")
         rows = [("#", "Layer (class)", "Param #", "Arrays")]
         for layer in self.layers:
             label = f"{layer.name} ({layer.class_name}{'' if layer.registered else ', NOT REGISTERED'})"

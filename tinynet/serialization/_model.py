@@ -198,12 +198,20 @@ def model_manifest(
             "class_name": "Sequential",
             "name": str(model.name),
             "dtype": dtype.name,
-            "input_shape": [int(s) for s in model.input_shape],
+            "input_shape": [int(s) for s in model.input_shapes[0]]
+            if model._graph is not None
+            else [int(s) for s in model.input_shape],
         },
         "layers": layers,
         "compile": None,
         "training": None,
     }
+    if model._graph is not None:  # a functional model: its graph (format version 5)
+        manifest["model"]["class_name"] = "Model"
+        graph = model._graph
+        manifest["model"]["graph"] = _jsonable(
+            {"inputs": graph["inputs"], "inbound": graph["inbound"], "outputs": graph["outputs"]}, "the graph"
+        )
     card_json = None if card is None else _card_json(card)
     if kind == "weights":
         check_configs(manifest, _saving)
@@ -267,10 +275,12 @@ def _card_json(card) -> dict[str, Any]:
 
 def _versioned(manifest: dict[str, Any], quantized: bool, card: dict[str, Any] | None) -> dict[str, Any]:
     """The manifest in the oldest version that holds it: 3 only with int8 arrays or a model card,
-    4 only with a frozen layer, a GELU or a LeakyReLU layer (see :func:`_layers_version`)."""
+    4 only with a frozen layer, a GELU or a LeakyReLU layer (see :func:`_layers_version`), 5 only
+    for a functional model (``tn.Model``: ``model.class_name`` "Model" and ``model.graph``)."""
     version_4 = _layers_version(manifest["layers"]) == 4
-    if quantized or card is not None or version_4:
-        manifest["format_version"] = 4 if version_4 else 3
+    version_5 = manifest["model"]["class_name"] == "Model"
+    if quantized or card is not None or version_4 or version_5:
+        manifest["format_version"] = 5 if version_5 else 4 if version_4 else 3
         manifest["card"] = card
         if manifest["training"] is not None:
             manifest["training"].setdefault("callbacks", [])
@@ -469,9 +479,18 @@ def validate(archive: Archive) -> dict[str, Any]:
     kind = manifest["kind"]
     if kind not in ("model", "weights"):
         raise fail(f"the manifest's 'kind' must be 'model' or 'weights', found {_short(kind)}")
-    model = _keys(manifest["model"], {"class_name", "name", "dtype", "input_shape"}, "'model'", fail)
-    if model["class_name"] != "Sequential":
-        raise fail(f"'model.class_name' must be 'Sequential', found {_short(model['class_name'])}")
+    functional = (
+        manifest["format_version"] >= 5
+        and isinstance(manifest["model"], dict)
+        and (manifest["model"].get("class_name") == "Model")
+    )
+    model_keys = {"class_name", "name", "dtype", "input_shape"}
+    model = _keys(manifest["model"], model_keys | {"graph"} if functional else model_keys, "'model'", fail)
+    if not functional and model["class_name"] != "Sequential":
+        allowed = "'Sequential' or 'Model'" if manifest["format_version"] >= 5 else "'Sequential'"
+        raise fail(f"'model.class_name' must be {allowed}, found {_short(model['class_name'])}")
+    if functional:
+        _check_graph(model["graph"], fail)
     _string(model["name"], "'model.name'", fail)
     if model["dtype"] not in ("float32", "float64"):
         raise fail(f"'model.dtype' must be 'float32' or 'float64', found {_short(model['dtype'])}")
@@ -560,6 +579,46 @@ def validate(archive: Archive) -> dict[str, Any]:
         raise fail(f"the array {unused[0]!r} is not used by any layer, optimizer or callback state")
     check_configs(manifest, fail)
     return manifest
+
+
+def _check_graph(graph: Any, fail: Fail) -> None:
+    """The shape of ``model.graph`` (version 5); what it refers to is checked when the model is rebuilt."""
+    _keys(graph, {"inputs", "inbound", "outputs"}, "'model.graph'", fail)
+    inputs = graph["inputs"] if isinstance(graph["inputs"], list) else [graph["inputs"]]
+    if not 1 <= len(inputs) <= MAX_MEMBERS:
+        raise fail(
+            f"'model.graph.inputs' must hold 1 to {MAX_MEMBERS} inputs, found {_short(graph['inputs'])}"
+        )
+    for k, entry in enumerate(inputs):
+        where = f"'model.graph.inputs'[{k}]"
+        _keys(entry, {"name", "shape"}, where, fail)
+        _string(entry["name"], f"{where}.name", fail)
+        shape = entry["shape"]
+        if not isinstance(shape, list) or not 1 <= len(shape) <= MAX_NDIM:
+            raise fail(f"{where}.shape must be a list of 1 to {MAX_NDIM} sizes, found {_short(shape)}")
+        for i, size in enumerate(shape):
+            _int(size, f"{where}.shape[{i}]", fail, 1, _MAX_DIM)
+
+    def ref(value: Any, where: str) -> None:
+        if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)):
+            raise fail(f"{where} must be a reference [name, index], found {_short(value)}")
+        _string(value[0], f"{where}[0]", fail)
+        _int(value[1], f"{where}[1]", fail, 0, 1000)
+
+    def refs(value: Any, where: str) -> None:
+        if isinstance(value, list) and value and isinstance(value[0], list):
+            if len(value) > MAX_MEMBERS:
+                raise fail(f"{where} holds too many references")
+            for i, r in enumerate(value):
+                ref(r, f"{where}[{i}]")
+        else:
+            ref(value, where)
+
+    if not isinstance(graph["inbound"], list):
+        raise fail(f"'model.graph.inbound' must be a list, found {_kind(graph['inbound'])}")
+    for i, inbound in enumerate(graph["inbound"]):
+        refs(inbound, f"'model.graph.inbound'[{i}]")
+    refs(graph["outputs"], "'model.graph.outputs'")
 
 
 def _check_quantized(archive: Archive, layer: dict[str, Any], where: str, refer) -> None:
@@ -707,6 +766,8 @@ def rebuild(archive: Archive, manifest: dict[str, Any]):
     fail = archive.error
     import_builtin_layers()
     entries = manifest["layers"]
+    if manifest["model"]["class_name"] == "Model":
+        return _rebuild_functional(archive, manifest)
     with _creation_context(manifest["model"]["dtype"]):
         model = Sequential(name=manifest["model"]["name"])
         model._build_on_add = False  # built once below, with every parameter's allocation guarded
@@ -746,6 +807,59 @@ def rebuild(archive: Archive, manifest: dict[str, Any]):
             for layer in model.layers:
                 layer.__dict__.pop("add_param", None)
             del model._build_on_add
+    check_architecture(archive, manifest, model)
+    return model
+
+
+def _layers_of(archive: Archive, entries: list[dict[str, Any]]) -> list[Layer]:
+    """New layers from the manifest's configs (not built)."""
+    fail = archive.error
+    layers = []
+    for i, entry in enumerate(entries):
+        class_name = entry["class_name"]
+        cls = LAYER_REGISTRY.get(class_name)
+        if cls is None:
+            raise fail(
+                f"layer {i} is a {class_name!r}, which is not a registered layer class. If it is your own "
+                "layer, decorate its class with @tn.register_layer and import it before loading; "
+                f"registered classes: {', '.join(sorted(LAYER_REGISTRY))}"
+            )
+        try:
+            layer = cls.from_config(dict(entry["config"]))
+        except Exception as exc:
+            raise fail(
+                f"layer {i} ({class_name}) cannot be rebuilt from its configuration ({_describe(exc)})"
+            ) from exc
+        if not isinstance(layer, cls):
+            raise fail(f"layer {i}: {class_name}.from_config returned {type(layer).__name__}")
+        layers.append(layer)
+    return layers
+
+
+def _rebuild_functional(archive: Archive, manifest: dict[str, Any]):
+    """A functional model (format version 5): its layers, connected as ``model.graph`` says, each
+    layer's parameters guarded to the stored shapes while the graph builds them."""
+    from ..models import model_from_graph
+
+    fail = archive.error
+    entries = manifest["layers"]
+    with _creation_context(manifest["model"]["dtype"]):
+        layers = _layers_of(archive, entries)
+        for i, (layer, entry) in enumerate(zip(layers, entries, strict=True)):
+            expected = {key: (name, archive.members[name].shape) for key, name in entry["params"].items()}
+            _guard_parameters(layer, expected, f"layer {i} ({entry['class_name']} {layer.name!r})", fail)
+        try:
+            model = model_from_graph(
+                manifest["model"]["name"],
+                manifest["model"]["graph"],
+                layers,
+                lambda reason: fail(f"the graph: {reason}"),
+            )
+        finally:
+            for layer in layers:
+                layer.__dict__.pop("add_param", None)
+    if [layer.name for layer in model.layers] != [layer.name for layer in layers]:
+        raise fail("the file's layers are not in the order of its graph (each after the layers it reads)")
     check_architecture(archive, manifest, model)
     return model
 

@@ -5,5 +5,6 @@ without importing the reader and writer (see docs/file-format.md)."""
 FORMAT_NAME = "tinynet-model"
 #: The newest format version this tinynet writes and reads.  It writes the oldest version that
 #: holds the file: 1, or 2 with callback states, or 3 with int8 kernels or a model card, or 4 with
-#: frozen layers, GELU or LeakyReLU layers (whose configs version 4 changed).
-FORMAT_VERSION = 4
+#: frozen layers, GELU or LeakyReLU layers (whose configs version 4 changed), or 5 for a functional
+#: model (tn.Model, whose graph version 5 added).
+FORMAT_VERSION = 5
