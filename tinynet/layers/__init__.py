@@ -20,8 +20,10 @@ from .base import LAYER_REGISTRY, Input, Layer, memory_order, register_layer
 from .conv import Conv2D
 from .core import Dropout, Flatten
 from .dense import Dense
+from .embedding import Embedding
 from .normalization import BatchNormalization, LayerNormalization
 from .pooling import AvgPool2D, GlobalAveragePooling2D, MaxPool2D
+from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
 from .reshape import Reshape
 
 __all__ = [
@@ -37,17 +39,22 @@ __all__ = [
     "Conv2D",
     "Dense",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "GRU",
     "GlobalAveragePooling2D",
     "Input",
     "Layer",
+    "LSTM",
     "LayerNormalization",
     "LeakyReLU",
     "Linear",
     "MaxPool2D",
     "ReLU",
+    "Recurrent",
     "Reshape",
     "Sigmoid",
+    "SimpleRNN",
     "Softmax",
     "Softplus",
     "Tanh",

@@ -14,7 +14,8 @@ speed; the function then writes its result there and returns it.  Without
 
 Modules: :mod:`~tinynet.ops.dense`, :mod:`~tinynet.ops.activations`,
 :mod:`~tinynet.ops.losses`, :mod:`~tinynet.ops.conv`,
-:mod:`~tinynet.ops.pooling`, :mod:`~tinynet.ops.normalization`.
+:mod:`~tinynet.ops.pooling`, :mod:`~tinynet.ops.normalization`,
+:mod:`~tinynet.ops.embedding`, :mod:`~tinynet.ops.recurrent`.
 """
 
 from .activations import (
@@ -46,6 +47,7 @@ from .conv import (
     pad_images,
     receptive_fields,
 )
+from .embedding import embedding_backward, embedding_forward
 from .dense import dense_backward, dense_forward, dense_input_grad
 from .losses import (
     cross_entropy_logits_grad,
@@ -56,6 +58,14 @@ from .losses import (
 )
 from .normalization import normalize_backward, normalize_forward
 from .pooling import avg_pool, avg_pool_backward, max_pool, max_pool_backward, pool_windows
+from .recurrent import (
+    gru_backward,
+    gru_forward,
+    lstm_backward,
+    lstm_forward,
+    simple_rnn_backward,
+    simple_rnn_forward,
+)
 
 __all__ = [
     "avg_pool",
@@ -69,16 +79,22 @@ __all__ = [
     "dense_forward",
     "dense_input_grad",
     "elu",
+    "embedding_backward",
+    "embedding_forward",
     "elu_backward",
     "gelu",
     "gelu_backward",
     "gelu_tanh",
     "gelu_tanh_backward",
+    "gru_backward",
+    "gru_forward",
     "im2col",
     "leaky_relu",
     "leaky_relu_backward",
     "log_softmax",
     "logsumexp",
+    "lstm_backward",
+    "lstm_forward",
     "max_pool",
     "max_pool_backward",
     "normalize_backward",
@@ -91,6 +107,8 @@ __all__ = [
     "sigmoid",
     "sigmoid_backward",
     "sigmoid_cross_entropy",
+    "simple_rnn_backward",
+    "simple_rnn_forward",
     "softmax",
     "softmax_backward",
     "softmax_cross_entropy",
