@@ -83,24 +83,21 @@ class Embedding(Layer):
     def token_ids(self, x: np.ndarray) -> np.ndarray:
         """``x`` as integer ids, refusing non-integers and ids outside [0, input_dim)."""
         x = np.asarray(x)
-        if x.dtype.kind in "iu":
-            ids = x
-        elif x.dtype.kind == "f":
-            ids = x.astype(np.intp)
-            if not np.array_equal(ids, x):  # NaN, inf and fractions all differ from their cast
+        if x.dtype.kind == "f":
+            if not np.array_equal(x, np.floor(x)):  # NaN and inf fail too (NaN != NaN, inf - inf)
                 raise ValueError(
                     f"{self._describe()}: token ids must be whole numbers, got non-integer values "
                     f"(input of shape {x.shape}); pass integer token ids"
                 )
-        else:
+        elif x.dtype.kind not in "iu":
             raise ValueError(f"{self._describe()}: token ids must be integers, got dtype {x.dtype}")
-        if ids.size and (ids.min() < 0 or ids.max() >= self.input_dim):
+        if x.size and (x.min() < 0 or x.max() >= self.input_dim):  # checked before any cast
             raise ValueError(
                 f"{self._describe()}: token ids must be in [0, {self.input_dim - 1}] (input_dim="
-                f"{self.input_dim}), got values from {int(ids.min())} to {int(ids.max())} "
+                f"{self.input_dim}), got values from {int(x.min())} to {int(x.max())} "
                 f"in an input of shape {x.shape}"
             )
-        return ids
+        return x if x.dtype.kind in "iu" else x.astype(np.intp)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.ids = self.token_ids(x)
