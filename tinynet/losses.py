@@ -418,6 +418,8 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         # unmasked positions; its normalizer NT becomes M
         return loss * self._mask_factor()
 
+    __call__ = forward  # (Loss binds __call__ to its own forward)
+
     def backward(self) -> np.ndarray:
         grad = super().backward()
         if self._mask is not None:
