@@ -56,7 +56,9 @@ class MinimalLSTM:
     def __init__(self, batch: int = BATCH, seed: int = 0):
         V, E, H, T, B = VOCAB, EMBED, UNITS, STEPS, batch
         f32 = np.float32
-        self.opt = FlatAdam([(V, E), (E, 4 * H), (H, 4 * H), (4 * H,), (H, V), (V,)], f32, np.random.default_rng(seed))
+        self.opt = FlatAdam(
+            [(V, E), (E, 4 * H), (H, 4 * H), (4 * H,), (H, V), (V,)], f32, np.random.default_rng(seed)
+        )
         self.Emb, self.W, self.U, self.b, self.Wd, self.bd = self.opt.params
         self.b[H : 2 * H] = 1.0  # the forget bias, as tinynet's unit_forget_bias
         self.B = B
@@ -76,7 +78,7 @@ class MinimalLSTM:
 
     def step(self, ids: np.ndarray, targets: np.ndarray) -> float:
         """One training step on time-major ``ids``, ``targets`` (T, B)."""
-        V, E, H = VOCAB, EMBED, UNITS
+        E, H = EMBED, UNITS
         T, B = ids.shape
         X, gates, hs, cs, phi_c = self.X, self.gates, self.hs, self.cs, self.phi_c
         W, U, Wd = self.W, self.U, self.Wd
@@ -173,8 +175,10 @@ def torch_trainer(x: np.ndarray, y: np.ndarray, batch: int = BATCH):
             h, _ = self.lstm(self.embedding(ids))
             return self.head(h).reshape(-1, VOCAB)
 
-    def loss(logits, targets, ce=nn.CrossEntropyLoss()):
-        return ce(logits, targets.reshape(-1))
+    cross_entropy = nn.CrossEntropyLoss()
+
+    def loss(logits, targets):
+        return cross_entropy(logits, targets.reshape(-1))
 
     torch.manual_seed(0)
     return TorchTrainer(LanguageModel(), loss, x, y, batch)

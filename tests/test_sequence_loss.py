@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import tinynet as tn
 from tinynet.gradcheck import check_loss, float64_defaults
-from tinynet.layers import Dense, Embedding, LSTM
+from tinynet.layers import LSTM, Dense, Embedding
 from tinynet.losses import SparseCategoricalCrossentropy
 
 from .strategies import seeds
@@ -62,7 +62,14 @@ def test_fused_head_gradient_on_sequences_is_p_minus_t_over_unmasked_positions(f
     # the model's training output is the softmax head's HeadOutput: the loss differentiates
     # with respect to the logits, (p - t)/M, zero at masked positions
     tn.set_seed(0)
-    model = tn.Sequential([tn.Input(shape=(4,)), Embedding(6, 3), LSTM(5, return_sequences=True), Dense(6, activation="softmax")])
+    model = tn.Sequential(
+        [
+            tn.Input(shape=(4,)),
+            Embedding(6, 3),
+            LSTM(5, return_sequences=True),
+            Dense(6, activation="softmax"),
+        ]
+    )
     loss = SparseCategoricalCrossentropy(ignore_class=-1)
     model.compile("sgd", loss)
     x = np.random.default_rng(0).integers(0, 6, size=(3, 4))
@@ -112,7 +119,14 @@ def test_config_and_model_file_keep_ignore_class():
 def test_fit_on_padded_sequences_reports_the_masked_mean():
     with float64_defaults():
         tn.set_seed(0)
-        model = tn.Sequential([tn.Input(shape=(5,)), Embedding(4, 3), LSTM(4, return_sequences=True), Dense(4, activation="softmax")])
+        model = tn.Sequential(
+            [
+                tn.Input(shape=(5,)),
+                Embedding(4, 3),
+                LSTM(4, return_sequences=True),
+                Dense(4, activation="softmax"),
+            ]
+        )
     model.compile("adam", SparseCategoricalCrossentropy(ignore_class=-1))
     x = np.random.default_rng(0).integers(0, 4, size=(6, 5))
     y = np.random.default_rng(1).integers(0, 4, size=(6, 5))

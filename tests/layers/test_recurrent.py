@@ -291,7 +291,9 @@ def test_save_and_load_round_trip(tmp_path):
             Embedding(9, 4, name="emb"),
             SimpleRNN(5, return_sequences=True, activation="relu"),
             GRU(5, return_sequences=True),
-            LSTM(6, return_sequences=True, unit_forget_bias=False, kernel_regularizer=tn.regularizers.l2(1e-4)),
+            LSTM(
+                6, return_sequences=True, unit_forget_bias=False, kernel_regularizer=tn.regularizers.l2(1e-4)
+            ),
             Dense(9, activation="softmax"),
         ]
     )
@@ -303,7 +305,13 @@ def test_save_and_load_round_trip(tmp_path):
     path = tmp_path / "seq.tnm"
     model.save(path)
     loaded = tn.load_model(path)
-    assert [type(layer).__name__ for layer in loaded.layers] == ["Embedding", "SimpleRNN", "GRU", "LSTM", "Dense"]
+    assert [type(layer).__name__ for layer in loaded.layers] == [
+        "Embedding",
+        "SimpleRNN",
+        "GRU",
+        "LSTM",
+        "Dense",
+    ]
     assert loaded.get_config() == model.get_config()
     assert loaded.loss.ignore_class == -1
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

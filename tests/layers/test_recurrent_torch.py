@@ -33,7 +33,12 @@ def _torch_twin(layer, H, D):
         w_ih, w_hh = _gru_blocks(k, H).T, _gru_blocks(U, H).T
         b_ih, b_hh = _gru_blocks(b[0], H), _gru_blocks(b[1], H)
     with torch.no_grad():
-        for name, value in (("weight_ih_l0", w_ih), ("weight_hh_l0", w_hh), ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
+        for name, value in (
+            ("weight_ih_l0", w_ih),
+            ("weight_hh_l0", w_hh),
+            ("bias_ih_l0", b_ih),
+            ("bias_hh_l0", b_hh),
+        ):
             getattr(net, name).copy_(torch.from_numpy(np.ascontiguousarray(value)))
     return net
 

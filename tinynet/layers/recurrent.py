@@ -246,7 +246,11 @@ class SimpleRNN(Recurrent):
     def _run(self, xt):
         self.xt = xt
         self.hs = rnn.simple_rnn_forward(
-            xt, self.params["kernel"], self.params["recurrent_kernel"], self.params.get("bias"), self.activation
+            xt,
+            self.params["kernel"],
+            self.params["recurrent_kernel"],
+            self.params.get("bias"),
+            self.activation,
         )
         return self.hs, [self.hs[-1]]
 

@@ -47,8 +47,8 @@ from .conv import (
     pad_images,
     receptive_fields,
 )
-from .embedding import embedding_backward, embedding_forward
 from .dense import dense_backward, dense_forward, dense_input_grad
+from .embedding import embedding_backward, embedding_forward
 from .losses import (
     cross_entropy_logits_grad,
     log_softmax,
@@ -79,9 +79,9 @@ __all__ = [
     "dense_forward",
     "dense_input_grad",
     "elu",
+    "elu_backward",
     "embedding_backward",
     "embedding_forward",
-    "elu_backward",
     "gelu",
     "gelu_backward",
     "gelu_tanh",
