@@ -12,11 +12,20 @@ element-wise losses, the mean over the last axis, as Keras does), then
 with sample weights :math:`w_n = 1` unless ``sample_weight`` is given.  The
 :math:`1/N` (and the :math:`w_n`) therefore appear in every gradient below.
 
+Sequences.  For predictions with positions, (N, T, K) against targets (N, T, K) or (N, T),
+the cross-entropies average over the :math:`M = NT` positions, :math:`\ell_n` being the
+mean over sample :math:`n`'s :math:`T` positions: the normalizer of every gradient below is
+then :math:`M`, not :math:`N` (the fused one is :math:`w_n (p - t)/M`), and with
+``SparseCategoricalCrossentropy(ignore_class=...)`` :math:`M` counts only the unmasked
+positions.
+
 Fused, stable forms.  A sigmoid followed by binary cross-entropy, or a softmax
 followed by categorical cross-entropy, has the remarkably simple gradient with
 respect to the *logits* :math:`z` (the activation's input)
 
-.. math:: \frac{\partial L}{\partial z} = \frac{w_n}{N}\,(p - t), \qquad p = \sigma(z)\ \text{or}\ \mathrm{softmax}(z).
+.. math:: \frac{\partial L}{\partial z} = \frac{w_n}{N}\,(p - t), \qquad p = \sigma(z)\ \text{or}\ \mathrm{softmax}(z)
+
+(:math:`N` the number of rows: samples, or positions of sequences).
 
 Computing it this way is both cheaper and numerically safer than chaining
 :math:`\partial L/\partial p = -t/p + \dots` (which divides by probabilities
