@@ -15,6 +15,8 @@ glorot_normal      truncated :math:`N(0, \sigma^2)`, :math:`\sigma = \sqrt{2 / (
 he_uniform         :math:`U(-l, l)`, :math:`l = \sqrt{6 / \text{fan\_in}}`
 he_normal          truncated :math:`N(0, \sigma^2)`, :math:`\sigma = \sqrt{2 / \text{fan\_in}}`
 lecun_normal       truncated :math:`N(0, \sigma^2)`, :math:`\sigma = \sqrt{1 / \text{fan\_in}}`
+orthogonal         a random orthogonal matrix (Keras' recurrent kernels, see :func:`orthogonal`)
+uniform            :math:`U(-0.05, 0.05)` (Keras' ``"uniform"``, the default of Embedding)
 zeros, ones        constants
 =================  ==================================================================
 
@@ -95,6 +97,34 @@ def lecun_normal(shape: Shape, dtype=None, rng=None) -> np.ndarray:
     return _truncated_normal(shape, np.sqrt(1.0 / fan_in), dtype, rng)
 
 
+def orthogonal(shape: Shape, dtype=None, rng=None) -> np.ndarray:
+    r"""A random orthogonal matrix (Saxe et al., 2014), Keras' default for recurrent kernels.
+
+    The shape is flattened to :math:`(r, c)` with :math:`c` the last axis. A :math:`\max(r, c) \times
+    \min(r, c)` standard normal matrix :math:`A` is factored :math:`A = QR`; multiplying each column
+    of :math:`Q` by the sign of the matching diagonal entry of :math:`R` makes the result uniformly
+    distributed over the orthogonal matrices (Haar measure) instead of depending on the QR routine's
+    sign convention. :math:`Q` (transposed when :math:`r < c`) has orthonormal columns (or rows):
+    every singular value is 1, so repeated multiplication by it neither grows nor shrinks a vector.
+    """
+    rng = get_rng() if rng is None else rng
+    dtype = get_default_dtype() if dtype is None else dtype
+    if len(shape) < 2:
+        raise ValueError(f"the orthogonal initializer needs a shape of at least 2 axes, got {tuple(shape)}")
+    rows, cols = int(np.prod(shape[:-1])), int(shape[-1])
+    a = rng.standard_normal(size=(max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q *= np.where(np.diag(r) < 0, -1.0, 1.0)
+    if rows < cols:
+        q = q.T
+    return q.reshape(shape).astype(dtype)
+
+
+def uniform(shape: Shape, dtype=None, rng=None) -> np.ndarray:
+    """``U(-0.05, 0.05)``: Keras' ``"uniform"`` (``RandomUniform()`` with its defaults)."""
+    return _uniform(shape, 0.05, dtype, rng)
+
+
 def zeros(shape: Shape, dtype=None, rng=None) -> np.ndarray:
     """All zeros."""
     return np.zeros(shape, dtype=get_default_dtype() if dtype is None else dtype)
@@ -111,6 +141,8 @@ INITIALIZERS: dict[str, Initializer] = {
     "he_uniform": he_uniform,
     "he_normal": he_normal,
     "lecun_normal": lecun_normal,
+    "orthogonal": orthogonal,
+    "uniform": uniform,
     "zeros": zeros,
     "ones": ones,
 }

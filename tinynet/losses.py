@@ -13,6 +13,13 @@ with sample weights :math:`w_n = 1` unless ``sample_weight`` is given.  The
 :math:`1/N` (and the :math:`w_n`) therefore appear in every gradient below,
 and for element-wise losses the :math:`1/D` of the per-sample mean too.
 
+Sequences.  For predictions with positions, (N, T, K) against targets (N, T, K) or (N, T),
+the cross-entropies average over the :math:`M = NT` positions, :math:`\ell_n` being the
+mean over sample :math:`n`'s :math:`T` positions: the normalizer of every gradient below is
+then :math:`M`, not :math:`N` (the fused one is :math:`w_n (p - t)/M`), and with
+``SparseCategoricalCrossentropy(ignore_class=...)`` :math:`M` counts only the unmasked
+positions.
+
 Fused, stable forms.  A sigmoid followed by binary cross-entropy, or a softmax
 followed by categorical cross-entropy, has the remarkably simple gradient with
 respect to the *logits* :math:`z` (the activation's input): :math:`p - y`
@@ -364,16 +371,79 @@ class CategoricalCrossentropy(Loss):
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
-    r"""Categorical cross-entropy with integer class labels.
+    r"""Categorical cross-entropy with integer class labels, on single predictions or sequences.
 
-    ``y_true`` holds class indices of shape (N,) (or (N, 1)); it is the same
-    loss as :class:`CategoricalCrossentropy` with the one-hot targets
-    :math:`y_{nk} = [k = c_n]` for the labels :math:`c_n`, so :math:`\ell_n = -\log p_{n, c_n}` and, from
-    logits, :math:`\partial L/\partial z_{nk} = (p_{nk} - [k = c_n])/N`.
+    ``y_true`` holds class indices of shape (N,) (or (N, 1)) for predictions (N, V), or (N, T) for
+    sequences of predictions (N, T, V) (a language model's next-token targets); it is the same
+    loss as :class:`CategoricalCrossentropy` with the one-hot targets :math:`y_{n,t,k} = [k = c_{n,t}]` for the labels :math:`c_{n,t}`. Over
+    the :math:`M` predicted positions (:math:`M = N` for (N, V), :math:`M = NT` for (N, T, V)):
+
+    .. math::
+
+        L = \frac{1}{M} \sum_{(n,t)} w_n\, \big(-\log p_{n,t,c_{n,t}}\big), \qquad
+        \frac{\partial L}{\partial z_{n,t,k}} = \frac{w_n}{M}\,\big(p_{n,t,k} - [k = c_{n,t}]\big)
+
+    from logits (or through a model's fused softmax head), :math:`w_n = 1` without ``sample_weight``.
+    The normalizer is the number of *positions* :math:`M`, not the batch size :math:`N`: the loss is the
+    mean negative log-likelihood per predicted token, in nats.
+
+    ``ignore_class`` (Keras' argument) masks the positions whose label equals it, typically the
+    padding after a short sequence: they get no loss and no gradient, and :math:`M` counts only the
+    other positions, so the loss is the mean over the real predictions (as Keras). A batch with no
+    unmasked position has loss 0 and a zero gradient. Masked labels need not be valid classes
+    (``ignore_class=-1`` is common).
+
+    Parameters
+    ----------
+    from_logits : bool
+        ``y_pred`` holds logits instead of probabilities.
+    ignore_class : int, optional
+        The label of positions to leave out of the loss.
     """
 
     name = "sparse_categorical_crossentropy"
     rows_sum_to_one = True  # one-hot rows, built from the labels
+
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None) -> None:
+        super().__init__(from_logits)
+        if ignore_class is not None and (
+            isinstance(ignore_class, (bool, np.bool_)) or not isinstance(ignore_class, (int, np.integer))
+        ):
+            raise TypeError(
+                f"SparseCategoricalCrossentropy: ignore_class must be an integer label or None, got {ignore_class!r}"
+            )
+        self.ignore_class = None if ignore_class is None else int(ignore_class)
+        self._mask: np.ndarray | None = None
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self.ignore_class is not None:
+            config["ignore_class"] = self.ignore_class
+        return config
+
+    def _mask_factor(self) -> float:
+        """:math:`NT/M`: turns the parent's mean over all positions into the mean over the unmasked."""
+        valid = int(np.count_nonzero(self._mask))
+        return 0.0 if valid == 0 else self._mask.size / valid
+
+    def forward(self, y_true, y_pred, sample_weight=None, *, rows_sum_to_one: bool = False) -> float:
+        """The mean loss over the (unmasked) positions; see the class docstring."""
+        self._mask = None
+        loss = super().forward(y_true, y_pred, sample_weight, rows_sum_to_one=rows_sum_to_one)
+        if self._mask is None:
+            return loss
+        # masked rows of the one-hot targets are zero, so the parent's sum holds only the
+        # unmasked positions; its normalizer NT becomes M
+        return loss * self._mask_factor()
+
+    __call__ = forward  # (Loss binds __call__ to its own forward)
+
+    def backward(self) -> np.ndarray:
+        grad = super().backward()
+        if self._mask is not None:
+            # the fused p - t is p on a masked (all-zero) row: zero it, and rescale 1/(NT) to 1/M
+            grad *= (self._mask * self._mask_factor()).astype(grad.dtype)[..., None]
+        return grad
 
     def _check(self, y_true, y_pred):
         y_pred = np.asarray(y_pred)
@@ -394,13 +464,21 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
             raise ValueError("SparseCategoricalCrossentropy: labels must be whole numbers (class indices)")
         labels = labels.astype(np.intp)
         k = y_pred.shape[-1]
-        if labels.size and (labels.min() < 0 or labels.max() >= k):
+        ignore = getattr(self, "ignore_class", None)
+        valid = labels if ignore is None else labels[labels != ignore]
+        if valid.size and (valid.min() < 0 or valid.max() >= k):
             raise ValueError(
-                f"SparseCategoricalCrossentropy: labels must be in [0, {k - 1}] for {k} outputs, "
-                f"got values from {labels.min()} to {labels.max()}"
+                f"SparseCategoricalCrossentropy: labels must be in [0, {k - 1}] for {k} outputs"
+                + ("" if ignore is None else f" (or ignore_class={ignore})")
+                + f", got values from {valid.min()} to {valid.max()}"
             )
         one_hot = np.zeros(y_pred.shape, dtype=y_pred.dtype)
-        np.put_along_axis(one_hot, labels[..., None], 1.0, axis=-1)
+        if ignore is None:
+            np.put_along_axis(one_hot, labels[..., None], 1.0, axis=-1)
+        else:
+            self._mask = labels != ignore
+            np.put_along_axis(one_hot, np.where(self._mask, labels, 0)[..., None], 1.0, axis=-1)
+            one_hot *= self._mask[..., None]  # a masked position's target row is all zeros
         return one_hot, y_pred
 
 

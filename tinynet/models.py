@@ -1339,6 +1339,12 @@ class Sequential(Model):
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a tinynet layer, got {type(layer).__name__}")
+        if getattr(layer, "return_state", False) is True:  # several outputs: a graph, not a stack
+            raise ValueError(
+                f"{type(layer).__name__} with return_state=True has several outputs ([output, *states]), "
+                "which a Sequential cannot pass on; build the model with the functional API, "
+                "tn.Model(inputs, outputs), or use return_state=False"
+            )
         taken = {existing.name for existing in self.layers}
         given_name = layer.name
         if layer.name is None:

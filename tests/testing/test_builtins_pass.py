@@ -91,6 +91,16 @@ LAYER_CASES: dict[str, list[Case]] = {
     ],
     "PositionalEmbedding": [Case({"sequence_length": 6}, (2, 4, 3))],
     "SinePositionEncoding": [Case({}, (2, 4, 6))],
+    "SimpleRNN": [Case({"units": 3}, (2, 4, 3)), Case({"units": 2, "return_sequences": True}, (3, 2, 2))],
+    "LSTM": [
+        Case({"units": 3}, (2, 4, 3)),
+        Case({"units": 2, "return_sequences": True, "use_bias": False}, (1, 3, 2)),
+    ],
+    "GRU": [Case({"units": 3}, (2, 4, 3)), Case({"units": 2, "return_sequences": True}, (3, 2, 2))],
+    # Embedding's input is integer token ids, which take no gradient (backward returns None), so
+    # the input-gradient assertion does not apply: its scatter-add is checked by central differences
+    # in tests/layers/test_recurrent.py::test_embedding_scatter_add_matches_central_differences
+    "Embedding": [],
 }
 
 

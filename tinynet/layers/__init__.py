@@ -21,16 +21,20 @@ from .base import LAYER_REGISTRY, Input, Layer, memory_order, register_layer
 from .conv import Conv2D
 from .core import Dropout, Flatten
 from .dense import Dense
+from .embedding import Embedding
 from .merge import Add, Concatenate, Multiply
 from .normalization import BatchNormalization, LayerNormalization
 from .pooling import AvgPool2D, GlobalAveragePooling2D, MaxPool2D
+from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
 from .reshape import Reshape
 
 __all__ = [
     "ACTIVATIONS",
     "ELU",
     "GELU",
+    "GRU",
     "LAYER_REGISTRY",
+    "LSTM",
     "ActivatedLayer",
     "Activation",
     "ActivationLayer",
@@ -41,6 +45,7 @@ __all__ = [
     "Conv2D",
     "Dense",
     "Dropout",
+    "Embedding",
     "Flatten",
     "GlobalAveragePooling2D",
     "Input",
@@ -53,8 +58,10 @@ __all__ = [
     "Multiply",
     "PositionalEmbedding",
     "ReLU",
+    "Recurrent",
     "Reshape",
     "Sigmoid",
+    "SimpleRNN",
     "SinePositionEncoding",
     "Softmax",
     "Softplus",

@@ -15,7 +15,7 @@ speed; the function then writes its result there and returns it.  Without
 Modules: :mod:`~tinynet.ops.dense`, :mod:`~tinynet.ops.activations`,
 :mod:`~tinynet.ops.losses`, :mod:`~tinynet.ops.conv`,
 :mod:`~tinynet.ops.pooling`, :mod:`~tinynet.ops.normalization`,
-:mod:`~tinynet.ops.attention`, :mod:`~tinynet.ops.merge`.
+:mod:`~tinynet.ops.attention`, :mod:`~tinynet.ops.merge`, :mod:`~tinynet.ops.embedding`, :mod:`~tinynet.ops.recurrent`.
 """
 
 from .activations import (
@@ -54,6 +54,7 @@ from .conv import (
     receptive_fields,
 )
 from .dense import dense_backward, dense_forward, dense_input_grad
+from .embedding import embedding_backward, embedding_forward
 from .losses import (
     cross_entropy_logits_grad,
     log_softmax,
@@ -71,6 +72,14 @@ from .merge import (
 )
 from .normalization import normalize_backward, normalize_forward
 from .pooling import avg_pool, avg_pool_backward, max_pool, max_pool_backward, pool_windows
+from .recurrent import (
+    gru_backward,
+    gru_forward,
+    lstm_backward,
+    lstm_forward,
+    simple_rnn_backward,
+    simple_rnn_forward,
+)
 
 __all__ = [
     "add",
@@ -90,15 +99,21 @@ __all__ = [
     "dense_input_grad",
     "elu",
     "elu_backward",
+    "embedding_backward",
+    "embedding_forward",
     "gelu",
     "gelu_backward",
     "gelu_tanh",
     "gelu_tanh_backward",
+    "gru_backward",
+    "gru_forward",
     "im2col",
     "leaky_relu",
     "leaky_relu_backward",
     "log_softmax",
     "logsumexp",
+    "lstm_backward",
+    "lstm_forward",
     "masked_softmax",
     "max_pool",
     "max_pool_backward",
@@ -116,6 +131,8 @@ __all__ = [
     "sigmoid",
     "sigmoid_backward",
     "sigmoid_cross_entropy",
+    "simple_rnn_backward",
+    "simple_rnn_forward",
     "softmax",
     "softmax_backward",
     "softmax_cross_entropy",

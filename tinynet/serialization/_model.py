@@ -31,7 +31,19 @@ from ._version import FORMAT_NAME
 BIT_GENERATORS = ("PCG64",)
 # The modules defining tinynet's built-in layers: imported (a fixed list, never a name from a
 # file) so that their classes are in the registry whatever the user imported.
-_BUILTIN_LAYER_MODULES = ("activations", "core", "dense", "normalization", "conv", "pooling", "reshape")
+_BUILTIN_LAYER_MODULES = (
+    "activations",
+    "core",
+    "dense",
+    "normalization",
+    "conv",
+    "pooling",
+    "reshape",
+    "merge",
+    "embedding",
+    "recurrent",
+    "attention",
+)
 _MAX_INT = 2**63 - 1
 _MAX_DIM = 2**31 - 1
 #: The largest ``epochs_done`` and ``optimizer_iterations`` a file may hold: 2**53 - 1, the largest
