@@ -783,28 +783,12 @@ def rebuild(archive: Archive, manifest: dict[str, Any]):
     with _creation_context(manifest["model"]["dtype"]):
         model = Sequential(name=manifest["model"]["name"])
         model._build_on_add = False  # built once below, with every parameter's allocation guarded
-        for i, entry in enumerate(entries):
-            class_name = entry["class_name"]
-            cls = LAYER_REGISTRY.get(class_name)
-            if cls is None:
-                raise fail(
-                    f"layer {i} is a {class_name!r}, which is not a registered layer class. If it is your own "
-                    "layer, decorate its class with @tn.register_layer and import it before loading; "
-                    f"registered classes: {', '.join(sorted(LAYER_REGISTRY))}"
-                )
-            try:
-                layer = cls.from_config(dict(entry["config"]))
-            except Exception as exc:
-                raise fail(
-                    f"layer {i} ({class_name}) cannot be rebuilt from its configuration ({_describe(exc)})"
-                ) from exc
-            if not isinstance(layer, cls):
-                raise fail(f"layer {i}: {class_name}.from_config returned {type(layer).__name__}")
+        for i, layer in enumerate(_layers_of(archive, entries)):
             try:
                 model.add(layer)
             except Exception as exc:
                 raise fail(
-                    f"layer {i} ({class_name}) cannot be added to the model ({_describe(exc)})"
+                    f"layer {i} ({entries[i]['class_name']}) cannot be added to the model ({_describe(exc)})"
                 ) from exc
         for i, (layer, entry) in enumerate(zip(model.layers, entries, strict=True)):
             expected = {key: (name, archive.members[name].shape) for key, name in entry["params"].items()}
