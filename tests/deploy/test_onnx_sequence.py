@@ -447,18 +447,20 @@ def test_token_ids_are_not_validated_by_the_graph():
 
 def test_float64_graphs(float64):
     """float64 attention runs in onnxruntime; float64 recurrent graphs are valid ONNX that it cannot run."""
-    tn.set_seed(0)
-    model, kinds = tiny_gpt(gelu="gelu_tanh")  # onnxruntime has no float64 Erf (the exact GELU)
-    # epsilons that float32 holds exactly: ONNX keeps the attribute as a float32
-    for layer in model.layers:
-        if isinstance(layer, L.LayerNormalization):
-            layer.epsilon = 2.0**-10
-    randomize(model)
-    xs = functional_inputs(model, kinds, np.random.default_rng(0))
-    proto = to_onnx(model)
-    got = session(proto).run(None, feeds(proto, xs))[0]
-    assert got.dtype == np.float64
-    np.testing.assert_allclose(got, model.predict(xs[0]), rtol=0, atol=1e-10)
+    for make, kwargs in ((tiny_gpt, {"sine": True, "gelu": "gelu_tanh"}), (attention_with_padding(True), {})):
+        tn.set_seed(0)
+        model, kinds = make(**kwargs)  # the tanh GELU: onnxruntime has no float64 Erf (the exact GELU's)
+        # epsilons that float32 holds exactly: ONNX keeps the attribute as a float32
+        for layer in model.layers:
+            if isinstance(layer, L.LayerNormalization):
+                layer.epsilon = 2.0**-10
+        randomize(model)
+        xs = functional_inputs(model, kinds, np.random.default_rng(0))
+        xs = [x.astype(np.float64) if x.dtype == np.float32 else x for x in xs]
+        proto = to_onnx(model)
+        got = session(proto).run(None, feeds(proto, xs))[0]
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, model.predict(xs if len(xs) > 1 else xs[0]), rtol=0, atol=1e-10)
     lstm = tn.Sequential([L.LSTM(3, input_shape=(T, 2))])
     lstm.build()
     proto = to_onnx(lstm)  # checked by onnx.checker inside

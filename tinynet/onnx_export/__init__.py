@@ -1,23 +1,38 @@
 r"""Export a tinynet model to ONNX, for onnxruntime and the serving engines that read it.
 
 ``export_onnx(model, "model.onnx")`` writes one ONNX graph computing
-``model.predict``: its input ``"input"`` has shape ``(batch, *model.input_shape)``
-(the batch axis is dynamic), its output ``"output"`` has the shape of a
-prediction.  Layers are translated in inference form: Dropout is the identity,
-BatchNormalization uses its running statistics.
+``model.predict``, for a :class:`~tinynet.Sequential` or a functional
+:class:`~tinynet.Model` (a graph of layers: branches, merges, several inputs
+and outputs).  Layers are translated in inference form: Dropout (and the
+attention's dropout) is the identity, BatchNormalization uses its running
+statistics.
+
+Inputs and outputs.  A Sequential's graph has one input ``"input"`` of shape
+``(batch, *model.input_shape)``; a functional model's graph has one input per
+``tn.Input``, with its name (``"input"``, ``"input_1"``, ... unless named), in
+the order of ``model.inputs``.  The batch axis is dynamic (``"batch"``), every
+other axis fixed, as in the model.  The outputs are ``"output"``, then
+``"output_1"``, ``"output_2"``, ... in the order ``predict`` returns them.  An
+input read only by Embedding layers holds token ids and is ``int64`` (what
+``Gather`` indexes with); every other input, a padding mask included, is in the
+model's float dtype (an Embedding reading a float tensor casts it to ``int64``
+first).
 
 Opset.  The graph uses opset :data:`DEFAULT_OPSET` (17) of the default ONNX
 domain: the lowest with ``LayerNormalization``.  Every other operator used
 (``MatMul``, ``Add``, ``Mul``, ``Conv``, ``MaxPool``, ``AveragePool``,
 ``GlobalAveragePool``, ``BatchNormalization``, ``Flatten``, ``Reshape``,
 ``Relu``, ``LeakyRelu``, ``Elu``, ``Sigmoid``, ``Tanh``, ``Softmax``, ``Exp``,
-``Log``, ``Abs``, ``Neg``, ``Erf``, ``Identity``) has kept the same meaning since opset 13 or
-earlier, so a later opset may be asked for (``opset=`` up to what the
-installed ``onnx`` knows).
+``Log``, ``Abs``, ``Neg``, ``Erf``, ``Identity``, ``Concat``, ``Gather``,
+``Cast``, ``Shape``, ``Expand``, ``Transpose``, ``Squeeze``, ``Unsqueeze``,
+``Where``, ``And``, ``RNN``, ``LSTM``, ``GRU``) has kept the same meaning
+since opset 14 or earlier, so a later opset may be asked for (``opset=`` up to
+what the installed ``onnx`` knows).
 
 Each built-in layer maps to operators computing the same formula:
 
 * Dense: :math:`Z = XW + b` as ``MatMul`` then ``Add``; its activation follows.
+  On sequences (N, T, D) the same ``MatMul`` broadcasts over the time axis.
 * Conv2D: ``Conv`` on NCHW data (tinynet's layout too) with kernel
   :math:`(F, C, k_h, k_w)`, explicit ``pads`` (``"same"`` puts the odd row and
   column after, as TensorFlow and tinynet do) and the layer's strides.
@@ -29,22 +44,63 @@ Each built-in layer maps to operators computing the same formula:
   layout; Reshape: ``Reshape`` to ``(-1, *target_shape)``.
 * BatchNormalization: ``BatchNormalization`` (inference mode) with the
   running mean and variance; LayerNormalization: ``LayerNormalization`` over
-  the last axis.
+  the last axis (of (N, D) or (N, T, D) alike).
 * Activations: ``Relu``, ``LeakyRelu(alpha)``, ``Elu(alpha)``, ``Sigmoid``,
   ``Tanh``, ``Softmax(axis=-1)``; softplus as
   :math:`\max(x, 0) + \log(1 + e^{-|x|})` (never exponentiates a positive
   number, as tinynet); the exact GELU as :math:`\tfrac12 x (1 + \mathrm{erf}(x/\sqrt2))`
-  with ``Erf``, the tanh form (``"gelu_tanh"``) as :math:`x\,\sigma(2c(x + kx^3))`,
-  :math:`c = \sqrt{2/\pi}`, :math:`k = 0.044715` (ONNX's own ``Gelu`` needs opset 20).
+  with ``Erf``, the tanh form (``"gelu_tanh"``, ``GELU(approximate=True)``) as
+  :math:`x\,\sigma(2c(x + kx^3))`, :math:`c = \sqrt{2/\pi}`, :math:`k = 0.044715`
+  (ONNX's own ``Gelu`` needs opset 20).
+* Add, Multiply: ``Add`` / ``Mul`` of the inputs left to right, as tinynet sums
+  them; Concatenate(axis): ``Concat`` along the same axis of the batch arrays.
+* Embedding: ``Gather(E, ids, axis=0)``, :math:`Y_{n,t} = E_{k_{n,t}}`.
+* PositionalEmbedding: ``Add`` of its first :math:`T` rows (:math:`T` of the
+  model's input); SinePositionEncoding: the constant (1, T, D) encoding, from
+  tinynet's own function, ``Expand``-ed to the input's shape.
+* SimpleRNN, LSTM, GRU: ONNX's ``RNN``, ``LSTM``, ``GRU`` with one direction,
+  no sequence lengths and a zero initial state, in ONNX's default time-major
+  layout: the input is transposed to (T, N, D) and the sequence output back
+  to (N, T, H) (onnxruntime refuses ``layout=1``).  ONNX computes each gate
+  block :math:`g` as :math:`x_t W_g^\top + h_{t-1} R_g^\top + Wb_g + Rb_g`, so
+  ``W`` (1, kH, D) is the Keras kernel transposed and ``R`` (1, kH, H) the
+  recurrent kernel transposed, with the gate blocks reordered: the LSTM's
+  Keras order :math:`[i, f, c, o]` becomes ONNX's :math:`[i, o, f, c]`; the GRU's
+  :math:`[z, r, h]` is ONNX's too.  ``B`` (1, 2kH) is :math:`[Wb, Rb]`: the
+  bias and zeros (SimpleRNN, LSTM), or the GRU's two bias rows (input, then
+  recurrent), with ``linear_before_reset=1`` (Keras' ``reset_after=True``:
+  :math:`r \odot (h_{t-1} U_h + b_h)`).  The activations: tanh, sigmoid, relu by
+  name, linear as ``Affine`` with :math:`\alpha = 1, \beta = 0`; the LSTM's
+  ``[recurrent_activation, activation, activation]``, the GRU's
+  ``[recurrent_activation, activation]``.  The outputs: ``Y`` (T, 1, N, H)
+  squeezed and transposed for ``return_sequences=True``, ``Y_h`` (and the
+  LSTM's ``Y_c``) squeezed to (N, H) for the last state and ``return_state``.
+* MultiHeadAttention: the projections as ``MatMul`` and ``Add`` at every
+  position; heads split by ``Reshape`` and ``Transpose``; the scores
+  :math:`(Q K^\top) c` by a batched ``MatMul``; a mask by ``Where`` setting the
+  hidden scores to the dtype's lowest finite number (the causal mask a
+  constant (1, 1, T, T); the padding mask of ``mha([x, mask])`` read from the
+  mask input, nonzero meaning a real token, as (N, 1, 1, T)); ``Softmax`` over
+  the keys; with a padding mask, ``Where`` sets the hidden weights to exactly
+  0, so that a query that sees no key gets weights 0 and output :math:`b_o`, as
+  in tinynet; then :math:`P V`, the heads merged, the output projection.  The
+  key bias cancels in the softmax and is left out, as tinynet leaves it out.
 
 Dtype.  The graph computes in the model's dtype: float32 (``tensor(float)``)
 or float64 (``tensor(double)``).  onnxruntime's CPU provider runs float64
-``MatMul``, ``LayerNormalization`` and the activations except ``Erf`` (the
-exact GELU's), but has no float64 ``Conv`` or pooling kernels; export a float32
-copy of a float64 CNN, or of a float64 model with the exact GELU, for it.
+``MatMul``, ``LayerNormalization``, ``Gather``, attention and the activations
+except ``Erf`` (the exact GELU's), but has no float64 ``Conv``, pooling,
+``RNN``, ``LSTM`` or ``GRU`` kernels; export a float32 copy of such a float64
+model for it (the float64 graph is still valid ONNX, for other engines).
 ONNX stores the normalization layers' epsilon as a float32 attribute, so a
 float64 graph adds :math:`\epsilon` rounded to float32 (1e-3 becomes
 1e-3 + 4.7e-11, which moves float64 outputs by about 1e-10).
+
+Token ids.  tinynet refuses ids outside :math:`[0, V)`; the graph does not
+check them: ONNX's ``Gather`` takes a negative id :math:`k \ge -V` as
+:math:`V + k` (the last rows), and onnxruntime fails the run on ids
+:math:`\ge V` or :math:`< -V`.  Validate ids before the session if they can
+come from outside.
 
 A layer of any other class (a custom layer, or a subclass of a built-in one,
 whose forward may differ) has no mapping: :func:`export_onnx` raises
@@ -355,8 +411,9 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET) -
 
     Parameters
     ----------
-    model : Sequential
-        A built model of built-in layers (see :mod:`tinynet.onnx_export` for the mapping).
+    model : Sequential or Model
+        A built model of built-in layers (see :mod:`tinynet.onnx_export` for the mapping, and
+        for the names and dtypes of the graph's inputs and outputs).
     path : str or path-like
         The ``.onnx`` file to write.
     opset : int
