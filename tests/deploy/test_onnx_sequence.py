@@ -483,3 +483,14 @@ def test_a_functional_model_with_a_layer_without_mapping_is_named():
     model = tn.Model(x, L.Add()([h, Halver(name="half")(h)]))
     with pytest.raises(ValueError, match=r"layer 'half' \(Halver\) has no ONNX mapping"):
         to_onnx(model)
+
+
+def test_import_tinynet_does_not_import_onnx():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tinynet, tinynet.onnx_export; tinynet.export_onnx; "
+        "assert not {'onnx', 'onnxruntime'} & set(sys.modules), 'onnx imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -333,7 +333,7 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET):
     inputs, nodes, outputs = _topology(model)
     dtype = np.dtype(model._dtype())
     g = _Graph(onnx, dtype)
-    output_names = [_output_name(k, len(outputs)) for k in range(len(outputs))]
+    output_names = [_output_name(k) for k in range(len(outputs))]
     g.reserve([name for name, _ in inputs] + output_names)
     elem = onnx.helper.np_dtype_to_tensor_dtype(dtype)
     # an input that only Embedding layers read holds token ids: int64, what Gather indexes with
@@ -378,7 +378,7 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET):
 _IR_VERSION_OF_OPSET = {17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10}
 
 
-def _output_name(k: int, count: int) -> str:
+def _output_name(k: int) -> str:
     """``output`` for a single output; ``output``, ``output_1``, ... for several (as tinynet names inputs)."""
     return "output" if k == 0 else f"output_{k}"
 

@@ -143,19 +143,20 @@ def _recurrent(g: Graph, layer, x: str) -> str | list[str]:
         attributes["activation_beta"] = [0.0] * affine
     if op_type == "GRU":
         attributes["linear_before_reset"] = 1  # Keras' reset_after=True: r * (h U_h + b_h)
-    wanted = [layer.return_sequences, True, op_type == "LSTM" and layer.return_state]
+    need_h = layer.return_state or not layer.return_sequences
+    wanted = [layer.return_sequences, need_h, op_type == "LSTM" and layer.return_state]
     Y, Y_h, Y_c = [*g.op_outputs(op_type, inputs, hint, wanted, **attributes), "", ""][:3]
     axis0 = g.ints(hint + "_axis0", [0])
-    h = g.op("Squeeze", [Y_h, axis0], hint + "_h")  # (1, N, H) -> (N, H)
+    h = g.op("Squeeze", [Y_h, axis0], hint + "_h") if need_h else ""  # (1, N, H) -> (N, H)
     if layer.return_sequences:  # Y (T, 1, N, H) -> (N, T, H)
         out = g.op("Squeeze", [Y, g.ints(hint + "_axis1", [1])], hint + "_y")
         out = g.op("Transpose", [out], hint + "_sequences", perm=[1, 0, 2])
     else:
-        out = h
+        out = h  # the last state is the output
     if not layer.return_state:
         return out
     if op_type != "LSTM":
-        return [out, h]  # without return_sequences the output is h itself
+        return [out, h]
     return [out, h, g.op("Squeeze", [Y_c, axis0], hint + "_c")]
 
 
