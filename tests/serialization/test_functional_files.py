@@ -166,8 +166,7 @@ def test_the_spec_documents_the_graph_fields(tmp_path):
     assert '`"Model"`' in spec and "| 5 |" in spec
 
 
-def test_serving_and_onnx_refuse_what_they_cannot_handle():
-    from tinynet.onnx_export import to_onnx
+def test_serving_refuses_what_it_cannot_handle():
     from tinynet.serving import make_wsgi_app, model_metadata
 
     model = single_input_model()
@@ -176,5 +175,22 @@ def test_serving_and_onnx_refuse_what_they_cannot_handle():
     make_wsgi_app(model)  # one input, one output: served
     with pytest.raises(ValueError, match="2 inputs and 1 outputs"):
         make_wsgi_app(make_model())
-    with pytest.raises(ValueError, match="not functional ones"):
-        to_onnx(model)
+
+
+def test_functional_model_files_export_to_onnx(tmp_path):
+    """A saved functional model (one input, and two named inputs) exports, and onnxruntime agrees."""
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(1)
+    for model, xs in (
+        (single_input_model(), [rng.normal(size=(6, 3))]),
+        (make_model(), data()[0]),
+    ):
+        model.save(tmp_path / "m.npz")
+        assert main(["export", str(tmp_path / "m.npz"), str(tmp_path / "m.onnx")]) == 0
+        session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+        names = [i.name for i in session.get_inputs()]
+        assert names == [t.name for t in model.inputs]
+        got = session.run(None, {n: np.asarray(x, np.float32) for n, x in zip(names, xs, strict=True)})[0]
+        expected = model.predict(xs if len(xs) > 1 else xs[0])
+        assert float(np.max(np.abs(got - expected))) <= 1e-5

@@ -1,23 +1,38 @@
 r"""Export a tinynet model to ONNX, for onnxruntime and the serving engines that read it.
 
 ``export_onnx(model, "model.onnx")`` writes one ONNX graph computing
-``model.predict``: its input ``"input"`` has shape ``(batch, *model.input_shape)``
-(the batch axis is dynamic), its output ``"output"`` has the shape of a
-prediction.  Layers are translated in inference form: Dropout is the identity,
-BatchNormalization uses its running statistics.
+``model.predict``, for a :class:`~tinynet.Sequential` or a functional
+:class:`~tinynet.Model` (a graph of layers: branches, merges, several inputs
+and outputs).  Layers are translated in inference form: Dropout (and the
+attention's dropout) is the identity, BatchNormalization uses its running
+statistics.
+
+Inputs and outputs.  A Sequential's graph has one input ``"input"`` of shape
+``(batch, *model.input_shape)``; a functional model's graph has one input per
+``tn.Input``, with its name (``"input"``, ``"input_1"``, ... unless named), in
+the order of ``model.inputs``.  The batch axis is dynamic (``"batch"``), every
+other axis fixed, as in the model.  The outputs are ``"output"``, then
+``"output_1"``, ``"output_2"``, ... in the order ``predict`` returns them.  An
+input read only by Embedding layers holds token ids and is ``int64`` (what
+``Gather`` indexes with); every other input, a padding mask included, is in the
+model's float dtype (an Embedding reading a float tensor casts it to ``int64``
+first).
 
 Opset.  The graph uses opset :data:`DEFAULT_OPSET` (17) of the default ONNX
 domain: the lowest with ``LayerNormalization``.  Every other operator used
 (``MatMul``, ``Add``, ``Mul``, ``Conv``, ``MaxPool``, ``AveragePool``,
 ``GlobalAveragePool``, ``BatchNormalization``, ``Flatten``, ``Reshape``,
 ``Relu``, ``LeakyRelu``, ``Elu``, ``Sigmoid``, ``Tanh``, ``Softmax``, ``Exp``,
-``Log``, ``Abs``, ``Neg``, ``Erf``, ``Identity``) has kept the same meaning since opset 13 or
-earlier, so a later opset may be asked for (``opset=`` up to what the
-installed ``onnx`` knows).
+``Log``, ``Abs``, ``Neg``, ``Erf``, ``Identity``, ``Concat``, ``Gather``,
+``Cast``, ``Shape``, ``Expand``, ``Transpose``, ``Squeeze``, ``Unsqueeze``,
+``Where``, ``And``, ``RNN``, ``LSTM``, ``GRU``) has kept the same meaning
+since opset 14 or earlier, so a later opset may be asked for (``opset=`` up to
+what the installed ``onnx`` knows).
 
 Each built-in layer maps to operators computing the same formula:
 
 * Dense: :math:`Z = XW + b` as ``MatMul`` then ``Add``; its activation follows.
+  On sequences (N, T, D) the same ``MatMul`` broadcasts over the time axis.
 * Conv2D: ``Conv`` on NCHW data (tinynet's layout too) with kernel
   :math:`(F, C, k_h, k_w)`, explicit ``pads`` (``"same"`` puts the odd row and
   column after, as TensorFlow and tinynet do) and the layer's strides.
@@ -29,22 +44,63 @@ Each built-in layer maps to operators computing the same formula:
   layout; Reshape: ``Reshape`` to ``(-1, *target_shape)``.
 * BatchNormalization: ``BatchNormalization`` (inference mode) with the
   running mean and variance; LayerNormalization: ``LayerNormalization`` over
-  the last axis.
+  the last axis (of (N, D) or (N, T, D) alike).
 * Activations: ``Relu``, ``LeakyRelu(alpha)``, ``Elu(alpha)``, ``Sigmoid``,
   ``Tanh``, ``Softmax(axis=-1)``; softplus as
   :math:`\max(x, 0) + \log(1 + e^{-|x|})` (never exponentiates a positive
   number, as tinynet); the exact GELU as :math:`\tfrac12 x (1 + \mathrm{erf}(x/\sqrt2))`
-  with ``Erf``, the tanh form (``"gelu_tanh"``) as :math:`x\,\sigma(2c(x + kx^3))`,
-  :math:`c = \sqrt{2/\pi}`, :math:`k = 0.044715` (ONNX's own ``Gelu`` needs opset 20).
+  with ``Erf``, the tanh form (``"gelu_tanh"``, ``GELU(approximate=True)``) as
+  :math:`x\,\sigma(2c(x + kx^3))`, :math:`c = \sqrt{2/\pi}`, :math:`k = 0.044715`
+  (ONNX's own ``Gelu`` needs opset 20).
+* Add, Multiply: ``Add`` / ``Mul`` of the inputs left to right, as tinynet sums
+  them; Concatenate(axis): ``Concat`` along the same axis of the batch arrays.
+* Embedding: ``Gather(E, ids, axis=0)``, :math:`Y_{n,t} = E_{k_{n,t}}`.
+* PositionalEmbedding: ``Add`` of its first :math:`T` rows (:math:`T` of the
+  model's input); SinePositionEncoding: the constant (1, T, D) encoding, from
+  tinynet's own function, ``Expand``-ed to the input's shape.
+* SimpleRNN, LSTM, GRU: ONNX's ``RNN``, ``LSTM``, ``GRU`` with one direction,
+  no sequence lengths and a zero initial state, in ONNX's default time-major
+  layout: the input is transposed to (T, N, D) and the sequence output back
+  to (N, T, H) (onnxruntime refuses ``layout=1``).  ONNX computes each gate
+  block :math:`g` as :math:`x_t W_g^\top + h_{t-1} R_g^\top + Wb_g + Rb_g`, so
+  ``W`` (1, kH, D) is the Keras kernel transposed and ``R`` (1, kH, H) the
+  recurrent kernel transposed, with the gate blocks reordered: the LSTM's
+  Keras order :math:`[i, f, c, o]` becomes ONNX's :math:`[i, o, f, c]`; the GRU's
+  :math:`[z, r, h]` is ONNX's too.  ``B`` (1, 2kH) is :math:`[Wb, Rb]`: the
+  bias and zeros (SimpleRNN, LSTM), or the GRU's two bias rows (input, then
+  recurrent), with ``linear_before_reset=1`` (Keras' ``reset_after=True``:
+  :math:`r \odot (h_{t-1} U_h + b_h)`).  The activations: tanh, sigmoid, relu by
+  name, linear as ``Affine`` with :math:`\alpha = 1, \beta = 0`; the LSTM's
+  ``[recurrent_activation, activation, activation]``, the GRU's
+  ``[recurrent_activation, activation]``.  The outputs: ``Y`` (T, 1, N, H)
+  squeezed and transposed for ``return_sequences=True``, ``Y_h`` (and the
+  LSTM's ``Y_c``) squeezed to (N, H) for the last state and ``return_state``.
+* MultiHeadAttention: the projections as ``MatMul`` and ``Add`` at every
+  position; heads split by ``Reshape`` and ``Transpose``; the scores
+  :math:`(Q K^\top) c` by a batched ``MatMul``; a mask by ``Where`` setting the
+  hidden scores to the dtype's lowest finite number (the causal mask a
+  constant (1, 1, T, T); the padding mask of ``mha([x, mask])`` read from the
+  mask input, nonzero meaning a real token, as (N, 1, 1, T)); ``Softmax`` over
+  the keys; with a padding mask, ``Where`` sets the hidden weights to exactly
+  0, so that a query that sees no key gets weights 0 and output :math:`b_o`, as
+  in tinynet; then :math:`P V`, the heads merged, the output projection.  The
+  key bias cancels in the softmax and is left out, as tinynet leaves it out.
 
 Dtype.  The graph computes in the model's dtype: float32 (``tensor(float)``)
 or float64 (``tensor(double)``).  onnxruntime's CPU provider runs float64
-``MatMul``, ``LayerNormalization`` and the activations except ``Erf`` (the
-exact GELU's), but has no float64 ``Conv`` or pooling kernels; export a float32
-copy of a float64 CNN, or of a float64 model with the exact GELU, for it.
+``MatMul``, ``LayerNormalization``, ``Gather``, attention and the activations
+except ``Erf`` (the exact GELU's), but has no float64 ``Conv``, pooling,
+``RNN``, ``LSTM`` or ``GRU`` kernels; export a float32 copy of such a float64
+model for it (the float64 graph is still valid ONNX, for other engines).
 ONNX stores the normalization layers' epsilon as a float32 attribute, so a
 float64 graph adds :math:`\epsilon` rounded to float32 (1e-3 becomes
 1e-3 + 4.7e-11, which moves float64 outputs by about 1e-10).
+
+Token ids.  tinynet refuses ids outside :math:`[0, V)`; the graph does not
+check them: ONNX's ``Gather`` takes a negative id :math:`k \ge -V` as
+:math:`V + k` (the last rows), and onnxruntime fails the run on ids
+:math:`\ge V` or :math:`< -V`.  Validate ids before the session if they can
+come from outside.
 
 A layer of any other class (a custom layer, or a subclass of a built-in one,
 whose forward may differ) has no mapping: :func:`export_onnx` raises
@@ -64,7 +120,7 @@ from typing import Any
 
 import numpy as np
 
-from .layers import (
+from ..layers import (
     ELU,
     GELU,
     Activation,
@@ -73,6 +129,7 @@ from .layers import (
     Conv2D,
     Dense,
     Dropout,
+    Embedding,
     Flatten,
     GlobalAveragePooling2D,
     LayerNormalization,
@@ -86,82 +143,16 @@ from .layers import (
     Softplus,
     Tanh,
 )
-from .layers.base import Layer
+from ..layers.base import Layer
+from ._graph import Graph as _Graph
+from ._graph import activation as _activation
+from ._graph import activation_of as _activation_of
+from ._sequence import SEQUENCE_CONVERTERS
 
 #: The opset :func:`export_onnx` writes by default: the lowest with ``LayerNormalization``.
 DEFAULT_OPSET = 17
 #: The lowest opset :func:`export_onnx` accepts.
 MIN_OPSET = 17
-
-_GELU_C = math.sqrt(2.0 / math.pi)
-_GELU_K = 0.044715
-
-
-class _Graph:
-    """The nodes and initializers of the graph being built, with fresh tensor names."""
-
-    def __init__(self, onnx_module, dtype: np.dtype) -> None:
-        self.onnx = onnx_module
-        self.helper = onnx_module.helper
-        self.dtype = dtype
-        self.nodes: list = []
-        self.initializers: list = []
-        self._count = 0
-
-    def name(self, hint: str) -> str:
-        self._count += 1
-        return f"{hint}_{self._count}"
-
-    def const(self, hint: str, value: Any, dtype: np.dtype | None = None) -> str:
-        """An initializer holding ``value`` (in the model's dtype unless ``dtype``)."""
-        array = np.asarray(value, dtype=self.dtype if dtype is None else dtype)
-        name = self.name(hint)
-        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
-        return name
-
-    def op(self, op_type: str, inputs: list[str], hint: str, **attributes) -> str:
-        output = self.name(hint)
-        self.nodes.append(self.helper.make_node(op_type, inputs, [output], name=output, **attributes))
-        return output
-
-
-def _activation(g: _Graph, name: str, alpha: float | None, x: str, hint: str) -> str:
-    """The graph of tinynet's activation ``name`` applied to tensor ``x``."""
-    if name == "linear":
-        return x
-    if name == "relu":
-        return g.op("Relu", [x], hint)
-    if name == "leaky_relu":
-        return g.op("LeakyRelu", [x], hint, alpha=float(alpha))
-    if name == "elu":
-        return g.op("Elu", [x], hint, alpha=float(alpha))
-    if name == "sigmoid":
-        return g.op("Sigmoid", [x], hint)
-    if name == "tanh":
-        return g.op("Tanh", [x], hint)
-    if name == "softmax":
-        return g.op("Softmax", [x], hint, axis=-1)
-    if name == "softplus":  # max(x, 0) + log(1 + exp(-|x|))
-        tail = g.op("Exp", [g.op("Neg", [g.op("Abs", [x], hint)], hint)], hint)
-        log = g.op("Log", [g.op("Add", [tail, g.const(hint + "_one", 1.0)], hint)], hint)
-        return g.op("Add", [g.op("Relu", [x], hint), log], hint)
-    if name == "gelu":  # exact: x * (1 + erf(x / sqrt 2)) / 2
-        scaled = g.op("Mul", [x, g.const(hint + "_inv_sqrt2", 1.0 / math.sqrt(2.0))], hint)
-        one_plus = g.op("Add", [g.op("Erf", [scaled], hint), g.const(hint + "_one", 1.0)], hint)
-        return g.op("Mul", [g.op("Mul", [x, one_plus], hint), g.const(hint + "_half", 0.5)], hint)
-    if name == "gelu_tanh":  # x * sigmoid(2c (x + k x^3))
-        cube = g.op("Mul", [g.op("Mul", [x, x], hint), x], hint)
-        inner = g.op("Add", [x, g.op("Mul", [cube, g.const(hint + "_k", _GELU_K)], hint)], hint)
-        u2 = g.op("Mul", [inner, g.const(hint + "_2c", 2.0 * _GELU_C)], hint)
-        return g.op("Mul", [x, g.op("Sigmoid", [u2], hint)], hint)
-    raise ValueError(f"the activation {name!r} has no ONNX mapping")  # pragma: no cover - all are mapped
-
-
-def _activation_of(fn) -> tuple[str, float | None]:
-    """(name, alpha) of an activation object (``None`` for no activation)."""
-    if fn is None:
-        return "linear", None
-    return fn.activation_name, getattr(fn, "alpha", None)
 
 
 def _same_padding(size: int, k: int, s: int) -> tuple[int, int]:
@@ -279,6 +270,7 @@ CONVERTERS: dict[type, Callable[[_Graph, Any, str], str]] = {
         cls: _activation_layer
         for cls in (ReLU, LeakyReLU, ELU, Sigmoid, Tanh, Softmax, Softplus, GELU, Linear)
     },
+    **SEQUENCE_CONVERTERS,
 }
 
 
@@ -297,8 +289,9 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET):
 
     Parameters
     ----------
-    model : Sequential
-        A built model (trained or not) of built-in layers.
+    model : Sequential or Model
+        A built model (trained or not) of built-in layers: a Sequential, or a
+        functional model (``tn.Model``) with any number of inputs and outputs.
     opset : int
         The ONNX opset to declare, at least :data:`MIN_OPSET`.
 
@@ -312,11 +305,6 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET):
     """
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)):
         raise ValueError(f"opset must be an integer, got {opset!r}")
-    if getattr(model, "_graph", None) is not None:  # the exporter writes a chain of layers
-        raise ValueError(
-            f"cannot export model {model.name!r}: ONNX export handles Sequential models (a chain of layers), "
-            "not functional ones (tn.Model)"
-        )
     onnx = _import_onnx()
     newest = onnx.defs.onnx_opset_version()
     if not MIN_OPSET <= int(opset) <= newest:
@@ -342,25 +330,38 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET):
             f"layer {missing[0]} has no ONNX mapping, so the model cannot be exported; tinynet exports its "
             f"built-in layers ({', '.join(sorted(c.__name__ for c in CONVERTERS))})"
         )
-    dtype = np.dtype(layers[0].dtype)
+    inputs, nodes, outputs = _topology(model)
+    dtype = np.dtype(model._dtype())
     g = _Graph(onnx, dtype)
-    x = "input"
-    for layer in layers:
-        x = CONVERTERS[type(layer)](g, layer, x)
-    # the last node's output is renamed "output"; a model of identities only gets one Identity more
-    if not g.nodes or g.nodes[-1].output[0] != x:
-        x = g.op("Identity", [x], "output")
-    g.nodes[-1].output[0] = "output"
+    output_names = [_output_name(k) for k in range(len(outputs))]
+    g.reserve([name for name, _ in inputs] + output_names)
     elem = onnx.helper.np_dtype_to_tensor_dtype(dtype)
-    output_shape = _output_shape(model)
+    # an input that only Embedding layers read holds token ids: int64, what Gather indexes with
+    readers: dict[int, set[type]] = {}
+    for layer, (ins, _, _) in zip(layers, nodes, strict=True):
+        for t in ins:
+            readers.setdefault(t, set()).add(type(layer))
+    graph_inputs = []
+    for t, (name, shape) in enumerate(inputs):
+        ids = readers.get(t) == {Embedding}
+        if ids:
+            g.int64.add(name)
+        elem_t = onnx.TensorProto.INT64 if ids else elem
+        graph_inputs.append(onnx.helper.make_tensor_value_info(name, elem_t, ["batch", *shape]))
+    values: list[Any] = [name for name, _ in inputs] + [None] * sum(len(outs) for _, _, outs in nodes)
+    for layer, (ins, listed, outs) in zip(layers, nodes, strict=True):
+        args = [values[t] for t in ins]
+        y = CONVERTERS[type(layer)](g, layer, args if listed else args[0])
+        for t, name in zip(outs, y if len(outs) > 1 else [y], strict=True):
+            values[t] = name
+    graph_outputs = []
+    for name, (t, shape) in zip(output_names, outputs, strict=True):
+        g.op("Identity", [values[t]], name, output=name)
+        graph_outputs.append(onnx.helper.make_tensor_value_info(name, elem, ["batch", *shape]))
     graph = onnx.helper.make_graph(
-        g.nodes,
-        _safe_name(model.name),
-        [onnx.helper.make_tensor_value_info("input", elem, ["batch", *model.input_shape])],
-        [onnx.helper.make_tensor_value_info("output", elem, ["batch", *output_shape])],
-        initializer=g.initializers,
+        g.nodes, _safe_name(model.name), graph_inputs, graph_outputs, initializer=g.initializers
     )
-    from . import __version__
+    from .. import __version__
 
     proto = onnx.helper.make_model(
         graph,
@@ -377,11 +378,28 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET):
 _IR_VERSION_OF_OPSET = {17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10}
 
 
-def _output_shape(model) -> tuple[int, ...]:
-    shape = tuple(model.input_shape)
-    for layer in model.layers:
-        shape = tuple(layer.compute_output_shape(shape))
-    return shape
+def _output_name(k: int) -> str:
+    """``output`` for a single output; ``output``, ``output_1``, ... for several (as tinynet names inputs)."""
+    return "output" if k == 0 else f"output_{k}"
+
+
+def _topology(model) -> tuple[list[tuple[str, tuple]], list[tuple[list[int], bool, list[int]]], list[tuple]]:
+    """The model as a graph: inputs ``(name, sample shape)``, one node ``(input ids, listed, output
+    ids)`` per layer (tensor ids count the inputs first), and outputs ``(tensor id, sample shape)``.
+
+    A Sequential is a chain: input ``"input"`` is tensor 0 and layer ``i`` maps tensor ``i`` to ``i + 1``.
+    """
+    graph = getattr(model, "_graph", None)
+    if graph is None:
+        shape = tuple(model.input_shape)
+        nodes = []
+        for i, layer in enumerate(model.layers):
+            shape = tuple(layer.compute_output_shape(shape))
+            nodes.append(([i], False, [i + 1]))
+        return [("input", tuple(model.input_shape))], nodes, [(len(model.layers), shape)]
+    inputs = [(str(t.name), tuple(t.shape)) for t in model.inputs]
+    outputs = [(t, tuple(y.shape)) for t, y in zip(graph["output_ids"], model.outputs, strict=True)]
+    return inputs, [(list(i), bool(listed), list(o)) for i, listed, o in graph["nodes"]], outputs
 
 
 def _safe_name(name: Any) -> str:
@@ -393,8 +411,9 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET) -
 
     Parameters
     ----------
-    model : Sequential
-        A built model of built-in layers (see :mod:`tinynet.onnx_export` for the mapping).
+    model : Sequential or Model
+        A built model of built-in layers (see :mod:`tinynet.onnx_export` for the mapping, and
+        for the names and dtypes of the graph's inputs and outputs).
     path : str or path-like
         The ``.onnx`` file to write.
     opset : int
@@ -406,7 +425,7 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET) -
     >>> import onnxruntime as ort  # doctest: +SKIP
     >>> ort.InferenceSession("model.onnx").run(None, {"input": x})[0]  # doctest: +SKIP
     """
-    from .serialization._archive import atomic_write
+    from ..serialization._archive import atomic_write
 
     proto = to_onnx(model, opset=opset)
     data = proto.SerializeToString()
