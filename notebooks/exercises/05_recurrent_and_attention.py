@@ -23,7 +23,8 @@
 # **You will:** write one step of a tanh RNN, forward and backward; backpropagation through time
 # over a whole sequence, with the weight gradients summed over the steps; the backward pass of one
 # LSTM step from its forward cache (gates in Keras' order $[i, f, c, o]$); and scaled dot-product
-# attention, forward and backward, with an optional causal mask. Each is graded against tinynet
+# attention, forward and backward, with an optional causal mask; optionally, the backward pass of one
+# GRU step. Each is graded against tinynet
 # (`tinynet.ops.recurrent`, `tinynet.ops.attention`) with a hint when it is wrong.
 #
 # **Learning goals:** after this set you can (1) explain why a recurrent layer's weight gradients
@@ -33,7 +34,7 @@
 #
 # **How:** replace each `raise NotImplementedError`, run the check cell below it. A loop over the
 # time steps is fine (BPTT needs one); no loop over the samples of a batch.
-# Estimated time: 90 minutes.
+# Estimated time: 90 minutes, and 20 more for the optional GRU step (§8).
 
 # %%
 import numpy as np
@@ -273,6 +274,43 @@ except NotImplementedError:
     print("write rnn_step_backward and rnn_bptt first")
 
 # %% [markdown]
+# ## 8. Optional: one GRU step, backward
+#
+# tinynet's GRU (Keras' `reset_after=True`, as in cuDNN and PyTorch) has two biases, $b_x$ on the
+# input product and $b_h$ on the recurrent one, and gates in the order $[z, r, \tilde h]$:
+#
+# $$A = x_t W + b_x, \quad R = h_{t-1} U + b_h, \quad z = \sigma(A^z + R^z), \quad r = \sigma(A^r + R^r),$$
+#
+# $$\tilde h = \tanh\big(A^{\tilde h} + r \odot R^{\tilde h}\big), \qquad h_t = z \odot h_{t-1} + (1 - z) \odot \tilde h .$$
+#
+# The cache: `gates` $= [z, r, \tilde h]$ (activated) and `rec_h` $= R^{\tilde h}$. Backwards from
+# $G = \partial L/\partial h_t$: $\delta a = G \odot (1 - z) \odot (1 - \tilde h^2)$ for the candidate,
+# $\delta Z^z = G \odot (h_{t-1} - \tilde h) \odot z(1 - z)$,
+# $\delta Z^r = \delta a \odot R^{\tilde h} \odot r(1 - r)$; the input product gets
+# $\delta A = [\delta Z^z, \delta Z^r, \delta a]$, the recurrent one
+# $\delta R = [\delta Z^z, \delta Z^r, r \odot \delta a]$ (the reset gate multiplies its candidate
+# block). Then $dx_t = \delta A W^\top$, $dW = x_t^\top \delta A$, $dU = h_{t-1}^\top \delta R$,
+# `db` $= [\mathbf 1^\top \delta A, \mathbf 1^\top \delta R]$ (shape $(2, 3H)$), and
+# $dh_{t-1} = G \odot z + \delta R\, U^\top$: like the LSTM's cell, the GRU has a direct path through time.
+
+
+# %% nbgrader={"grade": false, "grade_id": "gru_step_backward", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["solution"]
+def gru_step_backward(x, h_prev, W, U, gates, rec_h, grad):
+    ### BEGIN SOLUTION
+    H = U.shape[0]
+    z, r, hh = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
+    da = grad * (1 - z) * (1 - hh**2)
+    dA = np.concatenate([grad * (h_prev - hh) * z * (1 - z), da * rec_h * r * (1 - r), da], axis=1)
+    dR = np.concatenate([dA[:, : 2 * H], da * r], axis=1)
+    db = np.stack([dA.sum(axis=0), dR.sum(axis=0)])
+    return dA @ W.T, grad * z + dR @ U.T, x.T @ dA, h_prev.T @ dR, db
+    ### END SOLUTION
+
+
+# %%
+print(exercises.check("gru_step_backward", gru_step_backward))
+
+# %% [markdown]
 # ## Your score
 #
 # From the command line: `tinynet exercises grade FILE.py` on a file with your functions.
@@ -283,6 +321,7 @@ names = [
     "rnn_step_backward",
     "rnn_bptt",
     "lstm_step_backward",
+    "gru_step_backward",
     "attention_forward",
     "attention_backward",
 ]

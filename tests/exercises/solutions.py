@@ -216,3 +216,13 @@ def attention_backward(q, k, v, causal, grad):
     dp = grad @ np.swapaxes(v, -1, -2)
     ds = p * (dp - np.sum(dp * p, axis=-1, keepdims=True)) / np.sqrt(q.shape[-1])
     return ds @ k, np.swapaxes(ds, -1, -2) @ q, dv
+
+
+def gru_step_backward(x, h_prev, W, U, gates, rec_h, grad):
+    H = U.shape[0]
+    z, r, hh = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
+    da = grad * (1 - z) * (1 - hh**2)  # the candidate, through its tanh
+    dA = np.concatenate([grad * (h_prev - hh) * z * (1 - z), da * rec_h * r * (1 - r), da], axis=1)
+    dR = np.concatenate([dA[:, : 2 * H], da * r], axis=1)  # the reset gate multiplies R's candidate block
+    db = np.stack([dA.sum(axis=0), dR.sum(axis=0)])
+    return dA @ W.T, grad * z + dR @ U.T, x.T @ dA, h_prev.T @ dR, db

@@ -242,11 +242,12 @@ SEQUENCE_HINTS = {
 def test_the_sequence_exercises_are_listed_and_graded_from_the_command_line(capsys, tmp_path):
     status, out, _ = run(capsys, "list")
     names = [line.split()[0] for line in out.splitlines()]
-    assert names[-6:] == [
+    assert names[-7:] == [
         "rnn_step_forward",
         "rnn_step_backward",
         "rnn_bptt",
         "lstm_step_backward",
+        "gru_step_backward",
         "attention_forward",
         "attention_backward",
     ]

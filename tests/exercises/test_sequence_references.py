@@ -87,6 +87,43 @@ def test_the_lstm_step_reference_is_the_derivative_of_the_step(n, d, h, seed):
     _check(loss, a, {**analytic, "b": grads["db"]})
 
 
+def _gru_step(x, h_prev, W, U, b):
+    """The GRU step from its definition (reset after the product): returns (gates, rec_h, h)."""
+    H = U.shape[0]
+    A, R = x @ W + b[0], h_prev @ U + b[1]
+    z, r = _sigmoid(A[:, :H] + R[:, :H]), _sigmoid(A[:, H : 2 * H] + R[:, H : 2 * H])
+    hh = np.tanh(A[:, 2 * H :] + r * R[:, 2 * H :])
+    return np.concatenate([z, r, hh], axis=1), R[:, 2 * H :], z * h_prev + (1 - z) * hh
+
+
+@settings(max_examples=15, deadline=None)
+@given(sides, sides, sides, seeds)
+def test_the_gru_step_reference_is_the_derivative_of_the_step(n, d, h, seed):
+    rng = np.random.default_rng(seed)
+    a = {
+        "x": rng.standard_normal((n, d)),
+        "h_prev": rng.uniform(-1, 1, (n, h)),
+        "W": rng.normal(0, 0.6, (d, 3 * h)),
+        "U": rng.normal(0, 0.6, (h, 3 * h)),
+        "b": rng.normal(0, 0.3, (2, 3 * h)),
+    }
+    G = rng.standard_normal((n, h))
+    gates, rec_h, _ = _gru_step(**a)
+    grads = recurrent.gru_step_reference(a["x"], a["h_prev"], a["W"], a["U"], gates, rec_h, G)
+    analytic = {k: grads["d" + k] for k in ("x", "h_prev", "W", "U")}
+    _check(lambda: float(np.sum(G * _gru_step(**a)[2])), a, {**analytic, "b": grads["db"]})
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_gru_exercise_inputs_are_a_step_of_tinynets_gru(seed):
+    inputs = recurrent._gru_inputs(np.random.default_rng(seed), seed)
+    rng = np.random.default_rng(seed)
+    W, U, b = rng.normal(0, 0.6, (3, 15)), rng.normal(0, 0.6, (5, 15)), rng.normal(0, 0.3, (2, 15))
+    assert np.array_equal(W, inputs["W"])  # the same draws: b is the bias the inputs were made with
+    gates, rec_h, _ = _gru_step(inputs["x"], inputs["h_prev"], W, U, b)
+    assert relative_error(gates, inputs["gates"]) < 1e-12 and relative_error(rec_h, inputs["rec_h"]) < 1e-12
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_lstm_exercise_inputs_are_a_step_of_tinynets_lstm(seed):
     inputs = recurrent._lstm_inputs(np.random.default_rng(seed), seed)

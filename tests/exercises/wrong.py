@@ -464,6 +464,50 @@ def lstm_step_backward_df_with_c(x, h_prev, c_prev, W, U, gates, c, grad_h, grad
     )  # MISTAKE: df = dc * c, not dc * c_prev
 
 
+def _gru(x, h_prev, W, U, gates, rec_h, grad, **mistake):
+    H = U.shape[0]
+    z, r, hh = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
+    if mistake.get("reversed"):  # h = (1 - z) h_prev + z hh
+        dz, dhh, direct = grad * (hh - h_prev), grad * z, grad * (1 - z)
+    else:
+        dz, dhh, direct = grad * (h_prev - hh), grad * (1 - z), grad * z
+    da = dhh if mistake.get("no_tanh_derivative") else dhh * (1 - hh**2)
+    dr = da * (h_prev if mistake.get("reset_with_h_prev") else rec_h)
+    dA = np.concatenate([dz * z * (1 - z), dr * r * (1 - r), da], axis=1)
+    dR = np.concatenate([dA[:, : 2 * H], da if mistake.get("no_reset_in_dR") else da * r], axis=1)
+    dh_prev = dR @ U.T if mistake.get("no_direct_path") else direct + dR @ U.T
+    return dA @ W.T, dh_prev, x.T @ dA, h_prev.T @ dR, np.stack([dA.sum(axis=0), dR.sum(axis=0)])
+
+
+def gru_step_backward_without_direct_path(x, h_prev, W, U, gates, rec_h, grad):
+    return _gru(x, h_prev, W, U, gates, rec_h, grad, no_direct_path=True)  # MISTAKE: dh_prev = dR @ U.T only
+
+
+def gru_step_backward_update_reversed(x, h_prev, W, U, gates, rec_h, grad):
+    return _gru(x, h_prev, W, U, gates, rec_h, grad, reversed=True)  # MISTAKE: h = (1 - z) h_prev + z hh
+
+
+def gru_step_backward_without_tanh_derivative(x, h_prev, W, U, gates, rec_h, grad):
+    return _gru(
+        x, h_prev, W, U, gates, rec_h, grad, no_tanh_derivative=True
+    )  # MISTAKE: (1 - hh**2) forgotten
+
+
+def gru_step_backward_without_reset_in_dR(x, h_prev, W, U, gates, rec_h, grad):
+    return _gru(
+        x, h_prev, W, U, gates, rec_h, grad, no_reset_in_dR=True
+    )  # MISTAKE: dR's candidate block = da
+
+
+def gru_step_backward_reset_with_h_prev(x, h_prev, W, U, gates, rec_h, grad):
+    return _gru(x, h_prev, W, U, gates, rec_h, grad, reset_with_h_prev=True)  # MISTAKE: dr = da * h_prev
+
+
+def gru_step_backward_one_bias(x, h_prev, W, U, gates, rec_h, grad):
+    dx, dh_prev, dW, dU, db = ok.gru_step_backward(x, h_prev, W, U, gates, rec_h, grad)
+    return dx, dh_prev, dW, dU, db.sum(axis=0)  # MISTAKE: one bias gradient for the two biases
+
+
 def _weights(q, k, causal, scale=None, mask=True):
     s = q @ np.swapaxes(k, -1, -2) * (1 / np.sqrt(q.shape[-1]) if scale is None else scale)
     if causal and mask:
@@ -610,4 +654,10 @@ WRONG = [
     ("attention_backward", attention_backward_unmasked, {"mask ignored in backward"}),
     ("attention_backward", attention_backward_dv_untransposed, {"weights not transposed"}),
     ("attention_backward", attention_backward_dk_untransposed, {"dS not transposed"}),
+    ("gru_step_backward", gru_step_backward_without_direct_path, {"direct path missing"}),
+    ("gru_step_backward", gru_step_backward_update_reversed, {"update gate reversed"}),
+    ("gru_step_backward", gru_step_backward_without_tanh_derivative, {"tanh derivative missing"}),
+    ("gru_step_backward", gru_step_backward_without_reset_in_dR, {"reset gate missing in dR"}),
+    ("gru_step_backward", gru_step_backward_reset_with_h_prev, {"reset gate with h_prev"}),
+    ("gru_step_backward", gru_step_backward_one_bias, {H.WRONG_SHAPE}),
 ]

@@ -10,9 +10,10 @@ Topics (modules): :mod:`~tinynet.exercises.dense`, :mod:`~tinynet.exercises.acti
 :mod:`~tinynet.exercises.losses`, :mod:`~tinynet.exercises.network` (backpropagation through a whole
 2-layer network), :mod:`~tinynet.exercises.optimizers`, :mod:`~tinynet.exercises.conv` (im2col, col2im,
 Conv2D), :mod:`~tinynet.exercises.pooling`, :mod:`~tinynet.exercises.normalization`,
-:mod:`~tinynet.exercises.recurrent` (an RNN step, backpropagation through time, an LSTM step's
-backward pass), :mod:`~tinynet.exercises.attention` (scaled dot-product attention, forward and
-backward, with a causal mask); each module's functions are the stubs (they raise ``NotImplementedError``).
+:mod:`~tinynet.exercises.recurrent` (an RNN step, backpropagation through time, the backward
+pass of an LSTM step and, optionally, of a GRU step), :mod:`~tinynet.exercises.attention` (scaled
+dot-product attention, forward and backward, with a causal mask); each module's functions are the
+stubs (they raise ``NotImplementedError``).
 
 Example
 -------

@@ -1,4 +1,4 @@
-r"""Exercises: one step of a SimpleRNN, backpropagation through time, and one step of the LSTM's backward pass.
+r"""Exercises: one step of a SimpleRNN, backpropagation through time, and the backward pass of one LSTM (or GRU) step.
 
 The notation of :mod:`tinynet.ops.recurrent` and notebook 12: inputs :math:`x_t` (N, D), the kernel
 :math:`W` (D, kH), the recurrent kernel :math:`U` (H, kH) (:math:`W_{hh}` in other texts), the bias
@@ -39,11 +39,17 @@ gradients :math:`G_h, G_c` of :math:`h_t` and :math:`c_t`:
 
 then :math:`dx_t, dh_{t-1}, dW, dU, db` from :math:`\delta Z` as in the SimpleRNN step.
 
+**GRU step backward** (optional; Keras' ``reset_after=True``, see :func:`tinynet.ops.gru_backward`):
+from the cache :math:`[z, r, \tilde h]` and :math:`R^{\tilde h}`, :math:`\delta a = G (1 - z)(1 - \tilde h^2)`,
+:math:`\delta A = [\delta z\, z(1-z),\ \delta a R^{\tilde h} r(1-r),\ \delta a]` with
+:math:`\delta z = G (h_{t-1} - \tilde h)`, :math:`\delta R = [\delta A^z, \delta A^r, r\, \delta a]`,
+:math:`dh_{t-1} = G z + \delta R U^\top`, and ``db`` :math:`= [\mathbf 1^\top \delta A, \mathbf 1^\top \delta R]`.
+
 **The references** are tinynet's sequence functions, :func:`tinynet.ops.simple_rnn_backward` and
-:func:`tinynet.ops.lstm_backward`, which start from the zero state. A single step from a given
+:func:`tinynet.ops.lstm_backward` (and :func:`~tinynet.ops.gru_backward`), which start from the zero state. A single step from a given
 :math:`h_{t-1}` (and :math:`c_{t-1}`) is run through them exactly by moving :math:`h_{t-1}` into the
 input (:math:`[x_t, h_{t-1}]` times :math:`[W; U]` is :math:`x_t W + h_{t-1} U`), see
-:func:`rnn_step_reference` and :func:`lstm_step_reference`; ``tests/exercises`` checks both against
+:func:`rnn_step_reference`, :func:`lstm_step_reference` and :func:`gru_step_reference`; ``tests/exercises`` checks both against
 central differences.  Checked on :math:`N = 4` sequences, :math:`D = 3` features, :math:`H = 5`
 units (:math:`T = 4` steps, then 5 and 6, for BPTT), float64.
 """
@@ -112,6 +118,25 @@ def lstm_step_backward(
     raise NotImplementedError
 
 
+def gru_step_backward(
+    x: np.ndarray,
+    h_prev: np.ndarray,
+    W: np.ndarray,
+    U: np.ndarray,
+    gates: np.ndarray,
+    rec_h: np.ndarray,
+    grad: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""Return ``(dx, dh_prev, dW, dU, db)`` of one GRU step (Keras' ``reset_after=True``, tinynet's GRU).
+
+    ``x`` (N, D), ``h_prev`` (N, H), ``W`` (D, 3H), ``U`` (H, 3H), ``gates`` (N, 3H) the activated
+    :math:`[z, r, \tilde h]`, ``rec_h`` (N, H) the candidate's recurrent product
+    :math:`R^{\tilde h} = h_{t-1} U^{\tilde h} + b_h^{\tilde h}`, ``grad`` (N, H) :math:`= \partial L/\partial h_t`;
+    ``db`` has the shape (2, 3H) of the two biases, the input's :math:`b_x` and the recurrent :math:`b_h`.
+    """
+    raise NotImplementedError
+
+
 # ---------------------------------------------------------------- references (tinynet.ops)
 def rnn_step_reference(x, h_prev, W, U, b=None, h=None, grad=None) -> dict[str, np.ndarray]:
     r"""One SimpleRNN step by :func:`tinynet.ops.simple_rnn_forward` and :func:`~tinynet.ops.simple_rnn_backward`.
@@ -169,6 +194,41 @@ def lstm_step_reference(x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c) -> di
         "dW": dWa[:d].copy(),
         "dU": dWa[d : d + hh].copy(),
         "db": dba - dZ0.sum(axis=0),
+    }
+
+
+def gru_step_reference(x, h_prev, W, U, gates, rec_h, grad) -> dict[str, np.ndarray]:
+    r"""The gradients of one GRU step by :func:`tinynet.ops.gru_backward`.
+
+    As in :func:`lstm_step_reference`, the op runs over two steps: step 1 is the given step (input
+    :math:`x_t`, states :math:`h_{t-1} \to h_t`, the given cache); step 0 reads out the gradient
+    :math:`\delta h_1 = dh_{t-1}` that step 1 passes back.  Its cached gates are
+    :math:`z = r = \tilde h = 0` and :math:`R^{\tilde h} = 0`, so its update and reset gradients vanish
+    and the candidate's is :math:`\delta a^{\tilde h}_0 = dh_{t-1} (1 - z_0)(1 - \tilde h_0^2) = dh_{t-1}`;
+    its input is an indicator (one column per sample, kernel rows zero), whose kernel rows receive
+    :math:`\delta A_0`.  Then :math:`dx_t` is step 1's input gradient, :math:`dW` the kernel rows of
+    :math:`x_t` (step 0's input is zero there), :math:`dU` the op's (:math:`h_0 = 0`), and
+    :math:`db` the op's minus :math:`\delta A_0` in the input bias (:math:`\delta R_0 = 0`).
+    """
+    n, d = x.shape
+    hh = U.shape[0]
+    xt = np.zeros((2, n, d + n))
+    xt[0, :, d:] = np.eye(n)
+    xt[1, :, :d] = x
+    Wa = np.concatenate([W, np.zeros((n, 3 * hh))], axis=0)
+    zero = np.zeros_like(h_prev)
+    hs = np.stack([zero, h_prev, zero])  # h_2 is not read by the backward pass
+    cache = np.stack([np.zeros_like(gates), gates])
+    dxt, dWa, dU, db = ops.gru_backward(xt, hs, cache, np.stack([zero, rec_h]), Wa, U, None, grad)
+    dA0 = dWa[d:]
+    db = db.copy()
+    db[0] -= dA0.sum(axis=0)
+    return {
+        "dx": dxt[1, :, :d].copy(),
+        "dh_prev": dA0[:, 2 * hh :].copy(),
+        "dW": dWa[:d].copy(),
+        "dU": dU,
+        "db": db,
     }
 
 
@@ -230,6 +290,23 @@ def _lstm_inputs(rng: np.random.Generator, seed: int) -> dict:
         "c": cs[2].copy(),
         "grad_h": rng.standard_normal((N, H)),
         "grad_c": rng.standard_normal((N, H)),
+    }
+
+
+def _gru_inputs(rng: np.random.Generator, seed: int) -> dict:
+    """Step 1 of a two-step sequence run by :func:`tinynet.ops.gru_forward`."""
+    W, U = rng.normal(0, 0.6, (D, 3 * H)), rng.normal(0, 0.6, (H, 3 * H))
+    b = rng.normal(0, 0.3, (2, 3 * H))
+    x = rng.standard_normal((2, N, D))
+    hs, gates, rec_h = ops.gru_forward(x, W, U, b)
+    return {
+        "x": x[1].copy(),
+        "h_prev": hs[1].copy(),
+        "W": W,
+        "U": U,
+        "gates": gates[1].copy(),
+        "rec_h": rec_h[1].copy(),
+        "grad": rng.standard_normal((N, H)),
     }
 
 
@@ -330,6 +407,35 @@ def _lstm_mistake(
     }
 
 
+def _gru_mistake(
+    i: dict,
+    update: str = "z h_prev + (1 - z) hh",
+    direct: bool = True,
+    candidate_derivative: bool = True,
+    reset_in_dR: bool = True,
+    reset_with: str = "rec_h",
+) -> dict[str, np.ndarray]:
+    """One GRU step's gradients with one step of the derivation changed (the defaults are right)."""
+    hh_ = i["U"].shape[0]
+    z, r, hh = i["gates"][:, :hh_], i["gates"][:, hh_ : 2 * hh_], i["gates"][:, 2 * hh_ :]
+    dh, h_prev = i["grad"], i["h_prev"]
+    if update == "z h_prev + (1 - z) hh":
+        dz, dhh, through = dh * (h_prev - hh), dh * (1 - z), dh * z
+    else:  # h = (1 - z) h_prev + z hh
+        dz, dhh, through = dh * (hh - h_prev), dh * z, dh * (1 - z)
+    da = dhh * (1 - hh * hh) if candidate_derivative else dhh
+    dr = da * (i["rec_h"] if reset_with == "rec_h" else h_prev)
+    dA = np.concatenate([dz * z * (1 - z), dr * r * (1 - r), da], axis=1)
+    dR = np.concatenate([dA[:, : 2 * hh_], da * r if reset_in_dR else da], axis=1)
+    return {
+        "dx": dA @ i["W"].T,
+        "dh_prev": (through if direct else 0.0) + dR @ i["U"].T,
+        "dW": i["x"].T @ dA,
+        "dU": h_prev.T @ dR,
+        "db": np.stack([dA.sum(axis=0), dR.sum(axis=0)]),
+    }
+
+
 def _each(keys, kind: str, message: str, pattern) -> tuple[Mistake, ...]:
     """The same mistake, recognised in each of ``keys`` (``pattern(inputs)`` returns every array)."""
     return tuple(Mistake(key, kind, message, lambda i, key=key: pattern(i)[key]) for key in keys)
@@ -338,6 +444,7 @@ def _each(keys, kind: str, message: str, pattern) -> tuple[Mistake, ...]:
 STEP_KEYS = ("dx", "dh_prev", "dW", "dU", "db")
 BPTT_KEYS = ("dx", "dW", "dU", "db")
 LSTM_KEYS = ("dx", "dh_prev", "dc_prev", "dW", "dU", "db")
+GRU_KEYS = ("dx", "dh_prev", "dW", "dU", "db")
 
 _TANH_DERIVATIVE = (
     "the gradient skips the tanh: multiply the upstream gradient by its derivative from the output, "
@@ -380,6 +487,23 @@ _GATE_DERIVATIVES = (
 )
 _FORGET_WITH_C = "δf uses c_t: c_t = f ⊙ c_{t-1} + i ⊙ g, so δf = δc ⊙ c_{t-1}, the previous cell state"
 
+_GRU_DIRECT = (
+    "dh_prev lacks the direct path: h_t = z ⊙ h_{t-1} + (1 − z) ⊙ h̃ uses h_{t-1} itself, "
+    "so dh_{t-1} = G ⊙ z + δR Uᵀ (the GRU's shortcut through time, like the LSTM's cell path)"
+)
+_GRU_UPDATE = (
+    "the update gate is used the other way round, h = (1 − z) h_{t-1} + z h̃ (the convention of some texts): "
+    "Keras, PyTorch and tinynet keep the old state with z, h_t = z ⊙ h_{t-1} + (1 − z) ⊙ h̃"
+)
+_GRU_CANDIDATE = "the candidate's gradient skips its tanh: δa = G ⊙ (1 − z) ⊙ (1 − h̃²)"
+_GRU_RESET_DR = (
+    "the recurrent product's candidate block lacks the reset gate: h̃ = tanh(A + r ⊙ R), so "
+    "δR^h̃ = r ⊙ δa (δA^h̃ = δa has no r)"
+)
+_GRU_RESET_WITH = (
+    "δr uses h_{t-1}: the reset gate multiplies R^h̃ = h_{t-1} U^h̃ + b_h^h̃ (reset after the product, "
+    "Keras' reset_after=True), so δr = δa ⊙ R^h̃, the given rec_h"
+)
 
 EXERCISES = (
     Exercise(
@@ -508,6 +632,44 @@ EXERCISES = (
             ),
             *_each(
                 LSTM_KEYS, "forget gate with c_t", _FORGET_WITH_C, lambda i: _lstm_mistake(i, forget_with="c")
+            ),
+        ),
+    ),
+    Exercise(
+        name="gru_step_backward",
+        topic="recurrent",
+        signature="gru_step_backward(x, h_prev, W, U, gates, rec_h, grad) -> (dx, dh_prev, dW, dU, db (2, 3H))",
+        make_inputs=_gru_inputs,
+        reference=gru_step_reference,
+        adapt=as_tuple(*GRU_KEYS),
+        context=lambda inputs, expected: {"batch_size": N},
+        mistakes=(
+            Mistake(
+                "dh_prev",
+                "direct path missing",
+                _GRU_DIRECT,
+                lambda i: _gru_mistake(i, direct=False)["dh_prev"],
+            ),
+            *_each(
+                GRU_KEYS, "update gate reversed", _GRU_UPDATE, lambda i: _gru_mistake(i, update="reversed")
+            ),
+            *_each(
+                GRU_KEYS,
+                "tanh derivative missing",
+                _GRU_CANDIDATE,
+                lambda i: _gru_mistake(i, candidate_derivative=False),
+            ),
+            *_each(
+                ("dh_prev", "dU", "db"),
+                "reset gate missing in dR",
+                _GRU_RESET_DR,
+                lambda i: _gru_mistake(i, reset_in_dR=False),
+            ),
+            *_each(
+                GRU_KEYS,
+                "reset gate with h_prev",
+                _GRU_RESET_WITH,
+                lambda i: _gru_mistake(i, reset_with="h_prev"),
             ),
         ),
     ),
