@@ -262,3 +262,14 @@ def test_the_sequence_exercises_are_listed_and_graded_from_the_command_line(caps
         assert first.startswith(f"{name}: failed (score "), out
         assert any(line.startswith(f"  hint: {kind}: ") for line in rest), (name, out)
     assert "0 of 4 passed" in out
+
+
+def test_a_notebook_in_its_jupytext_form_is_graded(capsys):
+    # the teacher source (solutions in) passes; the student version reports its stubs, without a traceback
+    notebooks = HERE.parents[1] / "notebooks" / "exercises"
+    status, out, _ = run(capsys, "grade", str(notebooks / "05_recurrent_and_attention.py"))
+    assert status == 0 and "7 of 7 passed, score 7.00 of 7" in out
+    status, out, err = run(capsys, "grade", str(notebooks / "student" / "05_recurrent_and_attention.py"))
+    assert status == 1 and "Traceback" not in out + err
+    # its own check cells print when the file is imported, then the grade prints each exercise again
+    assert out.count(": not implemented (score 0.00)") == 2 * 7 and "0 of 7 passed" in out
