@@ -161,3 +161,68 @@ def conv2d_backward(x, W, grad, strides, padding):
     db = grad.sum(axis=(0, 2, 3))
     dx = col2im(W.reshape(f, -1).T @ g, x.shape, (kh, kw), strides, padding)
     return dx, dW, db
+
+
+def rnn_step_forward(x, h_prev, W, U, b):
+    return np.tanh(x @ W + h_prev @ U + b)
+
+
+def rnn_step_backward(x, h_prev, h, W, U, grad):
+    dz = grad * (1 - h**2)
+    return dz @ W.T, dz @ U.T, x.T @ dz, h_prev.T @ dz, dz.sum(axis=0)
+
+
+def rnn_bptt(x, h, W, U, grad):
+    n, T, _ = x.shape
+    h_prev = np.concatenate([np.zeros_like(h[:, :1]), h[:, :-1]], axis=1)  # h_0 = 0, ..., h_{T-1}
+    dz = np.zeros_like(h)
+    dh_next = np.zeros((n, U.shape[0]))  # delta Z_{t+1} U^T: nothing after the last step
+    for t in range(T - 1, -1, -1):  # a loop over time steps, never over samples
+        dz[:, t] = (grad[:, t] + dh_next) * (1 - h[:, t] ** 2)
+        dh_next = dz[:, t] @ U.T
+    dW = np.einsum("ntd,nth->dh", x, dz)
+    dU = np.einsum("ntk,nth->kh", h_prev, dz)
+    return dz @ W.T, dW, dU, dz.sum(axis=(0, 1))
+
+
+def lstm_step_backward(x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c):
+    H = U.shape[0]
+    i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
+    tc = np.tanh(c)
+    dc = grad_c + grad_h * o * (1 - tc**2)
+    dz = np.concatenate(
+        [dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g**2), grad_h * tc * o * (1 - o)],
+        axis=1,
+    )
+    return dz @ W.T, dz @ U.T, dc * f, x.T @ dz, h_prev.T @ dz, dz.sum(axis=0)
+
+
+def _attention_weights(q, k, causal):
+    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    if causal:
+        T = s.shape[-1]
+        s = np.where(np.tril(np.ones((T, T), dtype=bool)), s, -np.inf)
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def attention_forward(q, k, v, causal):
+    return _attention_weights(q, k, causal) @ v
+
+
+def attention_backward(q, k, v, causal, grad):
+    p = _attention_weights(q, k, causal)
+    dv = np.swapaxes(p, -1, -2) @ grad
+    dp = grad @ np.swapaxes(v, -1, -2)
+    ds = p * (dp - np.sum(dp * p, axis=-1, keepdims=True)) / np.sqrt(q.shape[-1])
+    return ds @ k, np.swapaxes(ds, -1, -2) @ q, dv
+
+
+def gru_step_backward(x, h_prev, W, U, gates, rec_h, grad):
+    H = U.shape[0]
+    z, r, hh = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
+    da = grad * (1 - z) * (1 - hh**2)  # the candidate, through its tanh
+    dA = np.concatenate([grad * (h_prev - hh) * z * (1 - z), da * rec_h * r * (1 - r), da], axis=1)
+    dR = np.concatenate([dA[:, : 2 * H], da * r], axis=1)  # the reset gate multiplies R's candidate block
+    db = np.stack([dA.sum(axis=0), dR.sum(axis=0)])
+    return dA @ W.T, grad * z + dR @ U.T, x.T @ dA, h_prev.T @ dR, db

@@ -192,3 +192,84 @@ def test_every_classic_mistake_gets_its_hint_and_a_score_from_the_command_line(c
     assert any(line.startswith("  hint: missing 1/N: ") for line in blocks["mse_grad"])
     assert blocks["two_layer_backward"][0] == "two_layer_backward: failed (score 0.60)"
     assert f"0 of {len(EXPECTED_HINTS)} passed" in out
+
+
+#: The recurrent and attention exercises, handed in with one classic mistake each.
+SEQUENCE_STUDENT = """
+import numpy as np
+
+
+def rnn_step_backward(x, h_prev, h, W, U, grad):
+    dz = grad  # the tanh derivative forgotten
+    return dz @ W.T, dz @ U.T, x.T @ dz, h_prev.T @ dz, dz.sum(axis=0)
+
+
+def rnn_bptt(x, h, W, U, grad):
+    h_prev = np.concatenate([np.zeros_like(h[:, :1]), h[:, :-1]], axis=1)
+    dz = grad * (1 - h**2)  # no gradient carried from step t + 1: truncated to one step
+    return dz @ W.T, np.einsum("ntd,nth->dh", x, dz), np.einsum("ntk,nth->kh", h_prev, dz), dz.sum(axis=(0, 1))
+
+
+def lstm_step_backward(x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c):
+    H = U.shape[0]
+    i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
+    dc = grad_c + grad_h * o * (1 - np.tanh(c) ** 2)
+    dz = np.concatenate(
+        [dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g**2), grad_h * np.tanh(c) * o * (1 - o)], axis=1
+    )
+    return dz @ W.T, dz @ U.T, dc, x.T @ dz, h_prev.T @ dz, dz.sum(axis=0)  # dc_prev without the forget gate
+
+
+def attention_backward(q, k, v, causal, grad):
+    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    if causal:
+        s = np.where(np.tril(np.ones(s.shape[-2:], dtype=bool)), s, -np.inf)
+    p = np.exp(s - s.max(axis=-1, keepdims=True))
+    p /= p.sum(axis=-1, keepdims=True)
+    dp = grad @ np.swapaxes(v, -1, -2)
+    ds = p * (dp - np.sum(dp * p, axis=-1, keepdims=True))  # the 1/sqrt(d_k) forgotten below
+    return ds @ k, np.swapaxes(ds, -1, -2) @ q, np.swapaxes(p, -1, -2) @ grad
+"""
+
+SEQUENCE_HINTS = {
+    "rnn_step_backward": "tanh derivative missing",
+    "rnn_bptt": "BPTT truncated",
+    "lstm_step_backward": "forget-gate path missing",
+    "attention_backward": "scale missing in backward",
+}
+
+
+def test_the_sequence_exercises_are_listed_and_graded_from_the_command_line(capsys, tmp_path):
+    status, out, _ = run(capsys, "list")
+    names = [line.split()[0] for line in out.splitlines()]
+    assert names[-7:] == [
+        "rnn_step_forward",
+        "rnn_step_backward",
+        "rnn_bptt",
+        "lstm_step_backward",
+        "gru_step_backward",
+        "attention_forward",
+        "attention_backward",
+    ]
+    student = tmp_path / "sequences.py"
+    student.write_text(SEQUENCE_STUDENT)
+    status, out, err = run(capsys, "grade", str(student))
+    assert status == 1 and err == "" and "Traceback" not in out
+    blocks = _blocks(out)
+    assert set(SEQUENCE_HINTS) <= set(blocks) and len(blocks) == len(SEQUENCE_HINTS) + 1  # and the total
+    for name, kind in SEQUENCE_HINTS.items():
+        first, *rest = blocks[name]
+        assert first.startswith(f"{name}: failed (score "), out
+        assert any(line.startswith(f"  hint: {kind}: ") for line in rest), (name, out)
+    assert "0 of 4 passed" in out
+
+
+def test_a_notebook_in_its_jupytext_form_is_graded(capsys):
+    # the teacher source (solutions in) passes; the student version reports its stubs, without a traceback
+    notebooks = HERE.parents[1] / "notebooks" / "exercises"
+    status, out, _ = run(capsys, "grade", str(notebooks / "05_recurrent_and_attention.py"))
+    assert status == 0 and "7 of 7 passed, score 7.00 of 7" in out
+    status, out, err = run(capsys, "grade", str(notebooks / "student" / "05_recurrent_and_attention.py"))
+    assert status == 1 and "Traceback" not in out + err
+    # its own check cells print when the file is imported, then the grade prints each exercise again
+    assert out.count(": not implemented (score 0.00)") == 2 * 7 and "0 of 7 passed" in out

@@ -4,7 +4,18 @@ import numpy as np
 import pytest
 
 from tinynet import exercises
-from tinynet.exercises import activations, conv, dense, losses, network, normalization, optimizers, pooling
+from tinynet.exercises import (
+    activations,
+    attention,
+    conv,
+    dense,
+    losses,
+    network,
+    normalization,
+    optimizers,
+    pooling,
+    recurrent,
+)
 from tinynet.gradcheck import relative_error as tn_relative_error
 from tinynet.testing import hints as H
 
@@ -30,7 +41,18 @@ def test_each_mistake_gets_its_hint(name, func, kinds):
 def test_every_stub_is_reported_as_not_implemented(name):
     stub = next(
         getattr(m, name)
-        for m in (dense, activations, losses, network, optimizers, conv, normalization, pooling)
+        for m in (
+            dense,
+            activations,
+            losses,
+            network,
+            optimizers,
+            conv,
+            normalization,
+            pooling,
+            recurrent,
+            attention,
+        )
         if hasattr(m, name)
     )
     result = exercises.check(name, stub)
@@ -134,6 +156,94 @@ def test_every_classic_mistake_of_the_issue_is_named(mistake, name, func, kind):
     named = [h for h in result.hints if h.kind == kind]
     assert named, str(result)
     assert str(named[0]).startswith(f"{kind}: ") and len(named[0].message) > 20
+
+
+#: The classic mistakes of an RNN step, backpropagation through time, an LSTM step and attention backward.
+SEQUENCE_MISTAKES = [
+    (
+        "tanh derivative (1 - h²) forgotten",
+        "rnn_step_backward",
+        wrong.rnn_step_backward_without_tanh_derivative,
+        "tanh derivative missing",
+    ),
+    (
+        "tanh derivative (1 - h²) forgotten",
+        "rnn_bptt",
+        wrong.rnn_bptt_without_tanh_derivative,
+        "tanh derivative missing",
+    ),
+    ("dU from the last step only", "rnn_bptt", wrong.rnn_bptt_last_step_only, "not summed over time"),
+    ("dU assigned, not accumulated", "rnn_bptt", wrong.rnn_bptt_assigned, "not summed over time"),
+    ("no gradient through h_{t-1}", "rnn_bptt", wrong.rnn_bptt_truncated, "BPTT truncated"),
+    (
+        "transposed recurrent kernel gradient",
+        "rnn_step_backward",
+        wrong.rnn_step_backward_transposed_dU,
+        H.TRANSPOSED,
+    ),
+    ("transposed recurrent kernel gradient", "rnn_bptt", wrong.rnn_bptt_transposed_dU, H.TRANSPOSED),
+    ("dh_{t-1} through U, not U.T", "rnn_bptt", wrong.rnn_bptt_through_U, "recurrent kernel not transposed"),
+    (
+        "LSTM dc_prev without the forget gate",
+        "lstm_step_backward",
+        wrong.lstm_step_backward_without_forget_path,
+        "forget-gate path missing",
+    ),
+    ("LSTM gate order", "lstm_step_backward", wrong.lstm_step_backward_ifog, "wrong gate order"),
+    (
+        "attention backward without 1/sqrt(d)",
+        "attention_backward",
+        wrong.attention_backward_unscaled,
+        "scale missing in backward",
+    ),
+    (
+        "attention softmax Jacobian diagonal",
+        "attention_backward",
+        wrong.attention_backward_diagonal,
+        H.JACOBIAN_DIAGONAL,
+    ),
+    (
+        "attention mask forgotten in backward",
+        "attention_backward",
+        wrong.attention_backward_unmasked,
+        "mask ignored in backward",
+    ),
+    (
+        "dV with the weights not transposed",
+        "attention_backward",
+        wrong.attention_backward_dv_untransposed,
+        "weights not transposed",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mistake", "name", "func", "kind"),
+    SEQUENCE_MISTAKES,
+    ids=[f"{m}-{n}" for m, n, _, _ in SEQUENCE_MISTAKES],
+)
+def test_every_classic_sequence_mistake_is_named(mistake, name, func, kind):
+    result = exercises.check(name, func)
+    assert result.status == exercises.FAILED and result.score < 1.0
+    named = [h for h in result.hints if h.kind == kind]
+    assert named, str(result)
+    assert len(named[0].message) > 40
+
+
+def test_the_masked_positions_get_no_gradient_and_the_leak_is_named():
+    # causal seeds only: without a mask (seed 0) forgetting it in the backward pass changes nothing
+    result = exercises.check("attention_backward", wrong.attention_backward_unmasked)
+    assert result.score == pytest.approx(1 / 3)
+    assert all(d.startswith(("seed 1", "seed 2")) for d in result.details), str(result)
+    assert "leaks into the masked positions" in result.hints[0].message
+
+
+def test_truncated_bptt_is_right_on_the_last_step_only():
+    inputs = recurrent._bptt_inputs(np.random.default_rng(5), 0)
+    dx, *_ = wrong.rnn_bptt_truncated(**inputs)
+    reference = recurrent._bptt_reference(**inputs)["dx"]
+    assert tn_relative_error(dx[:, -1], reference[:, -1]) < 1e-12
+    assert tn_relative_error(dx[:, 0], reference[:, 0]) > 1e-2
 
 
 def test_the_bias_gradient_is_checked_even_when_everything_else_is_right():

@@ -13,6 +13,7 @@ SOURCES = {
     ROOT / "notebooks" / "exercises" / "02_losses_and_optimizers.py": 8,
     ROOT / "notebooks" / "exercises" / "03_backprop_through_a_network.py": 2,
     ROOT / "notebooks" / "exercises" / "04_convolutions_pooling_batchnorm.py": 6,
+    ROOT / "notebooks" / "exercises" / "05_recurrent_and_attention.py": 7,
 }
 
 

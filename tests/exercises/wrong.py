@@ -328,6 +328,252 @@ def relu_backward_crashes(y, grad):
     return grad * (y > 0) @ np.ones(3)  # MISTAKE: a shape error
 
 
+def rnn_step_forward_without_tanh(x, h_prev, W, U, b):
+    return x @ W + h_prev @ U + b  # MISTAKE: the activation forgotten
+
+
+def rnn_step_forward_without_state(x, h_prev, W, U, b):
+    return np.tanh(x @ W + b)  # MISTAKE: h_prev @ U forgotten
+
+
+def rnn_step_forward_without_bias(x, h_prev, W, U, b):
+    return np.tanh(x @ W + h_prev @ U)  # MISTAKE: bias forgotten
+
+
+def rnn_step_forward_transposed_U(x, h_prev, W, U, b):
+    return np.tanh(x @ W + h_prev @ U.T + b)  # MISTAKE: U transposed
+
+
+def rnn_step_backward_without_tanh_derivative(x, h_prev, h, W, U, grad):
+    dz = grad  # MISTAKE: the tanh derivative (1 - h**2) forgotten
+    return dz @ W.T, dz @ U.T, x.T @ dz, h_prev.T @ dz, dz.sum(axis=0)
+
+
+def rnn_step_backward_transposed_dU(x, h_prev, h, W, U, grad):
+    dx, dh_prev, dW, dU, db = ok.rnn_step_backward(x, h_prev, h, W, U, grad)
+    return dx, dh_prev, dW, dU.T, db  # MISTAKE: dz.T @ h_prev, the transposed recurrent kernel gradient
+
+
+def rnn_step_backward_through_U(x, h_prev, h, W, U, grad):
+    dz = grad * (1 - h**2)
+    return dz @ W.T, dz @ U, x.T @ dz, h_prev.T @ dz, dz.sum(axis=0)  # MISTAKE: dz @ U, not dz @ U.T
+
+
+def rnn_step_backward_mean_db(x, h_prev, h, W, U, grad):
+    dx, dh_prev, dW, dU, _ = ok.rnn_step_backward(x, h_prev, h, W, U, grad)
+    return dx, dh_prev, dW, dU, (grad * (1 - h**2)).mean(axis=0)  # MISTAKE: mean instead of sum
+
+
+def _bptt(x, h, W, U, grad, carry=True, derivative=True, recurrent_T=True, accumulate="sum"):
+    n, T, _ = x.shape
+    h_prev = np.concatenate([np.zeros_like(h[:, :1]), h[:, :-1]], axis=1)
+    dx = np.zeros_like(x)
+    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(U.shape[0])
+    dh_next = np.zeros((n, U.shape[0]))
+    for t in range(T - 1, -1, -1):
+        dh = grad[:, t] + dh_next if carry else grad[:, t]
+        dz = dh * (1 - h[:, t] ** 2) if derivative else dh
+        dx[:, t] = dz @ W.T
+        if accumulate == "sum":
+            dW, dU, db = dW + x[:, t].T @ dz, dU + h_prev[:, t].T @ dz, db + dz.sum(axis=0)
+        elif accumulate == "assign" or t == T - 1:  # "assign": the last written wins; "last": step T only
+            dW, dU, db = x[:, t].T @ dz, h_prev[:, t].T @ dz, dz.sum(axis=0)
+        dh_next = dz @ (U.T if recurrent_T else U)
+    return dx, dW, dU, db
+
+
+def rnn_bptt_truncated(x, h, W, U, grad):
+    return _bptt(x, h, W, U, grad, carry=False)  # MISTAKE: delta h_t = G_t, nothing from step t + 1
+
+
+def rnn_bptt_last_step_only(x, h, W, U, grad):
+    return _bptt(x, h, W, U, grad, accumulate="last")  # MISTAKE: dW, dU, db of the last step only
+
+
+def rnn_bptt_assigned(x, h, W, U, grad):
+    return _bptt(x, h, W, U, grad, accumulate="assign")  # MISTAKE: dW = ... in the loop, not dW += ...
+
+
+def rnn_bptt_without_tanh_derivative(x, h, W, U, grad):
+    return _bptt(x, h, W, U, grad, derivative=False)  # MISTAKE: (1 - h**2) forgotten
+
+
+def rnn_bptt_through_U(x, h, W, U, grad):
+    return _bptt(x, h, W, U, grad, recurrent_T=False)  # MISTAKE: dz @ U, not dz @ U.T
+
+
+def rnn_bptt_transposed_dU(x, h, W, U, grad):
+    dx, dW, dU, db = ok.rnn_bptt(x, h, W, U, grad)
+    return dx, dW, dU.T, db  # MISTAKE: the recurrent kernel gradient transposed
+
+
+def _lstm(x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c, order=(0, 1, 2, 3), **mistake):
+    H = U.shape[0]
+    i, f, g, o = (gates[:, k * H : (k + 1) * H] for k in order)
+    tc = np.tanh(c)
+    if mistake.get("no_h_path"):
+        dc = grad_c
+    elif mistake.get("no_tanh_derivative"):
+        dc = grad_c + grad_h * o
+    else:
+        dc = grad_c + grad_h * o * (1 - tc**2)
+    di, df, dg, do = dc * g, dc * (c if mistake.get("df_with_c") else c_prev), dc * i, grad_h * tc
+    if not mistake.get("no_gate_derivatives"):
+        di, df, dg, do = di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)
+    blocks = [None] * 4
+    for k, d in zip(order, (di, df, dg, do), strict=True):
+        blocks[k] = d
+    dz = np.concatenate(blocks, axis=1)
+    dc_prev = dc if mistake.get("no_forget_path") else dc * f
+    return dz @ W.T, dz @ U.T, dc_prev, x.T @ dz, h_prev.T @ dz, dz.sum(axis=0)
+
+
+def lstm_step_backward_without_forget_path(x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c):
+    return _lstm(
+        x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c, no_forget_path=True
+    )  # MISTAKE: dc_prev = dc, not dc * f
+
+
+def lstm_step_backward_without_h_path(x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c):
+    return _lstm(
+        x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c, no_h_path=True
+    )  # MISTAKE: dc = grad_c, the path through h_t forgotten
+
+
+def lstm_step_backward_without_tanh_derivative(x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c):
+    return _lstm(
+        x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c, no_tanh_derivative=True
+    )  # MISTAKE: dc = grad_c + grad_h * o
+
+
+def lstm_step_backward_ifog(x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c):
+    return _lstm(
+        x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c, order=(0, 1, 3, 2)
+    )  # MISTAKE: gates read as [i, f, o, g]
+
+
+def lstm_step_backward_without_gate_derivatives(x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c):
+    return _lstm(
+        x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c, no_gate_derivatives=True
+    )  # MISTAKE: the sigmoid/tanh derivatives of the gates
+
+
+def lstm_step_backward_df_with_c(x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c):
+    return _lstm(
+        x, h_prev, c_prev, W, U, gates, c, grad_h, grad_c, df_with_c=True
+    )  # MISTAKE: df = dc * c, not dc * c_prev
+
+
+def _gru(x, h_prev, W, U, gates, rec_h, grad, **mistake):
+    H = U.shape[0]
+    z, r, hh = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
+    if mistake.get("reversed"):  # h = (1 - z) h_prev + z hh
+        dz, dhh, direct = grad * (hh - h_prev), grad * z, grad * (1 - z)
+    else:
+        dz, dhh, direct = grad * (h_prev - hh), grad * (1 - z), grad * z
+    da = dhh if mistake.get("no_tanh_derivative") else dhh * (1 - hh**2)
+    dr = da * (h_prev if mistake.get("reset_with_h_prev") else rec_h)
+    dA = np.concatenate([dz * z * (1 - z), dr * r * (1 - r), da], axis=1)
+    dR = np.concatenate([dA[:, : 2 * H], da if mistake.get("no_reset_in_dR") else da * r], axis=1)
+    dh_prev = dR @ U.T if mistake.get("no_direct_path") else direct + dR @ U.T
+    return dA @ W.T, dh_prev, x.T @ dA, h_prev.T @ dR, np.stack([dA.sum(axis=0), dR.sum(axis=0)])
+
+
+def gru_step_backward_without_direct_path(x, h_prev, W, U, gates, rec_h, grad):
+    return _gru(x, h_prev, W, U, gates, rec_h, grad, no_direct_path=True)  # MISTAKE: dh_prev = dR @ U.T only
+
+
+def gru_step_backward_update_reversed(x, h_prev, W, U, gates, rec_h, grad):
+    return _gru(x, h_prev, W, U, gates, rec_h, grad, reversed=True)  # MISTAKE: h = (1 - z) h_prev + z hh
+
+
+def gru_step_backward_without_tanh_derivative(x, h_prev, W, U, gates, rec_h, grad):
+    return _gru(
+        x, h_prev, W, U, gates, rec_h, grad, no_tanh_derivative=True
+    )  # MISTAKE: (1 - hh**2) forgotten
+
+
+def gru_step_backward_without_reset_in_dR(x, h_prev, W, U, gates, rec_h, grad):
+    return _gru(
+        x, h_prev, W, U, gates, rec_h, grad, no_reset_in_dR=True
+    )  # MISTAKE: dR's candidate block = da
+
+
+def gru_step_backward_reset_with_h_prev(x, h_prev, W, U, gates, rec_h, grad):
+    return _gru(x, h_prev, W, U, gates, rec_h, grad, reset_with_h_prev=True)  # MISTAKE: dr = da * h_prev
+
+
+def gru_step_backward_one_bias(x, h_prev, W, U, gates, rec_h, grad):
+    dx, dh_prev, dW, dU, db = ok.gru_step_backward(x, h_prev, W, U, gates, rec_h, grad)
+    return dx, dh_prev, dW, dU, db.sum(axis=0)  # MISTAKE: one bias gradient for the two biases
+
+
+def _weights(q, k, causal, scale=None, mask=True):
+    s = q @ np.swapaxes(k, -1, -2) * (1 / np.sqrt(q.shape[-1]) if scale is None else scale)
+    if causal and mask:
+        T = s.shape[-1]
+        s = np.where(np.tril(np.ones((T, T), dtype=bool)), s, -np.inf)
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def attention_forward_unscaled(q, k, v, causal):
+    return _weights(q, k, causal, scale=1.0) @ v  # MISTAKE: no 1/sqrt(d_k)
+
+
+def attention_forward_scale_d(q, k, v, causal):
+    return _weights(q, k, causal, scale=1 / q.shape[-1]) @ v  # MISTAKE: 1/d_k, not 1/sqrt(d_k)
+
+
+def attention_forward_unmasked(q, k, v, causal):
+    return _weights(q, k, causal, mask=False) @ v  # MISTAKE: causal ignored
+
+
+def attention_forward_mask_after_softmax(q, k, v, causal):
+    p = _weights(q, k, causal, mask=False)
+    if causal:
+        p = p * np.tril(np.ones(p.shape[-2:]))  # MISTAKE: masked after the softmax, rows not renormalised
+    return p @ v
+
+
+def attention_forward_softmax_over_queries(q, k, v, causal):
+    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    if causal:
+        s = np.where(np.tril(np.ones(s.shape[-2:], dtype=bool)), s, -np.inf)
+    e = np.exp(s - s.max(axis=-2, keepdims=True))
+    return e / e.sum(axis=-2, keepdims=True) @ v  # MISTAKE: normalised over axis -2, the queries
+
+
+def _attention_backward(q, k, v, causal, grad, scale=True, diagonal=False, mask=True, dv_T=True, dk_T=True):
+    p = _weights(q, k, causal, mask=mask)
+    c = 1 / np.sqrt(q.shape[-1]) if scale else 1.0
+    dv = np.swapaxes(p, -1, -2) @ grad if dv_T else p @ grad
+    dp = grad @ np.swapaxes(v, -1, -2)
+    ds = dp * p * (1 - p) if diagonal else p * (dp - np.sum(dp * p, axis=-1, keepdims=True))
+    dk = c * np.swapaxes(ds, -1, -2) @ q if dk_T else c * ds @ q
+    return c * ds @ k, dk, dv
+
+
+def attention_backward_unscaled(q, k, v, causal, grad):
+    return _attention_backward(q, k, v, causal, grad, scale=False)  # MISTAKE: 1/sqrt(d_k) missing in backward
+
+
+def attention_backward_diagonal(q, k, v, causal, grad):
+    return _attention_backward(q, k, v, causal, grad, diagonal=True)  # MISTAKE: dS = dP * P(1 - P)
+
+
+def attention_backward_unmasked(q, k, v, causal, grad):
+    return _attention_backward(q, k, v, causal, grad, mask=False)  # MISTAKE: P without the mask
+
+
+def attention_backward_dv_untransposed(q, k, v, causal, grad):
+    return _attention_backward(q, k, v, causal, grad, dv_T=False)  # MISTAKE: dV = P @ G
+
+
+def attention_backward_dk_untransposed(q, k, v, causal, grad):
+    return _attention_backward(q, k, v, causal, grad, dk_T=False)  # MISTAKE: dK = c dS @ Q
+
+
 WRONG = [
     ("dense_forward", dense_forward_without_bias, {H.OFFSET}),
     ("dense_backward", dense_backward_transposed_dW, {H.TRANSPOSED}),
@@ -378,4 +624,40 @@ WRONG = [
     ("conv2d_backward", conv2d_backward_db_over_the_batch_only, {"bias gradient not summed", H.WRONG_SHAPE}),
     ("conv2d_backward", conv2d_backward_padding_off_by_one, {H.OFF_BY_ONE}),
     ("conv2d_backward", conv2d_backward_mean_db, {H.EXTRA_MEAN}),
+    ("rnn_step_forward", rnn_step_forward_without_tanh, {"tanh forgotten"}),
+    ("rnn_step_forward", rnn_step_forward_without_state, {"previous state ignored"}),
+    ("rnn_step_forward", rnn_step_forward_without_bias, {H.OFFSET}),
+    ("rnn_step_forward", rnn_step_forward_transposed_U, {"recurrent kernel transposed"}),
+    ("rnn_step_backward", rnn_step_backward_without_tanh_derivative, {"tanh derivative missing"}),
+    ("rnn_step_backward", rnn_step_backward_transposed_dU, {H.TRANSPOSED}),
+    ("rnn_step_backward", rnn_step_backward_through_U, {"recurrent kernel not transposed"}),
+    ("rnn_step_backward", rnn_step_backward_mean_db, {H.EXTRA_MEAN}),
+    ("rnn_bptt", rnn_bptt_truncated, {"BPTT truncated"}),
+    ("rnn_bptt", rnn_bptt_last_step_only, {"not summed over time"}),
+    ("rnn_bptt", rnn_bptt_assigned, {"not summed over time", H.ZERO}),
+    ("rnn_bptt", rnn_bptt_without_tanh_derivative, {"tanh derivative missing"}),
+    ("rnn_bptt", rnn_bptt_through_U, {"recurrent kernel not transposed"}),
+    ("rnn_bptt", rnn_bptt_transposed_dU, {H.TRANSPOSED}),
+    ("lstm_step_backward", lstm_step_backward_without_forget_path, {"forget-gate path missing"}),
+    ("lstm_step_backward", lstm_step_backward_without_h_path, {"cell gradient from h missing"}),
+    ("lstm_step_backward", lstm_step_backward_without_tanh_derivative, {"tanh derivative missing"}),
+    ("lstm_step_backward", lstm_step_backward_ifog, {"wrong gate order"}),
+    ("lstm_step_backward", lstm_step_backward_without_gate_derivatives, {"gate derivatives missing"}),
+    ("lstm_step_backward", lstm_step_backward_df_with_c, {"forget gate with c_t"}),
+    ("attention_forward", attention_forward_unscaled, {"scale missing"}),
+    ("attention_forward", attention_forward_scale_d, {"scale 1/d_k"}),
+    ("attention_forward", attention_forward_unmasked, {"mask ignored"}),
+    ("attention_forward", attention_forward_mask_after_softmax, {"mask after the softmax"}),
+    ("attention_forward", attention_forward_softmax_over_queries, {"softmax over the queries"}),
+    ("attention_backward", attention_backward_unscaled, {"scale missing in backward"}),
+    ("attention_backward", attention_backward_diagonal, {H.JACOBIAN_DIAGONAL}),
+    ("attention_backward", attention_backward_unmasked, {"mask ignored in backward"}),
+    ("attention_backward", attention_backward_dv_untransposed, {"weights not transposed"}),
+    ("attention_backward", attention_backward_dk_untransposed, {"dS not transposed"}),
+    ("gru_step_backward", gru_step_backward_without_direct_path, {"direct path missing"}),
+    ("gru_step_backward", gru_step_backward_update_reversed, {"update gate reversed"}),
+    ("gru_step_backward", gru_step_backward_without_tanh_derivative, {"tanh derivative missing"}),
+    ("gru_step_backward", gru_step_backward_without_reset_in_dR, {"reset gate missing in dR"}),
+    ("gru_step_backward", gru_step_backward_reset_with_h_prev, {"reset gate with h_prev"}),
+    ("gru_step_backward", gru_step_backward_one_bias, {H.WRONG_SHAPE}),
 ]

@@ -9,8 +9,11 @@ exercise's own list of classic mistakes (:class:`Mistake`).
 Topics (modules): :mod:`~tinynet.exercises.dense`, :mod:`~tinynet.exercises.activations`,
 :mod:`~tinynet.exercises.losses`, :mod:`~tinynet.exercises.network` (backpropagation through a whole
 2-layer network), :mod:`~tinynet.exercises.optimizers`, :mod:`~tinynet.exercises.conv` (im2col, col2im,
-Conv2D), :mod:`~tinynet.exercises.pooling`, :mod:`~tinynet.exercises.normalization`; each module's
-functions are the stubs (they raise ``NotImplementedError``).
+Conv2D), :mod:`~tinynet.exercises.pooling`, :mod:`~tinynet.exercises.normalization`,
+:mod:`~tinynet.exercises.recurrent` (an RNN step, backpropagation through time, the backward
+pass of an LSTM step and, optionally, of a GRU step), :mod:`~tinynet.exercises.attention` (scaled
+dot-product attention, forward and backward, with a causal mask); each module's functions are the
+stubs (they raise ``NotImplementedError``).
 
 Example
 -------
@@ -32,7 +35,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import activations, conv, dense, losses, network, normalization, optimizers, pooling
+from . import (
+    activations,
+    attention,
+    conv,
+    dense,
+    losses,
+    network,
+    normalization,
+    optimizers,
+    pooling,
+    recurrent,
+)
 from ._core import ERROR, FAILED, MISSING, NOT_IMPLEMENTED, PASSED, Exercise, Mistake, Result
 
 __all__ = [
@@ -53,7 +67,18 @@ __all__ = [
 #: Every exercise by name, in the order of the course.
 EXERCISES: dict[str, Exercise] = {
     ex.name: ex
-    for module in (dense, activations, losses, network, optimizers, conv, pooling, normalization)
+    for module in (
+        dense,
+        activations,
+        losses,
+        network,
+        optimizers,
+        conv,
+        pooling,
+        normalization,
+        recurrent,
+        attention,
+    )
     for ex in module.EXERCISES
 }
 
