@@ -503,7 +503,9 @@ class Model:
         Everything is checked before the model changes: a refused call leaves it as it was.
         """
         names = self.output_names
-        losses = [_output_loss(v, name) for v, name in zip(_per_output(self, loss, "loss"), names, strict=True)]
+        losses = [
+            _output_loss(v, name) for v, name in zip(_per_output(self, loss, "loss"), names, strict=True)
+        ]
         seen: set[int] = set()
         for k, fn in enumerate(losses):  # a loss object keeps its last batch: one object per output
             if id(fn) in seen:
@@ -531,7 +533,8 @@ class Model:
         if metrics is None or isinstance(metrics, str) or callable(metrics):
             per_output = [metrics] * len(names)
         elif isinstance(metrics, dict) or (
-            isinstance(metrics, (list, tuple)) and any(m is None or isinstance(m, (list, tuple)) for m in metrics)
+            isinstance(metrics, (list, tuple))
+            and any(m is None or isinstance(m, (list, tuple)) for m in metrics)
         ):
             per_output = _per_output(self, metrics, "metrics", missing=None)
         elif isinstance(metrics, (list, tuple)):  # a flat list: every metric on every output
@@ -542,7 +545,9 @@ class Model:
         for entry, name in zip(per_output, names, strict=True):
             entry = [] if entry is None else [entry] if isinstance(entry, str) or callable(entry) else entry
             if not isinstance(entry, (list, tuple)):
-                raise TypeError(f"the metrics of output {name!r} must be a name, a function or a list, got {entry!r}")
+                raise TypeError(
+                    f"the metrics of output {name!r} must be a name, a function or a list, got {entry!r}"
+                )
             found = []
             for m in entry:
                 fn = metrics_module.get(m) if isinstance(m, str) else m
@@ -557,7 +562,9 @@ class Model:
         # Keras' order: every metric of the first output, then of the second, ...
         self.metrics = [fn for found in output_metrics for _, fn in found]
         self.metric_names = [
-            f"{name}_{metric}" for name, found in zip(names, output_metrics, strict=True) for metric, _ in found
+            f"{name}_{metric}"
+            for name, found in zip(names, output_metrics, strict=True)
+            for metric, _ in found
         ]
         self._setup_execution()
 
@@ -566,7 +573,9 @@ class Model:
         if self.built:
             graph = self._graph
             if self._multi_output:
-                head, heads = None, self._output_heads()
+                heads = self._output_heads()
+                # one output given as a list: the executor runs it as one output (the list is the model's)
+                head, heads = (heads.get(0), None) if len(self.outputs) == 1 else (None, heads)
             else:
                 head, heads = find_head(self.layers[-1:], self.loss), None
             self._executor = GraphExecutor(
@@ -607,11 +616,17 @@ class Model:
             if not isinstance(x, InputList) or x.dtype != self._input_dtype:
                 x = self._as_input(x)
                 self.build_for(x)
-            return self._executor.forward(x.arrays, training)
-        if not (type(x) is np.ndarray and x.dtype == self._input_dtype and x.shape[1:] == self.input_shape):
-            x = self._as_input(x)
-            self.build_for(x)
-        return self._executor.forward([x], training)
+            out = self._executor.forward(x.arrays, training)
+        else:
+            if not (
+                type(x) is np.ndarray and x.dtype == self._input_dtype and x.shape[1:] == self.input_shape
+            ):
+                x = self._as_input(x)
+                self.build_for(x)
+            out = self._executor.forward([x], training)
+        if self._multi_output and len(self.outputs) == 1:  # tn.Model(x, [y]): a list of one output
+            return [out]
+        return out
 
     def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Run every layer's backward pass in reverse; return the gradient for the input.
@@ -623,6 +638,8 @@ class Model:
         the first layer may skip the gradient with respect to the data, and
         ``None`` is returned.
         """
+        if self._multi_output and len(self.outputs) == 1 and isinstance(grad_output, (list, tuple)):
+            grad_output = grad_output[0]  # tn.Model(x, [y]): the executor runs one output
         return self._executor.backward(grad_output, input_grad)
 
     def compute_gradients(
@@ -2057,7 +2074,11 @@ class MultiOutputLoss:
         unit = rows_sum_to_one if isinstance(rows_sum_to_one, (list, tuple)) else [rows_sum_to_one] * len(ys)
         total, values = 0.0, []
         for fn, y, p, w, u in zip(self.losses, ys, y_pred, self.weights, unit, strict=True):
-            value = fn.forward(y, p, sample_weight, rows_sum_to_one=True) if u else fn.forward(y, p, sample_weight)
+            value = (
+                fn.forward(y, p, sample_weight, rows_sum_to_one=True)
+                if u
+                else fn.forward(y, p, sample_weight)
+            )
             values.append(value)
             total += w * value
         self.values = values
@@ -2095,7 +2116,9 @@ def _describe_targets(y: Any) -> str:
 def _per_output_targets(names: list[str], y: dict, what: str) -> list[Any]:
     for key in y:
         if key not in names:
-            raise ValueError(f"{what} has targets for {key!r}, which is not an output; the outputs are {names}")
+            raise ValueError(
+                f"{what} has targets for {key!r}, which is not an output; the outputs are {names}"
+            )
     absent = [name for name in names if name not in y]
     if absent:
         raise ValueError(f"{what} has no targets for the output(s) {absent}; every output {names} needs them")

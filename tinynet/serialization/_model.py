@@ -642,8 +642,12 @@ def _check_output_compile(compiled: dict[str, Any], model: dict[str, Any], fail:
     of the graph, in its order; the names are checked against the rebuilt model's by :func:`compile_from`."""
     _keys(compiled, {"optimizer", "outputs"}, "'compile'", fail)
     graph = model.get("graph") if model["class_name"] == "Model" else None
-    if graph is None or not (isinstance(graph["outputs"], list) and graph["outputs"] and isinstance(graph["outputs"][0], list)):
-        raise fail("'compile.outputs' is for a functional model whose 'model.graph.outputs' is a list of outputs")
+    if graph is None or not (
+        isinstance(graph["outputs"], list) and graph["outputs"] and isinstance(graph["outputs"][0], list)
+    ):
+        raise fail(
+            "'compile.outputs' is for a functional model whose 'model.graph.outputs' is a list of outputs"
+        )
     outputs = compiled["outputs"]
     if not isinstance(outputs, list) or len(outputs) != len(graph["outputs"]):
         raise fail(
