@@ -329,8 +329,8 @@ class GraphExecutor:
 
     .. math::
 
-        rac{\partial L}{\partial x} = \sum_{c \,\in\, 	ext{consumers of } x}
-        rac{\partial L}{\partial x}\Big|_{c},
+        \frac{\partial L}{\partial x} = \sum_{c \,\in\, \text{consumers of } x}
+        \frac{\partial L}{\partial x}\Big|_{c},
 
     accumulated into an array of this executor's plan (a layer's returned
     gradient is its own work array, or a view of the gradient it was given: it is
@@ -343,6 +343,15 @@ class GraphExecutor:
     array, or views of it, to several inputs; the caller's gradient is the caller's).  Work arrays, plans and the fused head are as in
     :class:`Executor`; the head is the node of a single output.
 
+    Several outputs.  ``backward`` takes one gradient per output (``None`` for none) and
+    injects each at its output's tensor, :math:`\partial L/\partial \hat y_k`; an output
+    that also feeds other layers (or is listed twice) gets the sum of that and what comes back
+    from below, by the rule above.  Each output may have its own fused head (``heads``): its
+    probabilities come out as a :class:`HeadOutput` and a :class:`LogitGradient` given for it
+    starts that output's backward below its activation.  A head is only valid at an output
+    nothing else reads (the caller decides: :meth:`tinynet.models.Model._output_heads`), since
+    :math:`\partial L/\partial z` cannot be added to a gradient with respect to the probabilities.
+
     Parameters
     ----------
     layers : list of Layer
@@ -354,6 +363,9 @@ class GraphExecutor:
     outputs : list of int
         The model's output tensor ids.
     head : FusedHead, optional
+        The fused head of a model with one output (its node is the last one).
+    heads : dict of int to FusedHead, optional
+        Several outputs: output position -> its fused head.
     """
 
     def __init__(

@@ -67,9 +67,12 @@ class Model:
 
     The graph may branch and join (``Add()([x, h])``, a residual connection)
     and have several inputs (lists: ``tn.Model([a, b], y)``; then ``fit``,
-    ``evaluate`` and ``predict`` take a list of arrays).  Training, saving and
-    everything else is the same as for :class:`Sequential`, a subclass for a
-    plain stack of layers.  See the functional API page of the docs.
+    ``evaluate`` and ``predict`` take a list of arrays) and several outputs
+    (``tn.Model(x, [y1, y2])``: a loss per output, weighted, as in Keras; targets
+    as a list or a dict keyed by :attr:`output_names`; ``predict`` returns a
+    list).  Training, saving and everything else is the same as for
+    :class:`Sequential`, a subclass for a plain stack of layers.  See the
+    functional API page of the docs.
 
     Parameters
     ----------
@@ -663,7 +666,9 @@ class Model:
         1 (one-hot labels): a softmax head fused with the categorical
         cross-entropy then computes :math:`(p - y)/N` without the row sums of
         ``y``, which gives the same bits.  :meth:`fit` checks its targets once
-        and passes it.
+        and passes it.  With several outputs, ``y`` is a list (or dict) of targets,
+        the loss is :math:`\sum_k w_k L_k` (:class:`MultiOutputLoss`) and
+        ``rows_sum_to_one`` may be a tuple of one flag per output.
         """
         self._require_compiled("computing gradients")
         y_pred = self.last_output = self.forward(x, training=True)
@@ -784,7 +789,10 @@ class Model:
         ----------
         x, y : ndarray
             Inputs (N, ...) and targets (N, ...) or integer labels (N,), N >= 1;
-            binary cross-entropy targets in [0, 1].
+            binary cross-entropy targets in [0, 1].  A model with several inputs takes
+            a list of arrays as ``x``; one with several outputs a list of target
+            arrays (in :attr:`output_names` order) or a dict keyed by output name as
+            ``y`` (and as ``validation_data``'s), each checked against its output.
         batch_size : int or None
             Samples per step, a positive integer (None: 32, as Keras).
         epochs : int
@@ -832,7 +840,9 @@ class Model:
         -------
         History
             ``history.history`` maps ``loss``, each metric and their ``val_``
-            twins to per-epoch lists.
+            twins to per-epoch lists; with several outputs ``loss`` is the weighted
+            total, and ``<output>_loss`` (unweighted) and ``<output>_<metric>``
+            follow it, as in Keras.
 
         Raises
         ------
@@ -1102,7 +1112,8 @@ class Model:
 
         Returns
         -------
-        ndarray (N, *output_shape), or a pandas object with ``as_frame=True``
+        ndarray (N, *output_shape), or a pandas object with ``as_frame=True``; a list of
+        arrays, one per output, for a model with several outputs (``as_frame`` refused)
         """
         if batch_size is not None:
             batch_size = _validation.positive_int(batch_size, "batch_size")
@@ -1200,7 +1211,11 @@ class Model:
         -------
         float, list or dict
             The loss alone when no metrics were compiled, else ``[loss, *metrics]``;
-            with ``return_dict=True`` a dict ``{"loss": ..., "accuracy": ...}``.
+            with ``return_dict=True`` a dict ``{"loss": ..., "accuracy": ...}``.  With
+            several outputs always a list, in Keras' order: the weighted total loss,
+            each output's loss, then each output's metrics (every metric of the first
+            output, then of the second, ...), ``[loss, a_loss, b_loss, a_accuracy,
+            b_mae]``; the dict has the same keys in the same order.
         """
         self._require_compiled("evaluate")
         check_columns(self.feature_names_in_, x)
