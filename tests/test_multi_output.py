@@ -217,6 +217,7 @@ def test_compile_refuses_what_does_not_fit_the_outputs():
         ),
         (dict(loss={"cls": "mse"}), ValueError, r"loss has no entry for the output\(s\) \['reg'\]"),
         (dict(loss=["mse", "nope"]), ValueError, r"output 'reg': unknown loss 'nope'"),
+        (dict(loss={"cls": "mse", "reg": None}), ValueError, r"the output 'reg' has no loss"),
         (dict(loss="mse", loss_weights=0.5), TypeError, r"loss_weights must be a list .* or a dict"),
         (dict(loss="mse", loss_weights=[1.0]), ValueError, r"loss_weights has 1 entries but .* 2 outputs"),
         (dict(loss="mse", loss_weights={"cls": -1.0}), ValueError, r"loss_weights\['cls'\] must be"),
