@@ -435,6 +435,23 @@ def test_cli_predict_refuses_a_model_with_several_outputs(tmp_path, capsys):
     assert "version 7" in out and "reg: loss mse x 0.5, metrics: mae" in out
 
 
+def test_serving_refuses_and_onnx_exports_a_model_with_several_outputs(tmp_path):
+    from tinynet.cli import main
+    from tinynet.serving import make_wsgi_app
+
+    model = compiled_two()
+    with pytest.raises(ValueError, match="1 inputs and 2 outputs"):
+        make_wsgi_app(model)
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    model.save(tmp_path / "m.npz")  # a version 7 file: export loads it uncompiled
+    assert main(["export", str(tmp_path / "m.npz"), str(tmp_path / "m.onnx")]) == 0
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    x = data()[0].astype(np.float32)
+    for got, want in zip(session.run(None, {session.get_inputs()[0].name: x}), model.predict(x), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
 # ----------------------------------------------------------------------------- the docs
 def test_the_docs_example_runs():
     """The example of the "Several outputs" section of docs/functional-api.md, run as written."""
