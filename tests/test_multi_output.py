@@ -112,6 +112,24 @@ def test_an_output_that_feeds_another_output_gradients(seed, n, d, width):
     assert max(errors.values()) < 1e-6, errors
 
 
+@given(seed=seeds, n=st.integers(1, 5))
+def test_one_tensor_given_as_two_outputs_gradients(seed, n):
+    """tn.Model(x, [y, y]) with two losses: the gradients at y add up (and no head is fused)."""
+
+    def make():
+        x = tn.Input(shape=(3,))
+        y = Dense(2, activation="softmax")(Dense(4, activation="tanh")(x))
+        return tn.Model(x, [y, y])
+
+    model = float64_model(make, seed)
+    model.compile("sgd", ["categorical_crossentropy", "mse"], loss_weights=[1.0, 2.0])
+    assert model.output_names == ["dense_1", "dense_1_1"] and model._executor.heads == {}
+    rng = np.random.default_rng(seed)
+    y = tn.datasets.one_hot(rng.integers(0, 2, n), 2)
+    errors = check_model(model, rng.normal(size=(n, 3)), [y, y])
+    assert max(errors.values()) < 1e-6, errors
+
+
 @settings(max_examples=25)
 @given(seed=seeds, n=st.integers(1, 4), make=st.sampled_from(["three", "consumed", "twice"]))
 def test_input_gradients_for_random_upstream_gradients(seed, n, make):
