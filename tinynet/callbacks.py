@@ -302,9 +302,14 @@ def _higher_is_better(monitor: str, mode: str, owner: str) -> bool:
         raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
     name = monitor.removeprefix("val_")
     if name not in _HIGHER_IS_BETTER:
-        raise ValueError(
-            f"{owner} cannot tell whether {monitor!r} should go up or down; pass mode='max' or mode='min'"
-        )
+        # a model with several outputs logs "<output>_loss" and "<output>_<metric>": the longest
+        # known quantity the name ends with (after an underscore) decides
+        known = [key for key in _HIGHER_IS_BETTER if name.endswith("_" + key)]
+        if not known:
+            raise ValueError(
+                f"{owner} cannot tell whether {monitor!r} should go up or down; pass mode='max' or mode='min'"
+            )
+        name = max(known, key=len)
     return _HIGHER_IS_BETTER[name]
 
 
@@ -349,7 +354,8 @@ class EarlyStopping(Callback):
         The smallest change that counts as an improvement (its sign is ignored).
     mode : {"auto", "min", "max"}
         Whether lower or higher is better; ``"auto"`` knows the losses and
-        metrics of :mod:`tinynet.metrics` (``val_`` twins too).
+        metrics of :mod:`tinynet.metrics` (``val_`` twins too), also as a model
+        with several outputs logs them, ``"<output>_loss"``, ``"<output>_accuracy"``.
     restore_best_weights : bool
         At the end of training, put back the weights of the best epoch (as
         Keras 3, whether or not training stopped early).  Otherwise the model

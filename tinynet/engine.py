@@ -329,8 +329,8 @@ class GraphExecutor:
 
     .. math::
 
-        rac{\partial L}{\partial x} = \sum_{c \,\in\, 	ext{consumers of } x}
-        rac{\partial L}{\partial x}\Big|_{c},
+        \frac{\partial L}{\partial x} = \sum_{c \,\in\, \text{consumers of } x}
+        \frac{\partial L}{\partial x}\Big|_{c},
 
     accumulated into an array of this executor's plan (a layer's returned
     gradient is its own work array, or a view of the gradient it was given: it is
@@ -343,6 +343,15 @@ class GraphExecutor:
     array, or views of it, to several inputs; the caller's gradient is the caller's).  Work arrays, plans and the fused head are as in
     :class:`Executor`; the head is the node of a single output.
 
+    Several outputs.  ``backward`` takes one gradient per output (``None`` for none) and
+    injects each at its output's tensor, :math:`\partial L/\partial \hat y_k`; an output
+    that also feeds other layers (or is listed twice) gets the sum of that and what comes back
+    from below, by the rule above.  Each output may have its own fused head (``heads``): its
+    probabilities come out as a :class:`HeadOutput` and a :class:`LogitGradient` given for it
+    starts that output's backward below its activation.  A head is only valid at an output
+    nothing else reads (the caller decides: :meth:`tinynet.models.Model._output_heads`), since
+    :math:`\partial L/\partial z` cannot be added to a gradient with respect to the probabilities.
+
     Parameters
     ----------
     layers : list of Layer
@@ -354,6 +363,9 @@ class GraphExecutor:
     outputs : list of int
         The model's output tensor ids.
     head : FusedHead, optional
+        The fused head of a model with one output (its node is the last one).
+    heads : dict of int to FusedHead, optional
+        Several outputs: output position -> its fused head.
     """
 
     def __init__(
@@ -363,12 +375,19 @@ class GraphExecutor:
         n_inputs: int,
         outputs: list[int],
         head: FusedHead | None = None,
+        heads: dict[int, FusedHead] | None = None,
     ) -> None:
         self.layers = list(layers)
         self.nodes = [
             (layer, ins, listed, outs) for layer, (ins, listed, outs) in zip(layers, nodes, strict=True)
         ]
         self.n_inputs, self.outputs, self.head = n_inputs, list(outputs), head
+        # output position -> its fused head (several outputs), and node index -> head (backward)
+        self.heads: dict[int, FusedHead] = dict(heads or {})
+        producer = {t: i for i, (_, _, outs) in enumerate(nodes) for t in outs}
+        self.head_nodes: dict[int, FusedHead] = {producer[self.outputs[k]]: h for k, h in self.heads.items()}
+        if head is not None:  # one output: its node is the last one
+            self.head_nodes[len(self.nodes) - 1] = head
         self.n_tensors = n_inputs + sum(len(outs) for _, _, outs in nodes)
         # the layers that read only model inputs skip their input gradient when none is wanted
         self.on_inputs = [
@@ -401,7 +420,10 @@ class GraphExecutor:
                 for t, v in zip(outs, y, strict=True):
                     values[t] = v
         if len(self.outputs) > 1:
-            return [values[t] for t in self.outputs]
+            heads = self.heads
+            return [
+                heads[k].output(values[t]) if k in heads else values[t] for k, t in enumerate(self.outputs)
+            ]
         y = values[self.outputs[0]]
         return y if self.head is None else self.head.output(y)
 
@@ -419,26 +441,22 @@ class GraphExecutor:
         free = [False] * n
         plan = self.active if isinstance(self.active, Plan) else None
         sums = plan.sums if plan is not None else {}
-        nodes = self.nodes
-        if len(self.outputs) > 1:
-            for t, g in zip(self.outputs, grad, strict=True):
-                grads[t] = g
-        else:
-            grads[self.outputs[0]] = grad
-        start = len(nodes)
-        if type(grad) is LogitGradient and self.head is not None:  # dL/dz: past the head's activation
-            start -= 1
-            ins = nodes[-1][1]
-            grads[self.outputs[0]] = None
-            layer = nodes[-1][0]
-            layer.need_input_grad = input_grad or not self.on_inputs[-1]
-            try:
-                result = self.head.backward(grad)
-            finally:
-                layer.need_input_grad = True
-            self._accumulate(grads, owned, free, sums, ins, [result], True)  # the head layer's own array
-        for i in range(start - 1, -1, -1):
+        nodes, head_nodes = self.nodes, self.head_nodes
+        # each output's gradient is injected at its tensor (an output that also feeds a layer, or is
+        # given twice, gets the sum with what comes back from below)
+        for t, g in zip(self.outputs, grad if len(self.outputs) > 1 else [grad], strict=True):
+            self._accumulate(grads, owned, free, sums, [t], [g], False)
+        for i in range(len(nodes) - 1, -1, -1):
             layer, ins, listed, outs = nodes[i]
+            head = head_nodes.get(i) if head_nodes else None
+            if head is not None and type(grads[outs[0]]) is LogitGradient:  # dL/dz: past the activation
+                layer.need_input_grad = input_grad or not self.on_inputs[i]
+                try:
+                    result = head.backward(grads[outs[0]])
+                finally:
+                    layer.need_input_grad = True
+                self._accumulate(grads, owned, free, sums, ins, [result], True)  # the head layer's own array
+                continue
             if len(outs) == 1:
                 t = outs[0]
                 g = grads[t]

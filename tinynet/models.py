@@ -29,6 +29,7 @@ activation's own backward (see :mod:`tinynet.engine` and :mod:`tinynet.ops.losse
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from math import isfinite
@@ -45,7 +46,7 @@ from ._frames import check_columns, columns_of, to_frame
 from ._interrupts import deferring_interrupts
 from ._nonfinite import NonFiniteStepError, explain
 from .callbacks import Callback, CallbackList, History
-from .engine import Executor, GraphExecutor, find_head
+from .engine import Executor, GraphExecutor, LogitGradient, find_head
 from .layers.base import Input, Layer, Node, SymbolicTensor
 from .progress import ProgbarLogger
 
@@ -66,9 +67,12 @@ class Model:
 
     The graph may branch and join (``Add()([x, h])``, a residual connection)
     and have several inputs (lists: ``tn.Model([a, b], y)``; then ``fit``,
-    ``evaluate`` and ``predict`` take a list of arrays).  Training, saving and
-    everything else is the same as for :class:`Sequential`, a subclass for a
-    plain stack of layers.  See the functional API page of the docs.
+    ``evaluate`` and ``predict`` take a list of arrays) and several outputs
+    (``tn.Model(x, [y1, y2])``: a loss per output, weighted, as in Keras; targets
+    as a list or a dict keyed by :attr:`output_names`; ``predict`` returns a
+    list).  Training, saving and everything else is the same as for
+    :class:`Sequential`, a subclass for a plain stack of layers.  See the
+    functional API page of the docs.
 
     Parameters
     ----------
@@ -99,6 +103,8 @@ class Model:
     #: Whether the inputs (outputs) were given as a list: the data then is a list of arrays.
     _multi_input: bool = False
     _multi_output: bool = False
+    #: The outputs' names (see :func:`output_names`); None for a Sequential (its last layer's).
+    _output_names: list[str] | None = None
     #: The column names of the data frame :meth:`fit` last trained on (None after arrays);
     #: :meth:`predict`, :meth:`evaluate` and :meth:`fit` refuse a frame whose columns differ.
     #: Not saved in model files.
@@ -111,6 +117,8 @@ class Model:
     _state_backups: tuple[np.ndarray, ...] = ()
     #: ``Layer._trainable_changes`` when the parameters were last gathered (see _sync_trainable).
     _trainable_layout: int = -1
+    #: Several outputs, compiled: each output's metrics as (name, function) pairs, in output order.
+    _output_metrics: list[list[tuple[str, Callable]]] | None = None
 
     def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None) -> None:
         if inputs is None or outputs is None:
@@ -162,6 +170,15 @@ class Model:
         raise ValueError(
             f"no layer named {name!r}; the model's layers are {[layer.name for layer in self.layers]}"
         )
+
+    @property
+    def output_names(self) -> list[str]:
+        """The names of the outputs, in order (Keras' ``model.output_names``): the layers that compute
+        them.  A model with several outputs takes its losses, loss weights, metrics and targets as
+        lists in this order or as dicts keyed by these names, and logs ``"<name>_loss"``."""
+        if self._output_names is not None:
+            return list(self._output_names)
+        return [self.layers[-1].name] if self.layers else []
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape: Any = None) -> None:
@@ -414,7 +431,7 @@ class Model:
     def compile(
         self,
         optimizer: str | optimizers_module.Optimizer = "rmsprop",
-        loss: str | losses_module.Loss | None = None,
+        loss: str | losses_module.Loss | Sequence | dict | None = None,
         loss_weights: Any = None,
         metrics: str | Callable | Sequence[str | Callable] | None = None,
     ) -> None:
@@ -429,12 +446,21 @@ class Model:
             E.g. ``"adam"`` or ``tn.optimizers.SGD(0.1)``; ``"rmsprop"`` by default, as Keras.
         loss : str or Loss
             E.g. ``"binary_crossentropy"`` (see :data:`tinynet.losses.LOSSES`); required.
-        loss_weights : None
-            Keras' weights of the losses of several outputs; a tinynet model has one
-            output, so only None (or a single weight of 1) is accepted.
+            A model with several outputs (``tn.Model(x, [y1, y2])``) takes one loss for
+            every output, a list of losses (one per output, in :attr:`output_names`
+            order) or a dict keyed by output name (every output needs a loss).
+        loss_weights : list or dict, optional
+            Keras' weights :math:`w_k` of the losses of several outputs (default 1 each;
+            a dict may leave outputs out, which then weigh 1): the model minimises
+            :math:`\\sum_k w_k L_k`.  A model with one output has one loss, so only None
+            (or a single weight of 1) is accepted there.
         metrics : str, callable or list of them, optional
             Names from :data:`tinynet.metrics.METRICS` (``"accuracy"``, ``"AUC"``, ...)
-            or functions ``f(y_true, y_pred)``; a single name is one metric.
+            or functions ``f(y_true, y_pred)``; a single name is one metric.  With several
+            outputs: a flat list is computed on every output, a list with one entry per
+            output (a name, a list of names or None; at least one entry a list or None)
+            or a dict keyed by output name gives each output its own; they are logged as
+            ``"<output>_<metric>"``.
         """
         if loss is None:
             raise TypeError(
@@ -443,11 +469,8 @@ class Model:
             )
         _refuse_swapped(optimizer, loss)
         if self._multi_output:
-            raise NotImplementedError(
-                f"model {self.name!r} has its outputs as a list ({[t.name for t in self.outputs]}): training a "
-                "model with several outputs is not implemented in tinynet yet (predict works); build a model "
-                "for each output, or give a single output as tn.Model(inputs, y) rather than [y]"
-            )
+            self._compile_outputs(optimizer, loss, loss_weights, metrics)
+            return
         if loss_weights is not None:
             single = (
                 loss_weights[0]
@@ -477,14 +500,111 @@ class Model:
             self.metric_names.append(getattr(fn, "__name__", str(m)))
         self._setup_execution()
 
+    def _compile_outputs(self, optimizer: Any, loss: Any, loss_weights: Any, metrics: Any) -> None:
+        """``compile`` for a model with several outputs (Keras' forms; see :meth:`compile`).
+
+        Everything is checked before the model changes: a refused call leaves it as it was.
+        """
+        names = self.output_names
+        losses = [
+            _output_loss(v, name) for v, name in zip(_per_output(self, loss, "loss"), names, strict=True)
+        ]
+        seen: set[int] = set()
+        for k, fn in enumerate(losses):  # a loss object keeps its last batch: one object per output
+            if id(fn) in seen:
+                losses[k] = copy.deepcopy(fn)
+            seen.add(id(losses[k]))
+        if loss_weights is None:
+            weights = [1.0] * len(names)
+        else:
+            if not isinstance(loss_weights, (list, tuple, dict)):
+                raise TypeError(
+                    f"loss_weights must be a list (one weight per output, in the order {names}) or a dict keyed "
+                    f"by output name, got {loss_weights!r}"
+                )
+            if isinstance(loss_weights, (list, tuple)) and any(isinstance(w, str) for w in loss_weights):
+                raise TypeError(
+                    f"compile's third positional argument is loss_weights (Keras 3's order), got {loss_weights!r}; "
+                    "pass the metrics by keyword: metrics=[...]"
+                )
+            weights = [
+                _validation.real(1.0 if w is None else w, f"loss_weights[{name!r}]", low=0.0)
+                for w, name in zip(
+                    _per_output(self, loss_weights, "loss_weights", missing=None), names, strict=True
+                )
+            ]
+        if metrics is None or isinstance(metrics, str) or callable(metrics):
+            per_output = [metrics] * len(names)
+        elif isinstance(metrics, dict) or (
+            isinstance(metrics, (list, tuple))
+            and any(m is None or isinstance(m, (list, tuple)) for m in metrics)
+        ):
+            per_output = _per_output(self, metrics, "metrics", missing=None)
+        elif isinstance(metrics, (list, tuple)):  # a flat list: every metric on every output
+            per_output = [list(metrics)] * len(names)
+        else:
+            raise TypeError(f"metrics must be a name, a function, a list or a dict, got {metrics!r}")
+        output_metrics: list[list[tuple[str, Callable]]] = []
+        for entry, name in zip(per_output, names, strict=True):
+            entry = [] if entry is None else [entry] if isinstance(entry, str) or callable(entry) else entry
+            if not isinstance(entry, (list, tuple)):
+                raise TypeError(
+                    f"the metrics of output {name!r} must be a name, a function or a list, got {entry!r}"
+                )
+            found = []
+            for m in entry:
+                fn = metrics_module.get(m) if isinstance(m, str) else m
+                if not callable(fn):
+                    raise TypeError(f"a metric must be a name or a function, got {m!r} (output {name!r})")
+                found.append((getattr(fn, "__name__", str(m)), fn))
+            output_metrics.append(found)
+        optimizer = optimizers_module.get(optimizer)
+        self.loss = MultiOutputLoss(names, losses, weights)
+        self.optimizer = optimizer
+        self._output_metrics = output_metrics
+        # Keras' order: every metric of the first output, then of the second, ...
+        self.metrics = [fn for found in output_metrics for _, fn in found]
+        self.metric_names = [
+            f"{name}_{metric}"
+            for name, found in zip(names, output_metrics, strict=True)
+            for metric, _ in found
+        ]
+        self._setup_execution()
+
     def _setup_execution(self) -> None:
-        """The graph executor of the built model, with a fused head when the loss fits its one output."""
+        """The graph executor of the built model, with a fused head for each output whose loss fits it."""
         if self.built:
             graph = self._graph
-            head = None if self._multi_output else find_head(self.layers[-1:], self.loss)
+            if self._multi_output:
+                heads = self._output_heads()
+                # one output given as a list: the executor runs it as one output (the list is the model's)
+                head, heads = (heads.get(0), None) if len(self.outputs) == 1 else (None, heads)
+            else:
+                head, heads = find_head(self.layers[-1:], self.loss), None
             self._executor = GraphExecutor(
-                self.layers, graph["nodes"], len(self.inputs), graph["output_ids"], head
+                self.layers, graph["nodes"], len(self.inputs), graph["output_ids"], head, heads
             )
+
+    def _output_heads(self) -> dict[int, Any]:
+        """The fused heads of a model with several outputs: output ``k`` has one when its loss fits its
+        layer's activation (as :func:`~tinynet.engine.find_head` decides for one output) and its tensor
+        is the layer's only output, is given once and feeds no other layer (the loss's gradient with
+        respect to the logits is then the whole gradient there)."""
+        if not isinstance(self.loss, MultiOutputLoss):
+            return {}
+        nodes = self._graph["nodes"]
+        outputs = self._graph["output_ids"]
+        consumed = {t for ins, _, _ in nodes for t in ins}
+        producer = {t: i for i, (_, _, outs) in enumerate(nodes) for t in outs}
+        heads = {}
+        for k, (t, fn) in enumerate(zip(outputs, self.loss.losses, strict=True)):
+            i = producer[t]
+            if t in consumed or outputs.count(t) > 1 or len(nodes[i][2]) > 1:
+                continue
+            head = find_head([self.layers[i]], fn)
+            if head is not None:
+                heads[k] = head
+        return heads
 
     def _require_compiled(self, what: str) -> None:
         if self.loss is None or self.optimizer is None:
@@ -499,11 +619,17 @@ class Model:
             if not isinstance(x, InputList) or x.dtype != self._input_dtype:
                 x = self._as_input(x)
                 self.build_for(x)
-            return self._executor.forward(x.arrays, training)
-        if not (type(x) is np.ndarray and x.dtype == self._input_dtype and x.shape[1:] == self.input_shape):
-            x = self._as_input(x)
-            self.build_for(x)
-        return self._executor.forward([x], training)
+            out = self._executor.forward(x.arrays, training)
+        else:
+            if not (
+                type(x) is np.ndarray and x.dtype == self._input_dtype and x.shape[1:] == self.input_shape
+            ):
+                x = self._as_input(x)
+                self.build_for(x)
+            out = self._executor.forward([x], training)
+        if self._multi_output and len(self.outputs) == 1:  # tn.Model(x, [y]): a list of one output
+            return [out]
+        return out
 
     def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Run every layer's backward pass in reverse; return the gradient for the input.
@@ -515,6 +641,8 @@ class Model:
         the first layer may skip the gradient with respect to the data, and
         ``None`` is returned.
         """
+        if self._multi_output and len(self.outputs) == 1 and isinstance(grad_output, (list, tuple)):
+            grad_output = grad_output[0]  # tn.Model(x, [y]): the executor runs one output
         return self._executor.backward(grad_output, input_grad)
 
     def compute_gradients(
@@ -538,12 +666,14 @@ class Model:
         1 (one-hot labels): a softmax head fused with the categorical
         cross-entropy then computes :math:`(p - y)/N` without the row sums of
         ``y``, which gives the same bits.  :meth:`fit` checks its targets once
-        and passes it.
+        and passes it.  With several outputs, ``y`` is a list (or dict) of targets,
+        the loss is :math:`\sum_k w_k L_k` (:class:`MultiOutputLoss`) and
+        ``rows_sum_to_one`` may be a tuple of one flag per output.
         """
         self._require_compiled("computing gradients")
         y_pred = self.last_output = self.forward(x, training=True)
-        if rows_sum_to_one:  # only the categorical cross-entropy takes the promise
-            loss = self.loss.forward(y, y_pred, sample_weight, rows_sum_to_one=True)
+        if rows_sum_to_one:  # only the categorical cross-entropy takes the promise (a flag per output)
+            loss = self.loss.forward(y, y_pred, sample_weight, rows_sum_to_one=rows_sum_to_one)
         else:
             loss = self.loss.forward(y, y_pred, sample_weight)
         if backward:
@@ -659,7 +789,10 @@ class Model:
         ----------
         x, y : ndarray
             Inputs (N, ...) and targets (N, ...) or integer labels (N,), N >= 1;
-            binary cross-entropy targets in [0, 1].
+            binary cross-entropy targets in [0, 1].  A model with several inputs takes
+            a list of arrays as ``x``; one with several outputs a list of target
+            arrays (in :attr:`output_names` order) or a dict keyed by output name as
+            ``y`` (and as ``validation_data``'s), each checked against its output.
         batch_size : int or None
             Samples per step, a positive integer (None: 32, as Keras).
         epochs : int
@@ -707,7 +840,9 @@ class Model:
         -------
         History
             ``history.history`` maps ``loss``, each metric and their ``val_``
-            twins to per-epoch lists.
+            twins to per-epoch lists; with several outputs ``loss`` is the weighted
+            total, and ``<output>_loss`` (unweighted) and ``<output>_<metric>``
+            follow it, as in Keras.
 
         Raises
         ------
@@ -750,6 +885,11 @@ class Model:
         validation_split = _validation.real(validation_split, "validation_split", low=0.0, high=1.0)
         shuffle = _validation.flag(shuffle, "shuffle")
         if class_weight is not None:
+            if self._multi_output:
+                raise ValueError(
+                    f"class_weight is for a model with one output (as in Keras); model {self.name!r} has the "
+                    f"outputs {self.output_names}: pass sample_weight instead"
+                )
             class_weight = _validation.class_weights(class_weight)
         if validation_data is not None:
             validation_data = _validation_tuple(validation_data)
@@ -777,7 +917,7 @@ class Model:
         if validation_data is not None:
             x_val, y_val, w_val = validation_data
             x_val = self._as_input(x_val, "validation x")
-            y_val = self._check_targets(self._as_target(y_val))
+            y_val = self._check_targets(self._as_target(y_val, "validation y"))
             _same_length(x_val, y_val, "validation x", "validation y")
             if len(x_val) == 0:
                 raise ValueError("validation_data holds no samples; pass None to train without validation")
@@ -789,7 +929,14 @@ class Model:
         if columns is not None:  # remembered once every check has passed: a refused fit changes nothing
             self.feature_names_in_ = columns
         # one-hot targets (rows summing to exactly 1), checked once here rather than on every batch
-        unit_rows = isinstance(self.loss, losses_module.CategoricalCrossentropy) and _rows_sum_to_one(y)
+        if isinstance(self.loss, MultiOutputLoss):  # a flag per output, or False when none has them
+            flags = tuple(
+                isinstance(fn, losses_module.CategoricalCrossentropy) and _rows_sum_to_one(a)
+                for fn, a in zip(self.loss.losses, y.arrays, strict=True)
+            )
+            unit_rows: Any = flags if any(flags) else False
+        else:
+            unit_rows = isinstance(self.loss, losses_module.CategoricalCrossentropy) and _rows_sum_to_one(y)
         n = len(x)
         steps = -(-n // batch_size)
         if steps_per_epoch is not None:
@@ -822,12 +969,15 @@ class Model:
         progress = [] if verbose == 0 else [ProgbarLogger(verbose)]
         cbs = CallbackList([history, *progress, *(callbacks or ())], self, params)
         xb_buf = _empty_rows(x, min(batch_size, n))
-        yb_buf = np.empty((min(batch_size, n), *y.shape[1:]), dtype=y.dtype)
+        yb_buf = _empty_rows(y, min(batch_size, n))
         wb_buf = None if weights is None else np.empty(min(batch_size, n), dtype=weights.dtype)
         y_pred_epoch = y_true_epoch = None
         if self.metrics:
-            y_pred_epoch = np.empty((n, *self.output_shape), dtype=x.dtype)
-            y_true_epoch = np.empty_like(y)
+            y_pred_epoch = self._empty_outputs(n, x.dtype)
+            y_true_epoch = _empty_rows(y, n)
+        # several outputs: the epoch's sums of each output's batch losses (times the batch size)
+        per_output = isinstance(self.loss, MultiOutputLoss)
+        output_totals = np.zeros(len(self.output_names)) if per_output else None
 
         self.stop_training = False
         wb = None
@@ -842,6 +992,8 @@ class Model:
             lr = self.optimizer.current_learning_rate()
             order = self.rng.permutation(n) if shuffle else None
             total, seen = 0.0, 0
+            if per_output:
+                output_totals[:] = 0.0
             for b in range(steps):
                 lo = b * batch_size
                 hi = min(n, lo + batch_size)
@@ -864,6 +1016,8 @@ class Model:
                 except NonFiniteStepError as error:  # not taken: the model is as before this batch
                     loss, refused = error.loss, error
                 total += loss * k
+                if per_output:
+                    output_totals += np.multiply(self.loss.values, k)
                 seen = hi
                 if y_pred_epoch is not None:
                     y_pred_epoch[lo:hi] = self.last_output
@@ -884,6 +1038,9 @@ class Model:
                 if self.stop_training:
                     break
             logs: dict[str, Any] = {"loss": total / max(seen, 1)}
+            if per_output:  # Keras' "<output>_loss": each output's unweighted loss
+                for name, value in zip(self.output_names, output_totals, strict=True):
+                    logs[f"{name}_loss"] = float(value) / max(seen, 1)
             if y_pred_epoch is not None and seen:
                 logs.update(self._metric_values(y_true_epoch[:seen], y_pred_epoch[:seen]))
             if validation_data is not None and (epoch - initial_epoch + 1) % validation_freq == 0:
@@ -955,7 +1112,8 @@ class Model:
 
         Returns
         -------
-        ndarray (N, *output_shape), or a pandas object with ``as_frame=True``
+        ndarray (N, *output_shape), or a pandas object with ``as_frame=True``; a list of
+        arrays, one per output, for a model with several outputs (``as_frame`` refused)
         """
         if batch_size is not None:
             batch_size = _validation.positive_int(batch_size, "batch_size")
@@ -964,6 +1122,11 @@ class Model:
             steps = _validation.positive_int(steps, "steps")
         callbacks = _callback_list(callbacks)
         if _validation.flag(as_frame, "as_frame"):
+            if self._multi_output:
+                raise ValueError(
+                    f"as_frame=True gives one data frame; model {self.name!r} has the outputs "
+                    f"{self.output_names}: predict without as_frame (a list of arrays)"
+                )
             out = self.predict(x, batch_size, verbose, steps, callbacks)
             if steps is not None:
                 x = x.iloc[: len(out)]
@@ -1048,7 +1211,11 @@ class Model:
         -------
         float, list or dict
             The loss alone when no metrics were compiled, else ``[loss, *metrics]``;
-            with ``return_dict=True`` a dict ``{"loss": ..., "accuracy": ...}``.
+            with ``return_dict=True`` a dict ``{"loss": ..., "accuracy": ...}``.  With
+            several outputs always a list, in Keras' order: the weighted total loss,
+            each output's loss, then each output's metrics (every metric of the first
+            output, then of the second, ...), ``[loss, a_loss, b_loss, a_accuracy,
+            b_mae]``; the dict has the same keys in the same order.
         """
         self._require_compiled("evaluate")
         check_columns(self.feature_names_in_, x)
@@ -1073,22 +1240,45 @@ class Model:
         for cb in callbacks:
             cb.set_model(self)
             cb.on_test_begin()
-        y_pred = np.empty((n, *self.output_shape), dtype=x.dtype)
-        total = 0.0
+        y_pred = self._empty_outputs(n, x.dtype)
+        per_output = isinstance(self.loss, MultiOutputLoss)
+        total, output_totals = 0.0, np.zeros(len(self.output_names))
         for lo in range(0, n, batch_size):
             hi = min(n, lo + batch_size)
             y_chunk = y_pred[lo:hi] = self.forward(x[lo:hi], training=False)  # a fused head's: from logits
             total += self.loss.forward(y[lo:hi], y_chunk, None if w is None else w[lo:hi]) * (hi - lo)
+            if per_output:
+                output_totals += np.multiply(self.loss.values, hi - lo)
         # the penalty is part of the objective, so it is in the reported loss here too (as Keras)
         loss = total / n + (self.regularization_loss() if self._regularized else 0.0)
-        results = {"loss": loss, **self._metric_values(y, y_pred)}
+        results = {"loss": loss}
+        if per_output:  # Keras' order: loss, each output's loss, then the metrics
+            for name, value in zip(self.output_names, output_totals, strict=True):
+                results[f"{name}_loss"] = float(value) / n
+        results.update(self._metric_values(y, y_pred))
         for cb in callbacks:
             cb.on_test_end(dict(results))
         if return_dict:
             return results
+        if per_output:  # several losses: always a list, as Keras
+            return list(results.values())
         return results["loss"] if not self.metrics else list(results.values())
 
+    def _empty_outputs(self, n: int, dtype: np.dtype) -> Any:
+        """Arrays for ``n`` samples of the outputs (an :class:`InputList` for several outputs)."""
+        if self._multi_output:
+            return InputList([np.empty((n, *shape), dtype=dtype) for shape in self.output_shape])
+        return np.empty((n, *self.output_shape), dtype=dtype)
+
     def _metric_values(self, y_true, y_pred) -> dict[str, float]:
+        if self._output_metrics is not None and isinstance(self.loss, MultiOutputLoss):
+            return {
+                f"{name}_{metric}": float(fn(t, p))
+                for name, found, t, p in zip(
+                    self.output_names, self._output_metrics, y_true.arrays, y_pred.arrays, strict=True
+                )
+                for metric, fn in found
+            }
         return {
             name: float(fn(y_true, y_pred)) for name, fn in zip(self.metric_names, self.metrics, strict=True)
         }
@@ -1210,43 +1400,56 @@ class Model:
             )
         return arr
 
-    def _as_target(self, y) -> np.ndarray:
-        if isinstance(self.loss, losses_module.SparseCategoricalCrossentropy):
-            return np.asarray(y)
-        try:
-            return np.asarray(y, dtype=self._dtype())
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"y must be a numeric array: {exc}") from None
-
-    def _check_targets(self, y: np.ndarray) -> np.ndarray:
-        """Reshape (N,) targets for an (N, 1) output and reject shapes the loss cannot use."""
-        out = tuple(self.output_shape)
-        if isinstance(self.loss, losses_module.SparseCategoricalCrossentropy):
-            if y.ndim == len(out) + 1 and y.shape[-1] == 1:
-                y = y[..., 0]
-            if tuple(y.shape[1:]) != out[:-1]:
+    def _as_target(self, y, what: str = "y") -> Any:
+        if isinstance(self.loss, MultiOutputLoss):  # one array per output, in an InputList
+            names = self.output_names
+            if isinstance(y, InputList):
+                arrays = y.arrays
+            elif isinstance(y, dict):
+                arrays = _per_output_targets(names, y, what)
+            elif isinstance(y, (list, tuple)) and len(y) == len(names):
+                arrays = list(y)
+            else:
                 raise ValueError(
-                    f"sparse_categorical_crossentropy expects integer labels of shape (N,) for the "
-                    f"output shape {out}, got targets of shape {y.shape}"
+                    f"model {self.name!r} has {len(names)} outputs {names}: {what} must be a list of "
+                    f"{len(names)} target arrays in that order or a dict keyed by output name, got "
+                    f"{_describe_targets(y)}"
                 )
-            return y
-        if y.ndim == 1 and out == (1,):
-            y = y.reshape(-1, 1)
-        if tuple(y.shape[1:]) != out:
-            hint = ""
-            if y.ndim == 1 and len(out) == 1 and out[0] > 1:
-                hint = (
-                    "; for integer class labels use loss='sparse_categorical_crossentropy' "
-                    "or convert them with tn.datasets.one_hot"
-                )
-            raise ValueError(
-                f"targets of shape {y.shape} do not match the model's output shape (N, "
-                f"{', '.join(map(str, out))}) (last layer {self.layers[-1].name!r}){hint}"
-            )
-        return y
+            arrays = [
+                _target_array(a, fn, self._dtype(), f"{what}[{name!r}]")
+                for a, fn, name in zip(arrays, self.loss.losses, names, strict=True)
+            ]
+            for a, name in zip(arrays, names, strict=True):
+                if a.ndim == 0:
+                    raise ValueError(f"{what}[{name!r}] must have a batch axis, got a scalar")
+                if len(a) != len(arrays[0]):
+                    raise ValueError(
+                        f"{what}[{names[0]!r}] has {len(arrays[0])} samples but {what}[{name!r}] has "
+                        f"{len(a)}; every output's targets must have one row per sample"
+                    )
+            return InputList(arrays)
+        return _target_array(y, self.loss, self._dtype(), "y")
 
-    def _check_target_values(self, y: np.ndarray, what: str = "targets") -> None:
+    def _check_targets(self, y: Any) -> Any:
+        """Reshape (N,) targets for an (N, 1) output and reject shapes the loss cannot use."""
+        if isinstance(self.loss, MultiOutputLoss):
+            return InputList(
+                [
+                    _fit_target(a, fn, tuple(shape), f"output {name!r}")
+                    for a, fn, shape, name in zip(
+                        y.arrays, self.loss.losses, self.output_shape, self.output_names, strict=True
+                    )
+                ]
+            )
+        return _fit_target(y, self.loss, tuple(self.output_shape), f"last layer {self.layers[-1].name!r}")
+
+    def _check_target_values(self, y: Any, what: str = "targets") -> None:
         """Refuse target values the loss cannot use (binary cross-entropy: outside [0, 1])."""
+        if isinstance(self.loss, MultiOutputLoss):
+            for a, fn, name in zip(y.arrays, self.loss.losses, self.output_names, strict=True):
+                if isinstance(fn, losses_module.BinaryCrossentropy):
+                    _validation.unit_interval_targets(a, f"binary cross-entropy {what} of output {name!r}")
+            return
         if isinstance(self.loss, losses_module.BinaryCrossentropy):
             _validation.unit_interval_targets(y, f"binary cross-entropy {what}")
 
@@ -1499,7 +1702,7 @@ class InputList:
     """The arrays of a model with several inputs, sliced and shuffled together.
 
     What :meth:`Model.fit`, :meth:`Model.evaluate` and :meth:`Model.predict` turn a
-    list of input arrays into: ``len`` is the number of samples, indexing and
+    list of input arrays (or the targets of several outputs) into: ``len`` is the number of samples, indexing and
     ``take`` apply to every array alike (the batch axis), ``dtype`` is theirs.
     """
 
@@ -1513,6 +1716,11 @@ class InputList:
 
     def __getitem__(self, key: Any) -> InputList:
         return InputList([a[key] for a in self.arrays])
+
+    def __setitem__(self, key: Any, values: Any) -> None:
+        """Assign to every array: ``values`` is a list of arrays (or an InputList), one per array."""
+        for a, v in zip(self.arrays, values.arrays if isinstance(values, InputList) else values, strict=True):
+            a[key] = v
 
     @property
     def dtype(self) -> np.dtype:
@@ -1532,9 +1740,10 @@ class InputList:
         return InputList([np.empty((rows, *a.shape[1:]), dtype=a.dtype) for a in self.arrays])
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        """Every value in one flat array (for the checks of a failed step, which look at values only)."""
-        flat = np.concatenate([a.reshape(-1) for a in self.arrays])
-        return flat if dtype is None else flat.astype(dtype)
+        """Every value of a sample in one row, ``(N, total size)`` (for the checks of a failed step,
+        which look for the samples that hold NaN or infinite values)."""
+        rows = np.concatenate([a.reshape(len(a), -1) for a in self.arrays], axis=1)
+        return rows if dtype is None else rows.astype(dtype)
 
 
 def _empty_rows(x: Any, rows: int) -> Any:
@@ -1656,6 +1865,7 @@ def connect(model: Model, inputs: Any, outputs: Any) -> None:
         inbound.append(node_refs if node.listed else node_refs[0])
     input_entries = [{"name": x.name, "shape": list(x.shape)} for x in ins]
     output_refs = [refs[id(y)] for y in outs]
+    model._output_names = output_names(output_refs)
     model._graph = {
         "inputs": input_entries if multi_in else input_entries[0],
         "inbound": inbound,
@@ -1666,6 +1876,20 @@ def connect(model: Model, inputs: Any, outputs: Any) -> None:
         ],
         "output_ids": [ids[id(y)] for y in outs],
     }
+
+
+def output_names(refs: list[list[Any]]) -> list[str]:
+    """The outputs' names, as Keras names them: the name of the layer that computes each
+    (``name_j`` for its ``j``-th tensor when ``j > 0``; ``_1``, ``_2``, ... for an output given twice).
+
+    They key the losses, targets, metrics and history entries of a model with several outputs
+    (``"<name>_loss"``); derived from the graph's output references, they survive a model file.
+    """
+    names: list[str] = []
+    for layer_name, j in refs:
+        base = layer_name if j == 0 else f"{layer_name}_{j}"
+        names.append(_unique_name(base, set(names)))
+    return names
 
 
 def model_from_graph(
@@ -1722,6 +1946,198 @@ def model_from_graph(
         return Model(inputs if multi_in else inputs[0], outputs if multi_out else outputs[0], name=name)
     except (TypeError, ValueError) as exc:
         raise fail(str(exc)) from None
+
+
+_REQUIRED = object()
+
+
+def _target_array(y: Any, loss: Any, dtype: np.dtype, what: str) -> np.ndarray:
+    """Targets as an array: integer labels as given (sparse cross-entropy), else in the model's dtype."""
+    if isinstance(loss, losses_module.SparseCategoricalCrossentropy):
+        return np.asarray(y)
+    try:
+        return np.asarray(y, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be a numeric array: {exc}") from None
+
+
+def _fit_target(y: np.ndarray, loss: Any, out: tuple[int, ...], where: str) -> np.ndarray:
+    """Reshape (N,) targets for an (N, 1) output and reject shapes ``loss`` cannot use; ``where``
+    names the output in the error."""
+    if isinstance(loss, losses_module.SparseCategoricalCrossentropy):
+        if y.ndim == len(out) + 1 and y.shape[-1] == 1:
+            y = y[..., 0]
+        if tuple(y.shape[1:]) != out[:-1]:
+            raise ValueError(
+                f"sparse_categorical_crossentropy expects integer labels of shape (N,) for the "
+                f"output shape {out}, got targets of shape {y.shape}"
+                + ("" if where.startswith("last layer") else f" ({where})")
+            )
+        return y
+    if y.ndim == 1 and out == (1,):
+        y = y.reshape(-1, 1)
+    if tuple(y.shape[1:]) != out:
+        hint = ""
+        if y.ndim == 1 and len(out) == 1 and out[0] > 1:
+            hint = (
+                "; for integer class labels use loss='sparse_categorical_crossentropy' "
+                "or convert them with tn.datasets.one_hot"
+            )
+        what = "the model's output shape" if where.startswith("last layer") else "the output shape"
+        raise ValueError(
+            f"targets of shape {y.shape} do not match {what} (N, {', '.join(map(str, out))}) ({where}){hint}"
+        )
+    return y
+
+
+def _per_output(model: Model, value: Any, what: str, missing: Any = _REQUIRED) -> list[Any]:
+    """``value`` given for each of ``model``'s outputs: a list of one entry per output (in order), a dict
+    keyed by output name (absent outputs get ``missing``, or are refused), or one value for every output."""
+    names = model.output_names
+    if isinstance(value, dict):
+        for key in value:
+            if key not in names:
+                raise ValueError(
+                    f"{what} names the output {key!r}, which model {model.name!r} does not have; its outputs "
+                    f"are {names}"
+                )
+        absent = [name for name in names if name not in value]
+        if absent and missing is _REQUIRED:
+            raise ValueError(
+                f"{what} has no entry for the output(s) {absent} of model {model.name!r}; give one for each of "
+                f"its outputs {names}"
+            )
+        return [value.get(name, missing) for name in names]
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(names):
+            raise ValueError(
+                f"{what} has {len(value)} entries but model {model.name!r} has {len(names)} outputs {names}; "
+                "give one per output, in that order, or a dict keyed by output name"
+            )
+        return list(value)
+    return [value] * len(names)
+
+
+def _output_loss(value: Any, name: str) -> losses_module.Loss:
+    """The loss object of output ``name`` (a name, a Loss class or object)."""
+    if value is None:
+        raise ValueError(
+            f"the output {name!r} has no loss; tinynet trains every output of a model (Keras would leave it "
+            "untrained): give it a loss, or build a model without that output"
+        )
+    try:
+        return losses_module.get(value)
+    except ValueError as exc:
+        raise ValueError(f"output {name!r}: {exc}") from None
+
+
+class MultiOutputLoss:
+    r"""The loss of a model with several outputs: a weighted sum of one loss per output.
+
+    .. math:: L = \sum_{k} w_k L_k(y_k, \hat y_k), \qquad
+              \frac{\partial L}{\partial \hat y_k} = w_k \frac{\partial L_k}{\partial \hat y_k},
+
+    since only :math:`L_k` depends on output :math:`k`.  :meth:`backward` returns the list of
+    these gradients, which the graph executor injects at the output tensors (a fused head's is
+    with respect to its logits, :math:`w_k (p_k - y_k)/N`).  Sample weights apply to every output.
+
+    What :meth:`Model.compile` makes of ``loss=``, ``loss_weights=`` for a model with several
+    outputs; ``model.loss`` then is one, with the per-output losses in :attr:`losses`.
+
+    Attributes
+    ----------
+    names : list of str
+        The outputs' names (``model.output_names``).
+    losses : list of Loss
+        One loss object per output.
+    weights : list of float
+        The loss weights :math:`w_k`.
+    values : list of float
+        The unweighted :math:`L_k` of the last :meth:`forward` (what fit logs as ``"<name>_loss"``).
+    """
+
+    name = "multi_output"
+    fusable_activation = None
+    from_logits = False
+
+    def __init__(self, names: list[str], losses: list[losses_module.Loss], weights: list[float]) -> None:
+        self.names, self.losses, self.weights = list(names), list(losses), [float(w) for w in weights]
+        self.values: list[float] = []
+
+    def targets(self, y_true: Any) -> list[Any]:
+        """``y_true`` as one target array per output: a list in output order, a dict keyed by output
+        name, or the :class:`InputList` fit makes of them."""
+        if isinstance(y_true, InputList):
+            return y_true.arrays
+        if isinstance(y_true, dict):
+            return _per_output_targets(self.names, y_true, "y")
+        if isinstance(y_true, (list, tuple)) and len(y_true) == len(self.names):
+            return list(y_true)
+        raise ValueError(
+            f"a model with the outputs {self.names} needs its targets as a list of {len(self.names)} arrays "
+            f"(in that order) or a dict keyed by output name, got {_describe_targets(y_true)}"
+        )
+
+    def forward(
+        self, y_true: Any, y_pred: Any, sample_weight: np.ndarray | None = None, rows_sum_to_one: Any = False
+    ) -> float:
+        r""":math:`\sum_k w_k L_k`; ``rows_sum_to_one`` is a flag per output (or one for all)
+        passed to the outputs' categorical cross-entropies (see :meth:`Model.compute_gradients`)."""
+        ys = self.targets(y_true)
+        if len(y_pred) != len(self.losses):
+            raise ValueError(f"{len(y_pred)} predictions for the {len(self.losses)} outputs {self.names}")
+        unit = rows_sum_to_one if isinstance(rows_sum_to_one, (list, tuple)) else [rows_sum_to_one] * len(ys)
+        total, values = 0.0, []
+        for fn, y, p, w, u in zip(self.losses, ys, y_pred, self.weights, unit, strict=True):
+            value = (
+                fn.forward(y, p, sample_weight, rows_sum_to_one=True)
+                if u
+                else fn.forward(y, p, sample_weight)
+            )
+            values.append(value)
+            total += w * value
+        self.values = values
+        return total
+
+    __call__ = forward
+
+    def backward(self) -> list[np.ndarray]:
+        r""":math:`w_k\,\partial L_k/\partial \hat y_k` for each output (module docstring)."""
+        grads = []
+        for fn, w in zip(self.losses, self.weights, strict=True):
+            g = fn.backward()
+            if w != 1.0:
+                if type(g) is LogitGradient:  # the head's own work array: scaled in place, still dL/dz
+                    g *= w
+                else:
+                    g = g * w
+            grads.append(g)
+        return grads
+
+    def __repr__(self) -> str:
+        parts = ", ".join(
+            f"{n}: {fn!r}" + ("" if w == 1.0 else f" * {w!r}")
+            for n, fn, w in zip(self.names, self.losses, self.weights, strict=True)
+        )
+        return f"MultiOutputLoss({parts})"
+
+
+def _describe_targets(y: Any) -> str:
+    if isinstance(y, (list, tuple)):
+        return f"a list of {len(y)}"
+    return f"a {type(y).__name__}" + (f" of shape {y.shape}" if hasattr(y, "shape") else "")
+
+
+def _per_output_targets(names: list[str], y: dict, what: str) -> list[Any]:
+    for key in y:
+        if key not in names:
+            raise ValueError(
+                f"{what} has targets for {key!r}, which is not an output; the outputs are {names}"
+            )
+    absent = [name for name in names if name not in y]
+    if absent:
+        raise ValueError(f"{what} has no targets for the output(s) {absent}; every output {names} needs them")
+    return [y[name] for name in names]
 
 
 def _rows_sum_to_one(y: np.ndarray) -> bool:

@@ -434,6 +434,16 @@ class ModelFileInfo:
         lines.append("")
         if self.compile is None:
             lines.append("Compiled    no")
+        elif "outputs" in self.compile:  # several outputs (format version 7)
+            optimizer = self.compile["optimizer"]
+            settings = ", ".join(f"{k}={v}" for k, v in optimizer["config"].items())
+            lines.append(f"Compiled    optimizer {optimizer['class_name']} ({settings}), per output:")
+            for entry in self.compile["outputs"]:
+                metrics = ", ".join(entry["metrics"]) or "none"
+                lines.append(
+                    f"            {entry['name']}: loss {entry['loss']['class_name']} "
+                    f"x {entry['loss_weight']}, metrics: {metrics}"
+                )
         else:
             optimizer = self.compile["optimizer"]
             settings = ", ".join(f"{k}={v}" for k, v in optimizer["config"].items())

@@ -288,11 +288,13 @@ def _card_json(card) -> dict[str, Any]:
 def _versioned(manifest: dict[str, Any], quantized: bool, card: dict[str, Any] | None) -> dict[str, Any]:
     """The manifest in the oldest version that holds it: 3 only with int8 arrays or a model card,
     4 only with a frozen layer, a GELU or a LeakyReLU layer (see :func:`_layers_version`), 5 only
-    for a functional model (``tn.Model``: ``model.class_name`` "Model" and ``model.graph``)."""
+    for a functional model (``tn.Model``: ``model.class_name`` "Model" and ``model.graph``), 7 only
+    for a compiled model with several outputs (``compile.outputs``, see :func:`_compile_settings`)."""
     version_4 = _layers_version(manifest["layers"]) == 4
     version_5 = manifest["model"]["class_name"] == "Model"
+    version_7 = manifest["compile"] is not None and "outputs" in manifest["compile"]
     if quantized or card is not None or version_4 or version_5:
-        manifest["format_version"] = 5 if version_5 else 4 if version_4 else 3
+        manifest["format_version"] = 7 if version_7 else 5 if version_5 else 4 if version_4 else 3
         manifest["card"] = card
         if manifest["training"] is not None:
             manifest["training"].setdefault("callbacks", [])
@@ -350,15 +352,54 @@ def _saving(reason: str) -> ValueError:
     return ValueError(f"cannot save the model, a model file could not be loaded: {reason}")
 
 
-def _compile_settings(model) -> dict[str, Any]:
-    from .. import losses, metrics, optimizers
+def _loss_entry(loss, owner: str) -> dict[str, Any]:
+    """``{"class_name", "config"}`` of one of tinynet's losses (``owner``: whose loss, for the error)."""
+    from .. import losses
 
-    loss, optimizer = model.loss, model.optimizer
     if losses.LOSSES.get(loss.name) is not type(loss):
         raise ValueError(
-            f"the model's loss {type(loss).__name__} is not one of tinynet's losses, so a model file cannot "
+            f"{owner} {type(loss).__name__} is not one of tinynet's losses, so a model file cannot "
             "name it; save with tn.save_model(model, path, include_compile=False), or save_weights()"
         )
+    return {"class_name": loss.name, "config": _jsonable(loss.get_config(), "the loss configuration")}
+
+
+def _metric_names(pairs, owner: str) -> list[str]:
+    """The names of (name, function) metrics, each one of tinynet's (``owner``: whose, for the error)."""
+    from .. import metrics
+
+    names = []
+    for name, fn in pairs:
+        if metrics.METRICS.get(name) is not fn:
+            raise ValueError(
+                f"the metric {name!r}{owner} is a custom function, which a model file cannot hold; compile with "
+                "metric names from tinynet.metrics.METRICS, or save with include_compile=False"
+            )
+        names.append(name)
+    return names
+
+
+def _compile_settings(model) -> dict[str, Any]:
+    """The ``compile`` entry: loss, optimizer and metrics; for a model with several outputs (format
+    version 7) the optimizer and ``outputs``, one ``{"name", "loss", "loss_weight", "metrics"}`` each."""
+    from .. import optimizers
+    from ..models import MultiOutputLoss
+
+    loss, optimizer = model.loss, model.optimizer
+    if isinstance(loss, MultiOutputLoss):
+        outputs = [
+            {
+                "name": name,
+                "loss": _loss_entry(fn, f"the loss of output {name!r},"),
+                "loss_weight": float(weight),
+                "metrics": _metric_names(found, f" of output {name!r}"),
+            }
+            for name, fn, weight, found in zip(
+                loss.names, loss.losses, loss.weights, model._output_metrics, strict=True
+            )
+        ]
+    else:
+        loss_entry = _loss_entry(loss, "the model's loss")
     if optimizers.OPTIMIZERS.get(optimizer.name) is not type(optimizer):
         raise ValueError(
             f"the model's optimizer {type(optimizer).__name__} is not one of tinynet's optimizers; save "
@@ -381,22 +422,14 @@ def _compile_settings(model) -> dict[str, Any]:
                 "tinynet.schedules.SCHEDULES, so a model file cannot name it; save with "
                 "tn.save_model(model, path, include_compile=False)"
             )
-    names = []
-    for fn, name in zip(model.metrics, model.metric_names, strict=True):
-        if metrics.METRICS.get(name) is not fn:
-            raise ValueError(
-                f"the metric {name!r} is a custom function, which a model file cannot hold; compile with "
-                "metric names from tinynet.metrics.METRICS, or save with include_compile=False"
-            )
-        names.append(name)
-    return {
-        "loss": {"class_name": loss.name, "config": _jsonable(loss.get_config(), "the loss configuration")},
-        "optimizer": {
-            "class_name": optimizer.name,
-            "config": _jsonable(optimizer_config, "the optimizer configuration"),
-        },
-        "metrics": names,
+    optimizer_entry = {
+        "class_name": optimizer.name,
+        "config": _jsonable(optimizer_config, "the optimizer configuration"),
     }
+    if isinstance(loss, MultiOutputLoss):
+        return {"optimizer": optimizer_entry, "outputs": outputs}
+    names = _metric_names(zip(model.metric_names, model.metrics, strict=True), "")
+    return {"loss": loss_entry, "optimizer": optimizer_entry, "metrics": names}
 
 
 def rng_to_json(generator: np.random.Generator) -> dict[str, Any]:
@@ -540,17 +573,13 @@ def validate(archive: Archive) -> dict[str, Any]:
 
     compiled = manifest["compile"]
     if compiled is not None:
-        _keys(compiled, {"loss", "optimizer", "metrics"}, "'compile'", fail)
-        for part in ("loss", "optimizer"):
-            entry = _keys(compiled[part], {"class_name", "config"}, f"'compile.{part}'", fail)
-            _string(entry["class_name"], f"'compile.{part}.class_name'", fail, 100)
-            if not isinstance(entry["config"], dict):
-                raise fail(f"'compile.{part}.config' must be a JSON object, found {_kind(entry['config'])}")
-        metrics = compiled["metrics"]
-        if not isinstance(metrics, list) or len(metrics) > 100:
-            raise fail(f"'compile.metrics' must be a list of metric names, found {_short(metrics)}")
-        for k, name in enumerate(metrics):
-            _string(name, f"'compile.metrics'[{k}]", fail, 100)
+        if manifest["format_version"] >= 7 and isinstance(compiled, dict) and "outputs" in compiled:
+            _check_output_compile(compiled, model, fail)
+        else:
+            _keys(compiled, {"loss", "optimizer", "metrics"}, "'compile'", fail)
+            _class_entry(compiled["loss"], "'compile.loss'", fail)
+            _metric_list(compiled["metrics"], "'compile.metrics'", fail)
+        _class_entry(compiled["optimizer"], "'compile.optimizer'", fail)
 
     training = manifest["training"]
     if kind == "weights" and (compiled is not None or training is not None):
@@ -591,6 +620,53 @@ def validate(archive: Archive) -> dict[str, Any]:
         raise fail(f"the array {unused[0]!r} is not used by any layer, optimizer or callback state")
     check_configs(manifest, fail)
     return manifest
+
+
+def _class_entry(entry: Any, where: str, fail: Fail) -> None:
+    """A ``{"class_name", "config"}`` object (a loss or an optimizer)."""
+    _keys(entry, {"class_name", "config"}, where, fail)
+    _string(entry["class_name"], f"{where}.class_name", fail, 100)
+    if not isinstance(entry["config"], dict):
+        raise fail(f"{where}.config must be a JSON object, found {_kind(entry['config'])}")
+
+
+def _metric_list(metrics: Any, where: str, fail: Fail) -> None:
+    if not isinstance(metrics, list) or len(metrics) > 100:
+        raise fail(f"{where} must be a list of metric names, found {_short(metrics)}")
+    for k, name in enumerate(metrics):
+        _string(name, f"{where}[{k}]", fail, 100)
+
+
+def _check_output_compile(compiled: dict[str, Any], model: dict[str, Any], fail: Fail) -> None:
+    """The per-output ``compile`` entry (version 7): ``{"optimizer", "outputs"}``, one entry per output
+    of the graph, in its order; the names are checked against the rebuilt model's by :func:`compile_from`."""
+    _keys(compiled, {"optimizer", "outputs"}, "'compile'", fail)
+    graph = model.get("graph") if model["class_name"] == "Model" else None
+    if graph is None or not (
+        isinstance(graph["outputs"], list) and graph["outputs"] and isinstance(graph["outputs"][0], list)
+    ):
+        raise fail(
+            "'compile.outputs' is for a functional model whose 'model.graph.outputs' is a list of outputs"
+        )
+    outputs = compiled["outputs"]
+    if not isinstance(outputs, list) or len(outputs) != len(graph["outputs"]):
+        raise fail(
+            f"'compile.outputs' must be a list of one entry per output ({len(graph['outputs'])}), "
+            f"found {_short(outputs)}"
+        )
+    names = set()
+    for k, entry in enumerate(outputs):
+        where = f"'compile.outputs'[{k}]"
+        _keys(entry, {"name", "loss", "loss_weight", "metrics"}, where, fail)
+        name = _string(entry["name"], f"{where}.name", fail)
+        if name in names:
+            raise fail(f"{where}.name repeats the output name {name!r}")
+        names.add(name)
+        _class_entry(entry["loss"], f"{where}.loss", fail)
+        weight = entry["loss_weight"]
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < math.inf:
+            raise fail(f"{where}.loss_weight must be a finite number >= 0, found {_short(weight)}")
+        _metric_list(entry["metrics"], f"{where}.metrics", fail)
 
 
 def _check_graph(graph: Any, fail: Fail) -> None:
@@ -675,10 +751,18 @@ def check_configs(manifest: dict[str, Any], fail: Callable[[str], Exception]) ->
             check_config(cls, layer["config"], f"'layers'[{i}].config", fail)
     settings = manifest["compile"]
     if settings is not None:
-        for part, table in (("loss", losses.LOSSES), ("optimizer", optimizers.OPTIMIZERS)):
-            cls = table.get(settings[part]["class_name"])
+        entries = [("'compile'.optimizer", settings["optimizer"], optimizers.OPTIMIZERS)]
+        if "outputs" in settings:  # several outputs (version 7): a loss each
+            entries += [
+                (f"'compile'.outputs[{k}].loss", entry["loss"], losses.LOSSES)
+                for k, entry in enumerate(settings["outputs"])
+            ]
+        else:
+            entries.append(("'compile'.loss", settings["loss"], losses.LOSSES))
+        for where, entry, table in entries:
+            cls = table.get(entry["class_name"])
             if cls is not None:
-                check_config(cls, settings[part]["config"], f"'compile'.{part}.config", fail)
+                check_config(cls, entry["config"], f"{where}.config", fail)
 
 
 def rng_from_json(value: Any, fail: Fail) -> dict[str, Any]:
@@ -945,15 +1029,43 @@ def compile_from(archive: Archive, manifest: dict[str, Any], model) -> None:
 
     fail = archive.error
     settings = manifest["compile"]
-    loss_name = settings["loss"]["class_name"]
-    if loss_name not in losses.LOSSES:
-        raise fail(f"unknown loss {loss_name!r}; tinynet's losses are {', '.join(sorted(losses.LOSSES))}")
-    try:
-        loss = losses.from_name(loss_name, dict(settings["loss"]["config"]))
-    except Exception as exc:
-        raise fail(
-            f"the loss {loss_name!r} cannot be rebuilt from its configuration ({_describe(exc)})"
-        ) from exc
+
+    def rebuild_loss(entry: dict[str, Any], owner: str):
+        loss_name = entry["class_name"]
+        if loss_name not in losses.LOSSES:
+            raise fail(
+                f"unknown loss {loss_name!r}{owner}; tinynet's losses are {', '.join(sorted(losses.LOSSES))}"
+            )
+        try:
+            return losses.from_name(loss_name, dict(entry["config"]))
+        except Exception as exc:
+            raise fail(
+                f"the loss {loss_name!r}{owner} cannot be rebuilt from its configuration ({_describe(exc)})"
+            ) from exc
+
+    def check_metrics(names: list[str]) -> list[str]:
+        for name in names:
+            if name not in metrics.METRICS:
+                raise fail(
+                    f"unknown metric {name!r}; tinynet's metrics are {', '.join(sorted(metrics.METRICS))}"
+                )
+        return names
+
+    outputs = settings.get("outputs")
+    if outputs is not None:  # several outputs (version 7)
+        expected = model.output_names if model._multi_output else None
+        found = [entry["name"] for entry in outputs]
+        if found != expected:
+            raise fail(
+                f"'compile.outputs' names the outputs {found}, but the model's outputs are "
+                f"{expected if expected is not None else 'one tensor'}"
+            )
+        loss: Any = [rebuild_loss(entry["loss"], f" (output {entry['name']!r})") for entry in outputs]
+        loss_weights: Any = [float(entry["loss_weight"]) for entry in outputs]
+        names: Any = [check_metrics(list(entry["metrics"])) for entry in outputs]
+    else:
+        loss, loss_weights = rebuild_loss(settings["loss"], ""), None
+        names = check_metrics(settings["metrics"])
     optimizer_name = settings["optimizer"]["class_name"]
     cls = optimizers.OPTIMIZERS.get(optimizer_name)
     if cls is None:
@@ -973,12 +1085,8 @@ def compile_from(archive: Archive, manifest: dict[str, Any], model) -> None:
         raise fail(
             f"the optimizer {optimizer_name!r} cannot be rebuilt from its configuration ({_describe(exc)})"
         ) from exc
-    names = settings["metrics"]
-    for name in names:
-        if name not in metrics.METRICS:
-            raise fail(f"unknown metric {name!r}; tinynet's metrics are {', '.join(sorted(metrics.METRICS))}")
     try:
-        model.compile(loss=loss, optimizer=optimizer, metrics=names)
+        model.compile(loss=loss, optimizer=optimizer, loss_weights=loss_weights, metrics=names)
     except Exception as exc:
         raise fail(f"the model cannot be compiled with the file's settings ({_describe(exc)})") from exc
 
