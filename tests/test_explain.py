@@ -387,3 +387,22 @@ def test_bad_arguments_get_clear_errors(every_layer_cnn, pima):
         explain.permutation_importance(mlp, x_test, y_test[:3])
     with pytest.raises(ValueError, match="unknown metric|Unknown metric|valid"):
         explain.permutation_importance(mlp, x_test, y_test, scoring="no_such_metric")
+
+
+def test_a_model_with_several_outputs_is_explained_one_output_at_a_time():
+    tn.set_seed(0)
+    x = tn.Input(shape=(4,))
+    h = tn.layers.Dense(8, activation="tanh")(x)
+    model = tn.Model(
+        x, [tn.layers.Dense(3, activation="softmax", name="cls")(h), tn.layers.Dense(1, name="reg")(h)]
+    )
+    X = np.random.default_rng(0).normal(size=(5, 4))
+    with pytest.raises(
+        ValueError, match=r"one output; this one has 2 \(cls, reg\).*tn.Model\(inputs, outputs\[k\]\)"
+    ):
+        tn.explain.saliency(model, X)
+    with pytest.raises(ValueError, match="one output; this one has 2"):
+        tn.explain.permutation_importance(model, X, np.zeros(5))
+    first = tn.Model(x, model.outputs[0])  # the same layers, one output
+    assert np.array_equal(first.predict(X, verbose=0), model.predict(X, verbose=0)[0])
+    assert tn.explain.saliency(first, X).shape == (5, 4)

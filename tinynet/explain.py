@@ -84,6 +84,12 @@ def _as_batch(model: Any, x: Any, caller: str) -> np.ndarray:
         model.build_for(arr)
         arr = arr.astype(_model_dtype(model), copy=False)
     model.build_for(arr)  # checks the sample shape
+    if isinstance(model.output_shape, list):
+        raise ValueError(
+            f"{caller} explains a model with one output; this one has {len(model.output_shape)} "
+            f"({', '.join(model.output_names)}). Explain one of them through a model of the same "
+            "layers with that output alone, tn.Model(inputs, outputs[k]) of the tensors it was built from"
+        )
     if len(model.output_shape) != 1:
         raise ValueError(
             f"{caller} explains models with outputs of shape (N, K); this one has (N, "
