@@ -230,6 +230,16 @@ def test_a_quantized_functional_model_is_version_6():
     np.testing.assert_array_equal(load_model(io.BytesIO(data)).predict(x), quantized.predict(x))
 
 
+def test_a_quantized_weights_file_is_packed_too(model, tmp_path):
+    tn.save_weights(model, tmp_path / "w.npz")
+    manifest = manifest_of((tmp_path / "w.npz").read_bytes())
+    assert manifest["kind"] == "weights" and manifest["format_version"] == 6 and "packed" in manifest
+    np.testing.assert_array_equal(load_model(tmp_path / "w.npz").predict(inputs()), model.predict(inputs()))
+    fresh = quantized_model(seed=4)
+    tn.load_weights(fresh, tmp_path / "w.npz")
+    np.testing.assert_array_equal(fresh.predict(inputs()), model.predict(inputs()))
+
+
 def test_files_without_int8_kernels_keep_their_versions_and_layout():
     data = to_bytes(small_model())
     manifest = manifest_of(data)
@@ -343,7 +353,15 @@ def test_embedded_data_is_checked(model):
         return edit_manifest(data, lambda m: m["packed"].update(**fields))
 
     text = manifest_of(data)["packed"]["data"]
-    for bad in (text[:-1], text + "=", text.replace("A", "-", 1), text[:8] + "\n" + text[8:], 12, None):
+    for bad in (
+        text[:-1],
+        text + "=",
+        text.replace("A", "-", 1),
+        text[:8] + "\n" + text[8:],
+        "QR==",
+        12,
+        None,
+    ):
         refused(change(data=bad), "'packed.data' must be the standard base64 text")
     for bad in ("0" * 63, "A" * 64, 5):
         refused(change(sha256=bad), "'packed.sha256' must be 64 lowercase hex digits")

@@ -45,7 +45,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +58,6 @@ PACKED_ARRAY = "packed"
 PACKED_VERSION = 6
 #: The largest buffer tinynet embeds in the manifest (as base64); a larger one is stored as an array.
 EMBED_MAX_BYTES = 4096
-# Standard base64 (RFC 4648, section 4) with its padding: what base64.b64encode writes.
-_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
 @dataclass
@@ -148,16 +145,17 @@ def read_listing(
     embedded = None
     if "data" in packed:
         data, digest = packed["data"], packed["sha256"]
-        if not isinstance(data, str) or len(data) % 4 or not _BASE64.fullmatch(data):
+        raw = _decode(data)
+        if raw is None:
             raise fail("'packed.data' must be the standard base64 text (with padding) of the packed buffer")
         if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
             raise fail(f"'packed.sha256' must be 64 lowercase hex digits, found {str(digest)[:70]!r}")
-        if len(data) // 4 * 3 > max_bytes:
+        if len(raw) > max_bytes:
             raise fail(
                 f"its packed arrays hold more than max_bytes={max_bytes:,} bytes; pass a larger max_bytes "
                 "if the file is trusted and that large"
             )
-        embedded = np.frombuffer(base64.b64decode(data, validate=True), dtype=np.uint8)
+        embedded = np.frombuffer(raw, dtype=np.uint8)
         if stored:
             raise fail(
                 "its packed buffer is embedded in the manifest, so it stores no arrays, but it stores "
@@ -225,6 +223,21 @@ def read_listing(
             "holds its arrays and nothing else"
         )
     return result, embedded
+
+
+def _decode(data: Any) -> bytes | None:
+    """The bytes of standard base64 text (RFC 4648 section 4, padded, nothing else), or None.
+
+    Only the canonical text of some bytes, what ``base64.b64encode`` writes, is accepted:
+    no line breaks or spaces, no missing or misplaced ``=``, no stray bits in the last character.
+    """
+    if not isinstance(data, str) or len(data) % 4 or not data.isascii():
+        return None
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except ValueError:  # binascii.Error
+        return None
+    return raw if base64.b64encode(raw) == data.encode("ascii") else None
 
 
 def check_padding(data: np.ndarray, arrays: dict[str, PackedArray], fail) -> None:
