@@ -23,9 +23,9 @@ The buffer is stored in one of two places.  A buffer of at most :data:`EMBED_MAX
 is *embedded* in the manifest (``data``: its standard base64 text, ``sha256``: its digest)
 and the file has no other member: one zip member and one NPY header fewer, about 150
 bytes, which for a small model is more than base64's cost (a third more characters,
-deflated to about 1.1 times the bytes).  A larger buffer is *stored* as the file's one
-array, ``packed`` (a 1-D ``|u1`` array listed in the manifest's ``arrays`` with its
-SHA-256, as any array), and ``packed`` has only ``arrays``.
+which deflate to 4 to 12% more than the bytes do).  A larger buffer is *stored* as the
+file's one array, ``packed`` (a 1-D ``|u1`` array listed in the manifest's ``arrays``
+with its SHA-256, as any array), and ``packed`` has only ``arrays``.
 
 Array ``k`` is ``buffer[offset_k : offset_k + prod(shape_k) * itemsize_k]`` viewed as
 ``dtype_k`` in C order.  The arrays *tile* the buffer in the order listed (as the members
