@@ -10,7 +10,16 @@ import pytest
 import tinynet as tn
 from tinynet.layers.normalization import BatchNormalization
 
-from .helpers import build_zip, manifest_of, members, npy, replace_member, small_model, to_bytes
+from .helpers import (
+    build_zip,
+    edit_manifest,
+    manifest_of,
+    members,
+    npy,
+    replace_member,
+    small_model,
+    to_bytes,
+)
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "file-format.md"
 
@@ -114,7 +123,8 @@ def test_the_spec_reader_reads_a_quantized_file_with_a_card(reader, tmp_path):
     quantized = tn.quantize(model)
     tn.save_model(quantized, tmp_path / "q.npz", card=tn.ModelCard(description="spec", data_name="d"))
     manifest, arrays = reader["read_model_file"](tmp_path / "q.npz")
-    assert manifest["format_version"] == 3 and arrays["layers/00_dense/W"].dtype == np.int8
+    assert manifest["format_version"] == 6 and arrays["layers/00_dense/W"].dtype == np.int8
+    assert "data" in manifest["packed"]  # a small model's buffer is embedded in the manifest
     x = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
     np.testing.assert_allclose(
         reader["predict"](manifest, arrays, x), quantized.predict(x), rtol=1e-6, atol=1e-7
@@ -125,3 +135,20 @@ def test_the_spec_reader_reads_a_quantized_file_with_a_card(reader, tmp_path):
     text = SPEC.read_text(encoding="utf-8")
     undocumented = sorted(key for key in _keys(manifest, set()) if f"`{key}`" not in text)
     assert not undocumented, f"fields missing from docs/file-format.md: {undocumented}"
+
+
+def test_the_spec_reader_reads_a_stored_packed_buffer_and_refuses_bad_offsets(reader, tmp_path):
+    tn.set_seed(1)
+    model = tn.Sequential([tn.layers.Dense(90, input_dim=60, activation="relu"), tn.layers.Dense(3)])
+    quantized = tn.quantize(model)  # 5,670 int8 weights: the buffer is stored as the array "packed"
+    quantized.save(tmp_path / "q.npz")
+    manifest, arrays = reader["read_model_file"](tmp_path / "q.npz")
+    assert [entry["name"] for entry in manifest["arrays"]] == ["packed"]
+    assert set(arrays) == {entry["name"] for entry in manifest["packed"]["arrays"]}
+    x = np.random.default_rng(0).normal(size=(6, 60)).astype(np.float32)
+    np.testing.assert_allclose(
+        reader["predict"](manifest, arrays, x), quantized.predict(x), rtol=1e-5, atol=1e-6
+    )
+    moved = edit_manifest(to_bytes(quantized), lambda m: m["packed"]["arrays"][1].update(offset=5404))
+    with pytest.raises(ValueError, match="wrong offset"):
+        reader["read_model_file"](io.BytesIO(moved))

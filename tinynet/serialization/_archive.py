@@ -149,7 +149,10 @@ def _zipinfo(name: str, method: int, size: int) -> zipfile.ZipInfo:
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
-    """The manifest as tinynet writes it: indented, ASCII-only JSON without NaN or infinity."""
+    """The manifest as tinynet writes it: ASCII-only JSON without NaN or infinity, indented by one
+    space, except in a packed file (format version 6), whose manifest is written without whitespace."""
+    if "packed" in manifest:
+        return json.dumps(manifest, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
     return json.dumps(manifest, indent=1, ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
@@ -161,10 +164,11 @@ def write_archive(
     ``manifest`` gets its ``arrays`` listing (name, dtype, shape, SHA-256) here;
     the complete manifest is returned.  The digests are computed by a second
     thread while this one writes (hashlib and file writes release the GIL), which
-    is why the manifest comes last.
+    is why the manifest comes last.  A packed file (a manifest with ``packed``,
+    format version 6) is always deflated: it exists to be small.
     """
     _check_writable(arrays)
-    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    method = zipfile.ZIP_DEFLATED if compress or "packed" in manifest else zipfile.ZIP_STORED
     big = sum(arr.nbytes for _, arr in arrays) > CHUNK
     pool = _thread_pool() if big else None
     try:
@@ -498,7 +502,14 @@ class Archive:
     manifest : dict
         The parsed manifest (format name and version checked, ``arrays`` validated).
     members : dict of str to Member
-        The arrays by name, in the manifest's order, headers checked.
+        The arrays by name, in the manifest's order, headers checked: the arrays the
+        manifest's layers, optimizer and callback states refer to.  In a packed file
+        (format version 6) these are the packed arrays
+        (:class:`~tinynet.serialization._packed.PackedArray`), read from the one stored buffer.
+    stored : dict of str to Member
+        The arrays stored as zip members (``members`` itself, unless the file is packed).
+    packed : dict of str to PackedArray
+        The packed arrays (empty unless the file is packed).
     size : int
         The file's size in bytes.
     """
@@ -569,7 +580,17 @@ class Archive:
             )
         self.manifest = self._read_manifest(manifest_info)
         self._check_format()
-        self.members = self._match_arrays(members, max_bytes)
+        self.stored = self._match_arrays(members, max_bytes)
+        self.members = self.stored
+        self.packed: dict[str, Any] = {}
+        self._packed_data: tuple[np.ndarray, str] | None = None
+        self._embedded: np.ndarray | None = None
+        self._padding_checked = False
+        if "packed" in self.manifest:  # format version 6: the arrays are in one buffer
+            from ._packed import read_listing
+
+            self.packed, self._embedded = read_listing(self.manifest, self.stored, max_bytes, self.error)
+            self.members = self.packed
 
     def _end_record(self) -> tuple[int, int]:
         """Parse the end of central directory record by hand; return (member count, directory offset).
@@ -920,6 +941,9 @@ class Archive:
         The SHA-256 of the stored bytes must match the manifest's, and floats must be finite
         unless ``allow_nonfinite``.  On failure ``dest`` may hold part of the data.
         """
+        if name in self.packed:
+            self._read_packed(name, dest, allow_nonfinite)
+            return
         member = self.members[name]
         direct = dest.dtype == member.dtype and dest.flags.c_contiguous
         target = dest if direct else np.empty(member.shape, dtype=member.dtype)
@@ -951,8 +975,67 @@ class Archive:
         self.read_into(name, out, allow_nonfinite=allow_nonfinite)
         return out
 
+    # -------------------------------------------------------------- packed arrays (format version 6)
+    def _packed_sha256(self) -> str:
+        """The SHA-256 the manifest records for the packed buffer."""
+        from ._packed import PACKED_ARRAY
+
+        if self._embedded is not None:
+            return self.manifest["packed"]["sha256"]
+        return self.stored[PACKED_ARRAY].sha256
+
+    def _packed_buffer(self) -> tuple[np.ndarray, str]:
+        """The packed buffer, read once, and the SHA-256 of its bytes (not yet compared)."""
+        if self._packed_data is None and self._embedded is not None:
+            self._packed_data = (self._embedded, hashlib.sha256(self._embedded).hexdigest())
+        if self._packed_data is None:
+            from ._packed import PACKED_ARRAY
+
+            member = self.stored[PACKED_ARRAY]
+            data = np.empty(member.nbytes, dtype=np.uint8)
+            try:
+                digest, _ = self._read_data(member, data, False)
+            except ModelFileError:
+                raise
+            except Exception as exc:
+                raise self.error(
+                    f"the packed buffer {PACKED_ARRAY!r} cannot be read ({_describe(exc)})"
+                ) from exc
+            self._packed_data = (data, digest)
+        return self._packed_data
+
+    def _packed_values(self, name: str) -> np.ndarray:
+        """Packed array ``name`` as a read-only view into the buffer, after the buffer's SHA-256
+        and zero padding are checked."""
+        from ._packed import check_padding, values
+
+        data, digest = self._packed_buffer()
+        expected = self._packed_sha256()
+        if digest != expected:
+            raise self.error(
+                f"array {name!r} cannot be read: the packed buffer holding it was altered or corrupted: its "
+                f"SHA-256 is {digest}, the manifest records {expected}"
+            )
+        if not self._padding_checked:
+            check_padding(data, self.packed, self.error)
+            self._padding_checked = True
+        return values(data, self.packed[name])
+
+    def _read_packed(self, name: str, dest: np.ndarray, allow_nonfinite: bool) -> None:
+        array = self.packed[name]
+        found = self._packed_values(name)
+        if array.dtype.kind == "f" and not allow_nonfinite and not _all_finite(found):
+            raise self.error(
+                f"array {name!r} contains NaN or infinite values (pass allow_nonfinite=True to load it anyway)"
+            )
+        if array.dtype.kind == "b" and not _valid_bools(found):
+            raise self.error(f"array {name!r} is boolean but holds bytes other than 0 and 1")
+        dest[...] = found
+
     def verify(self, name: str) -> str:
         """Stream array ``name`` through SHA-256 without keeping it; return the hex digest."""
+        if name in self.packed:
+            return self._packed_buffer()[1]
         member = self.members[name]
         buffer = np.empty(min(member.nbytes, CHUNK), dtype=np.uint8)
         h = hashlib.sha256()
@@ -967,6 +1050,14 @@ class Archive:
         floating point.  The data is streamed; a chunk whose end splits an
         element carries the partial element over to the next.
         """
+        if name in self.packed:  # the buffer's digest, and the finiteness of this array's part
+            from ._packed import values
+
+            data, digest = self._packed_buffer()
+            if digest == self._packed_sha256():
+                self._packed_values(name)  # checks the padding too
+            array = self.packed[name]
+            return digest, array.dtype.kind != "f" or _all_finite(values(data, array))
         member = self.members[name]
         buffer = np.empty(min(member.nbytes, CHUNK), dtype=np.uint8)
         h = hashlib.sha256()

@@ -130,7 +130,10 @@ def model_manifest(
         Store NaN or infinite values; refused by default, as loading refuses them.
     quantize : bool
         Store the kernels of :data:`tinynet.quantization.QUANTIZED_PARAMS` as int8
-        with per-output-channel float32 scales (format version 3).
+        with per-output-channel float32 scales, every array packed into one buffer
+        (format version 6): then the manifest has the ``packed`` object and the
+        arrays returned are none (the buffer is embedded in the manifest) or the
+        buffer (see :mod:`._packed`).
     card : ModelCard, optional
         The model card to store (format version 3); its versions are set here.
     """
@@ -227,7 +230,7 @@ def model_manifest(
     card_json = None if card is None else _card_json(card)
     if kind == "weights":
         check_configs(manifest, _saving)
-        return _versioned(manifest, any_quantized, card_json), arrays
+        return _packed(_versioned(manifest, any_quantized, card_json), arrays, any_quantized)
     compiled = include_compile and model.loss is not None and model.optimizer is not None
     if compiled:
         manifest["compile"] = _compile_settings(model)
@@ -264,7 +267,19 @@ def model_manifest(
     if callbacks:  # only then version 2: files without callback states stay readable by older tinynets
         manifest["format_version"] = 2
         manifest["training"]["callbacks"] = callbacks
-    return _versioned(manifest, any_quantized, card_json), arrays
+    return _packed(_versioned(manifest, any_quantized, card_json), arrays, any_quantized)
+
+
+def _packed(
+    manifest: dict[str, Any], arrays: list[tuple[str, np.ndarray]], quantized: bool
+) -> tuple[dict[str, Any], list[tuple[str, np.ndarray]]]:
+    """A quantized model's file (format version 6, or 7 when it is also compiled with several
+    outputs) packs every array into one buffer; others are unchanged."""
+    from ._packed import pack
+
+    if quantized:
+        manifest["packed"], arrays = pack(arrays)
+    return manifest, arrays
 
 
 def _card_json(card) -> dict[str, Any]:
@@ -286,15 +301,18 @@ def _card_json(card) -> dict[str, Any]:
 
 
 def _versioned(manifest: dict[str, Any], quantized: bool, card: dict[str, Any] | None) -> dict[str, Any]:
-    """The manifest in the oldest version that holds it: 3 only with int8 arrays or a model card,
-    4 only with a frozen layer, a GELU or a LeakyReLU layer (see :func:`_layers_version`), 5 only
-    for a functional model (``tn.Model``: ``model.class_name`` "Model" and ``model.graph``), 7 only
-    for a compiled model with several outputs (``compile.outputs``, see :func:`_compile_settings`)."""
+    """The manifest in the oldest version that holds it: 3 only with a model card, 4 only with a
+    frozen layer, a GELU or a LeakyReLU layer (see :func:`_layers_version`), 5 only for a functional
+    model (``tn.Model``: ``model.class_name`` "Model" and ``model.graph``), 6 only with int8 kernels
+    (whose arrays version 6 packs into one buffer: see :mod:`._packed`), 7 only for a compiled model
+    with several outputs (``compile.outputs``, see :func:`_compile_settings`)."""
     version_4 = _layers_version(manifest["layers"]) == 4
     version_5 = manifest["model"]["class_name"] == "Model"
     version_7 = manifest["compile"] is not None and "outputs" in manifest["compile"]
     if quantized or card is not None or version_4 or version_5:
-        manifest["format_version"] = 7 if version_7 else 5 if version_5 else 4 if version_4 else 3
+        manifest["format_version"] = (
+            7 if version_7 else 6 if quantized else 5 if version_5 else 4 if version_4 else 3
+        )
         manifest["card"] = card
         if manifest["training"] is not None:
             manifest["training"].setdefault("callbacks", [])
@@ -497,7 +515,7 @@ def _short(value: Any) -> str:
 
 
 def validate(archive: Archive) -> dict[str, Any]:
-    """Check the whole manifest schema (versions 1 to 4); return the manifest.
+    """Check the whole manifest schema (versions 1 to 6); return the manifest.
 
     Also checks that every array is referenced exactly once and every reference
     names an array of the file.
@@ -515,7 +533,11 @@ def validate(archive: Archive) -> dict[str, Any]:
         "training",
         "arrays",
     }
-    _keys(manifest, top | {"card"} if version_3 else top, "the manifest", fail)
+    if version_3:
+        top |= {"card"}
+    if manifest["format_version"] >= 6 and "packed" in manifest:  # checked when the file was opened
+        top |= {"packed"}
+    _keys(manifest, top, "the manifest", fail)
     if version_3 and manifest["card"] is not None:
         from ._card import check_card
 
