@@ -49,7 +49,8 @@ def loaded_arrays(model: tn.Sequential) -> dict[str, np.ndarray]:
 
 def test_golden_files_are_small_and_unchanged():
     files = [p for p in HERE.iterdir() if p.suffix in (".npz", ".npy", ".json")]
-    assert sum(p.stat().st_size for p in files) < 60_000  # 50_000 before the version-6 (1.7 kB) and version-7 (6.6 kB) files
+    # 50_000 before the version-6 (1.7 kB) and version-7 (6.6 kB) files
+    assert sum(p.stat().st_size for p in files) < 60_000
     for name in NAMES:
         digest = hashlib.sha256((HERE / f"{name}.npz").read_bytes()).hexdigest()
         assert digest == EXPECTED[name]["sha256"], f"{name}.npz was modified: golden files are frozen"
