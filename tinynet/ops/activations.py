@@ -247,13 +247,32 @@ def gelu_tanh_backward(x: np.ndarray, grad: np.ndarray, out=None) -> np.ndarray:
         \qquad\Big(= \tfrac12 (1 + t) + \tfrac12 x\,(1 - t^2)\, c\,(1 + 3 k x^2),\ t = \tanh u\Big).
     """
     s = _gelu_s(x)
-    d = s + x * (2.0 * s * (1.0 - s)) * _GELU_C * (1.0 + 3.0 * _GELU_K * x * x)
+    # in place, in the order x (1 + 3k x^2) * 2c * s (1 - s) + s: two temporaries instead of ten
+    d = x * x
+    d *= 3.0 * _GELU_K
+    d += 1.0
+    d *= x
+    d *= 2.0 * _GELU_C
+    t = np.subtract(1.0, s)
+    t *= s
+    d *= t
+    d += s
     return np.multiply(d, grad, out=out)
 
 
 def _gelu_s(x: np.ndarray) -> np.ndarray:
-    r""":math:`s = \sigma(2u)`, :math:`u = c (x + k x^3)`."""
-    return sigmoid(2.0 * _GELU_C * (x + _GELU_K * x**3))
+    r""":math:`s = \sigma(2u)`, :math:`u = c (x + k x^3)`.
+
+    :math:`x^3` as the product ``x * x * x``: ``x**3`` goes through ``pow``, about 300 times slower
+    on a float32 array (31 ms against 0.1 ms for 2048 x 256 values), and was most of the time of a
+    tiny GPT's training step.
+    """
+    u = x * x
+    u *= x
+    u *= _GELU_K
+    u += x
+    u *= 2.0 * _GELU_C
+    return sigmoid(u, out=u)
 
 
 def softmax(x: np.ndarray, out=None, shifted=None, sums=None) -> np.ndarray:
