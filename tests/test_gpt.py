@@ -87,7 +87,7 @@ def layer_norm(z, gamma, beta, eps):
 def block_by_hand(x, layers, heads):
     """The block's formula written out (NumPy, float64), from its layers' weights."""
     (n1, att, n2, d1, d2) = layers
-    N, T, D = x.shape
+    N, T, _ = x.shape
     h = layer_norm(x, n1.params["gamma"], n1.params["beta"], n1.epsilon)
     P = att.params
     q, k, v = h @ P["Wq"] + P["bq"], h @ P["Wk"] + P["bk"], h @ P["Wv"] + P["bv"]
@@ -241,7 +241,7 @@ def test_gpt_trains_with_sequence_accuracy():
     history = model.fit(x, y, epochs=30, batch_size=16, verbose=0, validation_data=(x, y)).history
     assert history["accuracy"] == history["sparse_categorical_accuracy"]
     assert history["val_accuracy"][-1] > 0.9, history["val_accuracy"][-5:]
-    loss, acc, _ = model.evaluate(x, y, verbose=0)
+    _, acc, _ = model.evaluate(x, y, verbose=0)
     assert acc == tn.metrics.accuracy(y, model.predict(x, verbose=0))
 
 
