@@ -140,9 +140,8 @@ class MinimalGPT:
         # forward: embeddings
         np.take(self.Emb, ids.reshape(-1), axis=0, out=x[0])
         x[0].reshape(self.B, CONTEXT, D)[...] += self.Pos
-        for layer, (g1, b1, Wq, bq, Wk, _bk, Wv, bv, Wo, bo, g2, b2, W1, c1, W2, c2) in enumerate(
-            self.blocks
-        ):
+        for layer, block in enumerate(self.blocks):
+            g1, b1, Wq, bq, Wk, _bk, Wv, bv, Wo, bo, g2, b2, W1, c1, W2, c2 = block
             i = 2 * layer
             h = self._norm(i, g1, b1)
             q, k, v = self.q[layer]
@@ -198,9 +197,8 @@ class MinimalGPT:
         dx[...] = self._norm_backward(last, dx, self.gf, self.dgf, self.dbf)
         for layer in range(LAYERS - 1, -1, -1):
             g1, b1, Wq, bq, Wk, _bk, Wv, bv, Wo, bo, g2, b2, W1, c1, W2, c2 = self.blocks[layer]
-            dg1, db1, dWq, dbq, dWk, dbk, dWv, dbv, dWo, dbo, dg2, db2, dW1, dc1, dW2, dc2 = self.dblocks[
-                layer
-            ]
+            grads = self.dblocks[layer]
+            dg1, db1, dWq, dbq, dWk, dbk, dWv, dbv, dWo, dbo, dg2, db2, dW1, dc1, dW2, dc2 = grads
             i = 2 * layer
             # the MLP: dx flows on through the residual and into the branch
             z, s, g, dz = self.z[layer], self.s[layer], self.g[layer], self.dz
