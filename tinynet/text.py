@@ -1008,14 +1008,10 @@ def gpt(
     Input ``(N, T)`` token ids, output ``(N, T, V)`` probabilities: ``output[n, t]`` is the model's
     distribution of the token after ``ids[n, :t + 1]`` (the causal mask hides the rest).  The
     softmax head and ``SparseCategoricalCrossentropy`` fuse into the gradient :math:`(p - y)/M`
-    from the logits, so train it with
-
-    .. code-block:: python
-
-        model.compile(tn.optimizers.Adam(3e-3), tn.losses.SparseCategoricalCrossentropy(ignore_class=-1))
-
-    on the ``(N, T)`` targets of :func:`name_sequences` or :func:`next_token_windows`, and sample
-    from it with :func:`generate` (through :class:`RightPadded` for names).
+    from the logits, so compile it with
+    ``tn.losses.SparseCategoricalCrossentropy(ignore_class=-1)``, train it on the ``(N, T)``
+    targets of :func:`name_sequences` or :func:`next_token_windows`, and sample from it with
+    :func:`generate` (through :class:`RightPadded`).
 
     Parameters
     ----------
