@@ -311,3 +311,35 @@ def test_generate_from_a_gpt_is_reproducible_under_a_seed():
     # a prompt, temperature and top-k: still reproducible
     a = tn.text.generate(sampler, "an", 5, temperature=0.7, top_k=3, seed=1, tokenizer=tok)
     assert a == tn.text.generate(sampler, "an", 5, temperature=0.7, top_k=3, seed=1, tokenizer=tok)
+
+
+# -- accuracy on sequences -------------------------------------------------------------------------
+
+
+@given(N=st.integers(1, 4), T=st.integers(1, 5), K=st.integers(2, 5), seed=seeds)
+def test_sequence_accuracy_is_the_mean_over_the_real_positions(N, T, K, seed):
+    rng = np.random.default_rng(seed)
+    scores = rng.random((N, T, K))
+    labels = masked_targets(rng, N, T, K)
+    real = labels >= 0
+    expected = (scores.argmax(-1) == labels)[real].mean()
+    for metric in (tn.metrics.accuracy, tn.metrics.sparse_categorical_accuracy):
+        assert metric(labels, scores) == expected
+        assert metric(labels[..., None], scores) == expected  # (N, T, 1) labels
+        assert metric(labels.astype(np.float32), scores) == expected  # integral floats, as fit stores them
+    # the same as the (N*T, K) rows of the real positions
+    assert tn.metrics.accuracy(labels[real], scores[real]) == expected
+
+
+def test_sequence_accuracy_errors():
+    scores = np.zeros((2, 3, 4))
+    for metric in (tn.metrics.accuracy, tn.metrics.sparse_categorical_accuracy):
+        with pytest.raises(ValueError, match=r"need labels of shape \(2, 3\)"):
+            metric(np.zeros((2, 4), np.int64), scores)
+        with pytest.raises(ValueError, match="empty"):
+            metric(np.full((2, 3), -1), scores)  # every position is padding
+        with pytest.raises(ValueError, match="integers"):
+            metric(np.full((2, 3), 0.5), scores)
+    # a one-hot (N, T, K) target is refused, as before (one label per position is the sequence form)
+    with pytest.raises(ValueError, match="shape"):
+        tn.metrics.accuracy(np.zeros((2, 3, 4)), scores)
