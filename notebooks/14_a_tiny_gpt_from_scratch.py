@@ -185,7 +185,7 @@ ax.plot(batch_losses, lw=0.8, label="GPT, training batches")
 ax.axhline(bigram_nll, color="gray", ls="--", label=f"bigram (validation) {bigram_nll:.2f}")
 ax.set(xlabel="step", ylabel="nats per character", ylim=(1.8, 3.5), title="names: next-character loss")
 ax.legend(fontsize=8)
-models = ["bigram", "GPT, 1 epoch\n(here)", "LSTM, 3 epochs\n(measured)", "GPT, 12 epochs\n(measured)"]
+models = ["bigram", "GPT\n1 epoch\n(here)", "LSTM\n3 epochs\n(nb. 12)", "GPT\n12 epochs\n(test)"]
 values = [bigram_nll, gpt_nll, 2.08, 1.97]
 bx.bar(models, values, color=["gray", "C0", "C2", "C3"])
 for i, v in enumerate(values):
@@ -224,9 +224,11 @@ fig.suptitle(f"attention weights on '.{name}' (row: query, column: key)")
 fig.tight_layout()
 
 # %% [markdown]
-# Some heads spread their weight over the whole prefix (how long is the name so far, which letters
-# occurred), others look mostly at the previous character or two, which is what a bigram or
-# trigram model would use.  Which head does what changes from one training run to the next.
+# The heads divide the work.  Some weigh the current and the previous character (the diagonal and
+# the band just below it: what a bigram or trigram model uses), some hold on to the first letter or
+# the start token for the whole name, others spread their weight over the prefix (how long the
+# name is so far, which letters occurred).  Which head does what changes from one training run to
+# the next.
 #
 # ## 6. Sampling names
 #
