@@ -11,6 +11,9 @@ W4  predict with the W1 model: one sample, and 1,000 samples.
 W5  save + load of a model with 25 million float32 parameters, against np.savez (with fsync) + np.load.
 W6  Embedding(27, 16) -> LSTM(64, return_sequences) -> Dense(27, softmax), sparse cross-entropy over
     (4,096, 16) token sequences, Adam, batch 128, one epoch (:mod:`benchmarks.bench_lstm`).
+W7  the tiny GPT of the names test (2 pre-norm blocks, 4 heads, width 64, context 16, vocabulary 27),
+    sparse cross-entropy over (4,096, 16) token sequences, Adam, batch 128, one epoch
+    (:mod:`benchmarks.bench_gpt`).
 
 For each, tinynet, the minimal hand-written NumPy loop (:mod:`benchmarks.minimal_numpy`) and
 PyTorch on the CPU (when installed) run interleaved in one process; the table gives the
@@ -29,10 +32,19 @@ import numpy as np
 
 import tinynet as tn
 
-from . import bench_lstm, bench_serialization, minimal_numpy, torch_impl
+from . import bench_gpt, bench_lstm, bench_serialization, minimal_numpy, torch_impl
 from .harness import Result, blas_threads, environment, format_seconds, interleaved, rebuilt
 
-GOALS = {"W1": 1.10, "W2": 1.5, "W3": 1.25, "W4 (1 sample)": 1.5, "W4 (1,000)": 1.15, "W5": 1.5, "W6": 1.25}
+GOALS = {
+    "W1": 1.10,
+    "W2": 1.5,
+    "W3": 1.25,
+    "W4 (1 sample)": 1.5,
+    "W4 (1,000)": 1.15,
+    "W5": 1.5,
+    "W6": 1.25,
+    "W7": 1.25,
+}
 
 
 def goal_for(name: str) -> float | None:
@@ -203,6 +215,24 @@ def lstm_workload(name: str, rounds: int) -> Result:
     return rebuilt(name, make, rounds)
 
 
+def gpt_workload(name: str, rounds: int) -> Result:
+    """W7: one epoch of the tiny GPT (:mod:`benchmarks.bench_gpt`)."""
+
+    def make() -> dict[str, Callable[[], object]]:
+        x, y = bench_gpt.data()
+        model = bench_gpt.tinynet_model()
+        ref = bench_gpt.MinimalGPT()
+        contenders: dict[str, Callable[[], object]] = {
+            "tinynet": lambda: model.fit(x, y, epochs=1, batch_size=bench_gpt.BATCH, verbose=0),
+            "numpy": lambda: ref.fit_epoch(x, y),
+        }
+        if torch_impl.available():
+            contenders["torch"] = bench_gpt.torch_trainer(x, y).fit_epoch
+        return contenders
+
+    return rebuilt(name, make, rounds)
+
+
 def serialization_workload(name: str, rounds: int) -> Result:
     """W5: save + load of a 25-million-parameter model.
 
@@ -294,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         ("W4", "W4 (1,000)", lambda: predict_workload("W4 (1,000)", [784, 256, 128, 10], 1000, rounds)),
         ("W5", "W5", lambda: serialization_workload("W5", rounds)),
         ("W6", "W6", lambda: lstm_workload("W6", rounds)),
+        ("W7", "W7", lambda: gpt_workload("W7", rounds)),
     ]
     if args.extra:
         jobs += [("X", name, lambda name=name, run=run: run(name, rounds)) for name, run in VARIANTS]

@@ -16,7 +16,16 @@ other floats ``(N,)`` or ``(N, 1)``    probabilities of class 1: :math:`[p > 0.5
 =====================================  ==================================================
 
 so ``accuracy(y, model.predict(x))`` works for a sigmoid output (N, 1), a softmax output
-(N, K), integer labels and one-hot targets alike.  (The threshold is strict, as in Keras: a
+(N, K), integer labels and one-hot targets alike.
+
+**Sequences.** :func:`accuracy` and :func:`sparse_categorical_accuracy` also take the outputs of
+a model that predicts at every position, scores (N, T, K) with integer labels (N, T) (or
+(N, T, 1); not one-hot sequences): every position is one prediction, the accuracy is their mean
+over the :math:`N T` positions, and a position whose label is **negative** is padding and is left
+out (the convention of ``SparseCategoricalCrossentropy(ignore_class=-1)`` and of
+:func:`tinynet.text.name_sequences`; a metric sees only the two arrays, not the loss, so padding
+marked with another id counts).  Keras counts every position; it leaves out padding only through
+its tensor masks, which tinynet does not have.  (The threshold is strict, as in Keras: a
 probability of exactly 0.5 counts as class 0.  Outputs that happen to be exactly 0.0 or 1.0
 give the same label either way.)
 
@@ -114,6 +123,29 @@ def _pair(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | None = None) 
     return t, p, k
 
 
+def _positions(y_true: ArrayLike, y_pred: ArrayLike, owner: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sequence outputs as one prediction per position: labels (M,) and scores (M, K), padding left out.
+
+    ``y_pred`` is (N, T, K) (any number of axes before K); ``y_true`` holds integer labels of
+    ``y_pred``'s shape without its last axis, or the same with a last axis of 1.  Positions whose
+    label is negative are padding and are dropped.
+    """
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.ndim == p.ndim and t.shape[-1] == 1:
+        t = t[..., 0]
+    if t.shape != p.shape[:-1]:
+        raise ValueError(
+            f"{owner}: sequence scores of shape {p.shape} need labels of shape {p.shape[:-1]} (one per "
+            f"position, negative for padding), got {t.shape}"
+        )
+    t = t.reshape(-1)
+    if not (np.issubdtype(t.dtype, np.integer) or np.issubdtype(t.dtype, np.bool_)):
+        if not np.issubdtype(t.dtype, np.floating) or not np.all(np.isfinite(t) & (t == np.round(t))):
+            raise ValueError(f"{owner}: sequence labels must be integers, got dtype {t.dtype}")
+    keep = t >= 0
+    return t[keep].astype(np.int64), p.reshape(-1, p.shape[-1])[keep]
+
+
 def _require_samples(t: np.ndarray) -> None:
     if t.size == 0:
         raise ValueError("metrics are undefined for empty arrays (no samples)")
@@ -185,7 +217,14 @@ def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     0.75
     >>> accuracy([2, 0], [[0.1, 0.2, 0.7], [0.3, 0.6, 0.1]])
     0.5
+
+    Sequences (module notes): scores (N, T, K), labels (N, T), negative labels left out:
+
+    >>> accuracy([[2, 0, -1]], [[[0.1, 0.2, 0.7], [0.3, 0.6, 0.1], [0.9, 0.1, 0.0]]])
+    0.5
     """
+    if np.ndim(y_pred) >= 3:
+        y_true, y_pred = _positions(y_true, y_pred, "accuracy")
     t, p, _ = _pair(y_true, y_pred)
     _require_samples(t)
     return float(np.mean(t == p))
@@ -616,11 +655,18 @@ def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
 def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     r"""Keras' ``sparse_categorical_accuracy``: integer labels (N,) against scores (N, K).
 
+    Also labels (N, T) against sequence scores (N, T, K), one prediction per position, with the
+    positions of negative labels (padding) left out (module notes).
+
     Examples
     --------
     >>> sparse_categorical_accuracy([1, 0], [[0.3, 0.7], [0.4, 0.6]])
     0.5
+    >>> sparse_categorical_accuracy([[1, -1]], [[[0.3, 0.7], [0.4, 0.6]]])
+    1.0
     """
+    if np.ndim(y_pred) >= 3:
+        y_true, y_pred = _positions(y_true, y_pred, "sparse_categorical_accuracy")
     t, p = np.asarray(y_true).reshape(-1), np.asarray(y_pred)
     if p.ndim != 2 or len(t) != len(p):
         raise ValueError(

@@ -10,6 +10,12 @@ r"""Text data for character-level language models: tokens, windows, sampling and
   (or logits), with temperature and top-k, reproducibly under a seed.
 * :func:`bigram_model` is the count model: :math:`P(b \mid a)` from pair counts with
   add-:math:`\alpha` smoothing, the baseline every neural model must beat.
+* :func:`name_sequences` gives one right-padded ``(T,)`` row per name with targets at every
+  position, for models that predict at every position (a causal transformer, an RNN with
+  ``return_sequences=True``); :class:`RightPadded` lets :func:`generate` sample from such a
+  fixed-length model.
+* :func:`transformer_block` and :func:`gpt` build a pre-norm causal transformer (a tiny GPT)
+  with the functional API (derivations: the docs pages "Attention" and "Transformers").
 
 Example
 -------
@@ -42,12 +48,16 @@ from . import _validation
 __all__ = [
     "BigramModel",
     "CharTokenizer",
+    "RightPadded",
     "bigram_model",
     "generate",
+    "gpt",
+    "name_sequences",
     "name_windows",
     "next_token_windows",
     "sampling_distribution",
     "split_names",
+    "transformer_block",
 ]
 
 
@@ -355,6 +365,79 @@ def name_windows(
     return np.ascontiguousarray(x), np.ascontiguousarray(y)
 
 
+def name_sequences(
+    names: Sequence[str], tokenizer: CharTokenizer, context: int | None = None, pad: int = -1
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""One right-padded next-character sequence per name, for models that predict at every position.
+
+    A name :math:`c_1 \dots c_L` becomes one row of each array:
+
+    .. math:: x = [\,b, c_1, \dots, c_L, b, \dots, b\,], \qquad
+        y = [\,c_1, \dots, c_L, b, \text{pad}, \dots, \text{pad}\,],
+
+    so :math:`y_t` is the character that follows :math:`x_{0..t}`, and the row holds the name's
+    :math:`L + 1` predictions (each character, then the end) that the bigram's
+    :meth:`~BigramModel.nll` counts.  The positions after them are marked with ``pad`` in ``y``:
+    give the loss ``ignore_class=pad`` (``SparseCategoricalCrossentropy(ignore_class=-1)``) and its
+    masked mean over a validation set is the NLL per character, comparable with the bigram's.
+
+    Pad on the right for a causal model: position :math:`t` sees only :math:`x_{0..t}`, never the
+    padding behind it, and every name starts at position 0 (a left padding would tell a model
+    with position embeddings the name's length).  One row per name (:math:`N` names) costs the
+    same predictions as the name's windows of :func:`name_windows` without repeating them:
+    :math:`T` times fewer rows than ``name_windows(..., sequences=True)``.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Non-empty names without the boundary character.
+    tokenizer : CharTokenizer
+        A fitted tokenizer with a boundary token.
+    context : int, optional
+        The row length :math:`T`, at least the longest name + 1 (the default).
+    pad : int, default -1
+        The target of the positions after the end of a name (a negative id, so that it is
+        never a token).
+
+    Returns
+    -------
+    x, y : ndarray of shape (N, T), int64
+        Inputs (padded with the boundary id) and targets (padded with ``pad``).
+
+    Examples
+    --------
+    >>> tok = CharTokenizer(boundary=".").fit(["ab", "c"])
+    >>> x, y = name_sequences(["ab", "c"], tok, context=4)
+    >>> x.tolist(), y.tolist()
+    ([[0, 1, 2, 0], [0, 3, 0, 0]], [[1, 2, 0, -1], [3, 0, -1, -1]])
+    """
+    _check_tokenizer(tokenizer, "name_sequences", needs_boundary=True)
+    names = _names(names, tokenizer, "name_sequences")
+    if isinstance(pad, (bool, np.bool_)) or not isinstance(pad, numbers.Integral) or pad >= 0:
+        raise ValueError(f"name_sequences: pad must be a negative integer (never a token id), got {pad!r}")
+    lengths = np.fromiter(map(len, names), dtype=np.int64, count=len(names))
+    longest = int(lengths.max())
+    if context is None:
+        context = longest + 1
+    context = _validation.positive_int(context, "context", "name_sequences")
+    if longest + 1 > context:
+        i = int(np.argmax(lengths))
+        raise ValueError(
+            f"name_sequences: name {i} ({names[i]!r}) has {longest} characters and needs context >= "
+            f"{longest + 1} (the boundary token in front), got context={context}; drop the longest names "
+            "or use a longer context"
+        )
+    chars = tokenizer.encode("".join(names))
+    rows = np.repeat(np.arange(len(names)), lengths)
+    cols = np.arange(chars.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    x = np.zeros((len(names), context), dtype=np.int64)
+    y = np.full((len(names), context), int(pad), dtype=np.int64)
+    x[rows, cols + 1] = chars  # x[:, 0] is the boundary token that starts every name
+    y[rows, cols] = chars
+    y[np.arange(len(names)), lengths] = 0  # the end of the name: the boundary token
+    return x, y
+
+
 def _check_tokenizer(tokenizer: Any, owner: str, needs_boundary: bool = False) -> None:
     if not isinstance(tokenizer, CharTokenizer):
         raise TypeError(f"{owner}: tokenizer must be a CharTokenizer, got {type(tokenizer).__name__}")
@@ -640,6 +723,59 @@ def generate(
     return tokenizer.decode(np.array(sequence[start:], dtype=np.int64))
 
 
+class RightPadded:
+    r""":func:`generate`'s model interface for a causal model of fixed length trained on :func:`name_sequences`.
+
+    :func:`generate` calls ``predict`` on the sequence so far, ``(1, k)`` token ids starting with
+    the boundary token.  A model built for ``(context,)`` inputs cannot take them as they are;
+    this wrapper pads them on the right to ``(1, context)`` (with the boundary id) and returns
+    the model's output at position :math:`k - 1`, the next-token distribution after the last
+    real token.  For a causal model that output does not depend on the padding behind it, and
+    every sequence starts at position 0 as in training.  Longer sequences are cut to their last
+    ``context`` tokens (for names, ``n <= context - 1`` never needs that).
+
+    Parameters
+    ----------
+    model : object with ``predict``
+        Maps ``(1, context)`` token ids to ``(1, context, V)`` outputs (probabilities or logits).
+    context : int
+        The model's input length :math:`T`.
+
+    Examples
+    --------
+    >>> import tinynet as tn
+    >>> tok = tn.text.CharTokenizer(boundary=".").fit(["ab", "ba"])
+    >>> tn.set_seed(0)
+    >>> model = tn.text.gpt(tok.vocab_size, context=4, d_model=8, num_heads=2, num_layers=1)
+    >>> name = tn.text.generate(tn.text.RightPadded(model, 4), "", 3, seed=0, tokenizer=tok)
+    >>> len(name) <= 3
+    True
+    """
+
+    def __init__(self, model: Any, context: int) -> None:
+        if not callable(getattr(model, "predict", None)):
+            raise TypeError(f"RightPadded: model must have a predict method, got {type(model).__name__}")
+        self.model = model
+        self.context = _validation.positive_int(context, "context", "RightPadded")
+
+    def predict(self, ids: Any, verbose: int = 0) -> np.ndarray:
+        """The model's outputs ``(1, V)`` after the last token of ``ids`` ``(1, k)``."""
+        ids = np.asarray(ids)
+        if ids.ndim != 2 or ids.shape[0] != 1 or ids.shape[1] < 1:
+            raise ValueError(f"RightPadded.predict: expected token ids of shape (1, k), got {ids.shape}")
+        ids = ids[:, -self.context :]
+        k = ids.shape[1]
+        x = np.zeros((1, self.context), dtype=np.int64)  # the boundary id behind the tokens
+        x[0, :k] = ids[0]
+        out = np.asarray(self.model.predict(x, verbose=0))
+        if out.ndim != 3 or out.shape[:2] != (1, self.context):
+            raise ValueError(
+                f"RightPadded: the model must return (1, {self.context}, V) for (1, {self.context}) ids, "
+                f"got {out.shape}"
+            )
+        return out[:, k - 1]
+
+
 # --------------------------------------------------------------------------- bigram baseline
 
 
@@ -747,3 +883,193 @@ def bigram_model(names: Sequence[str], tokenizer: CharTokenizer, smoothing: floa
                 "token is never followed by anything in the training names; use smoothing > 0"
             )
     return BigramModel(counts, tokenizer, alpha)
+
+
+# --------------------------------------------------------------------------- a tiny GPT
+
+
+def transformer_block(
+    x: Any,
+    num_heads: int,
+    intermediate_dim: int,
+    key_dim: int | None = None,
+    dropout: float = 0.0,
+    activation: str = "gelu_tanh",
+    layer_norm_epsilon: float = 1e-5,
+    name: str | None = None,
+) -> Any:
+    r"""A pre-norm causal transformer block (GPT-2's), called on a symbolic tensor ``(T, D)``.
+
+    Built with the functional API from tinynet's layers; for one sample :math:`X` (:math:`T \times D`):
+
+    .. math::
+
+        H &= X + \operatorname{MHA}_{\text{causal}}\big(\operatorname{LN}_1(X)\big), \\
+        Y &= H + \big(\phi(\operatorname{LN}_2(H)\, W_1 + b_1)\big)\, W_2 + b_2,
+
+    with :math:`W_1` (:math:`D \times` ``intermediate_dim``), :math:`W_2`
+    (``intermediate_dim`` :math:`\times D`) and :math:`\phi` the activation, applied at every
+    position.  *Pre-norm*: each branch normalizes its own input and the residual stream
+    :math:`X \to H \to Y` is never normalized, so the identity paths carry the gradient
+    :math:`\partial L/\partial Y` straight down to :math:`X` (``Add``'s backward hands it to both
+    of its inputs, and the graph sums the two gradients where :math:`X` feeds the norm and the
+    ``Add``).  The backward passes are the layers' own (attention: the docs page "Attention").
+
+    The arguments follow KerasHub's ``TransformerDecoder`` (``intermediate_dim``, ``num_heads``,
+    ``dropout``, ``activation``, ``layer_norm_epsilon``) with ``normalize_first=True`` and the
+    causal mask always on.  Differences: a function of the functional API, not a layer (it
+    returns the block's output tensor; its layers are named ``{name}_attention_norm``,
+    ``{name}_attention``, ...); the default activation is GPT-2's tanh-approximate GELU.
+
+    Parameters
+    ----------
+    x : SymbolicTensor
+        The block's input, samples of shape ``(T, D)``.
+    num_heads : int
+        Attention heads :math:`h`.
+    intermediate_dim : int
+        The width of the position-wise MLP (GPT-2: :math:`4D`).
+    key_dim : int, optional
+        Each head's query/key/value size; default :math:`D / h` (:math:`h` must divide :math:`D`).
+    dropout : float, default 0.0
+        Dropout on the attention weights and on each branch before its residual ``Add``.
+    activation : str, default "gelu_tanh"
+        The MLP's activation (a name of :mod:`tinynet.layers.activations`).
+    layer_norm_epsilon : float, default 1e-5
+        The :math:`\epsilon` of both layer norms (KerasHub's and PyTorch's default).
+    name : str, optional
+        A prefix for the layers' names.
+
+    Returns
+    -------
+    SymbolicTensor
+        The block's output, samples of shape ``(T, D)``.
+    """
+    from .layers import Add, Dense, Dropout, LayerNormalization, MultiHeadAttention
+    from .layers.base import SymbolicTensor
+
+    if not isinstance(x, SymbolicTensor) or len(x.shape) != 2:
+        raise ValueError(
+            "transformer_block: x must be a symbolic tensor of sequences (T, D), e.g. the output of "
+            f"Embedding called on tn.Input(shape=(T,)); got {x!r}"
+        )
+    D = x.shape[-1]
+    num_heads = _validation.positive_int(num_heads, "num_heads", "transformer_block")
+    intermediate_dim = _validation.positive_int(intermediate_dim, "intermediate_dim", "transformer_block")
+    if key_dim is None:
+        if D % num_heads:
+            raise ValueError(
+                f"transformer_block: the width D = {D} is not a multiple of num_heads = {num_heads}; "
+                "choose another num_heads or give key_dim"
+            )
+        key_dim = D // num_heads
+    dropout = _validation.real(
+        dropout, "dropout", low=0.0, high=1.0, include_high=False, owner="transformer_block"
+    )
+
+    def named(part: str) -> dict[str, str]:
+        return {"name": f"{name}_{part}"} if name is not None else {}
+
+    h = LayerNormalization(epsilon=layer_norm_epsilon, **named("attention_norm"))(x)
+    h = MultiHeadAttention(num_heads, key_dim, dropout=dropout, causal=True, **named("attention"))(h)
+    if dropout > 0.0:
+        h = Dropout(dropout, **named("attention_dropout"))(h)
+    x = Add(**named("attention_residual"))([x, h])
+    h = LayerNormalization(epsilon=layer_norm_epsilon, **named("mlp_norm"))(x)
+    h = Dense(intermediate_dim, activation=activation, **named("mlp_intermediate"))(h)
+    h = Dense(D, **named("mlp_output"))(h)
+    if dropout > 0.0:
+        h = Dropout(dropout, **named("mlp_dropout"))(h)
+    return Add(**named("mlp_residual"))([x, h])
+
+
+def gpt(
+    vocab_size: int,
+    context: int,
+    d_model: int = 64,
+    num_heads: int = 4,
+    num_layers: int = 2,
+    intermediate_dim: int | None = None,
+    dropout: float = 0.0,
+    activation: str = "gelu_tanh",
+    layer_norm_epsilon: float = 1e-5,
+    name: str = "gpt",
+) -> Any:
+    r"""A tiny GPT: a decoder-only causal transformer over token ids, as an uncompiled :class:`tinynet.Model`.
+
+    .. math::
+
+        X_0 &= E[\text{ids}] + P_{0..T-1} \quad (\text{token and learned position embeddings}), \\
+        X_\ell &= \operatorname{block}_\ell(X_{\ell-1}), \quad \ell = 1, \dots, L
+            \quad (:func:`transformer_block`), \\
+        p &= \operatorname{softmax}\big(\operatorname{LN}(X_L)\, W + b\big)
+            \quad (\text{next-token probabilities at every position}).
+
+    Input ``(N, T)`` token ids, output ``(N, T, V)`` probabilities: ``output[n, t]`` is the model's
+    distribution of the token after ``ids[n, :t + 1]`` (the causal mask hides the rest).  The
+    softmax head and ``SparseCategoricalCrossentropy`` fuse into the gradient :math:`(p - y)/M`
+    from the logits, so compile it with
+    ``tn.losses.SparseCategoricalCrossentropy(ignore_class=-1)``, train it on the ``(N, T)``
+    targets of :func:`name_sequences` or :func:`next_token_windows`, and sample from it with
+    :func:`generate` (through :class:`RightPadded`).
+
+    Parameters
+    ----------
+    vocab_size : int
+        :math:`V`.
+    context : int
+        :math:`T`, the input length (and the number of position vectors).
+    d_model : int, default 64
+        The width :math:`D` of the residual stream.
+    num_heads : int, default 4
+        Attention heads per block (each of size :math:`D / h`).
+    num_layers : int, default 2
+        Transformer blocks :math:`L`.
+    intermediate_dim : int, optional
+        The MLP width, default :math:`4D` (GPT-2's).
+    dropout, activation, layer_norm_epsilon
+        As in :func:`transformer_block`.
+    name : str, default "gpt"
+        The model's name and the prefix of its layers' names.
+
+    Returns
+    -------
+    tinynet.Model
+        Not compiled.  Its parameters: :math:`VD + TD` for the embeddings,
+        :math:`4D^2 + 4D + 2 D F + F + D + 4D` per block (:math:`F` = ``intermediate_dim``), and
+        :math:`2D + DV + V` for the final norm and the head.
+
+    Examples
+    --------
+    >>> import tinynet as tn
+    >>> tn.set_seed(0)
+    >>> model = tn.text.gpt(vocab_size=27, context=16)
+    >>> model.count_params()
+    104603
+    """
+    from .layers import Dense, Embedding, Input, LayerNormalization, PositionalEmbedding
+    from .models import Model
+
+    owner = "gpt"
+    vocab_size = _validation.positive_int(vocab_size, "vocab_size", owner)
+    context = _validation.positive_int(context, "context", owner)
+    d_model = _validation.positive_int(d_model, "d_model", owner)
+    num_layers = _validation.positive_int(num_layers, "num_layers", owner)
+    if intermediate_dim is None:
+        intermediate_dim = 4 * d_model
+    ids = Input(shape=(context,), name=f"{name}_ids")
+    x = Embedding(vocab_size, d_model, name=f"{name}_token_embedding")(ids)
+    x = PositionalEmbedding(context, name=f"{name}_position_embedding")(x)
+    for layer in range(num_layers):
+        x = transformer_block(
+            x,
+            num_heads,
+            intermediate_dim,
+            dropout=dropout,
+            activation=activation,
+            layer_norm_epsilon=layer_norm_epsilon,
+            name=f"{name}_block{layer}",
+        )
+    x = LayerNormalization(epsilon=layer_norm_epsilon, name=f"{name}_final_norm")(x)
+    probs = Dense(vocab_size, activation="softmax", name=f"{name}_head")(x)
+    return Model(ids, probs, name=name)

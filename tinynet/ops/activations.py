@@ -216,14 +216,22 @@ def gelu_backward(x: np.ndarray, grad: np.ndarray, out=None) -> np.ndarray:
     return np.multiply(normal_cdf(x) + x * normal_pdf(x), grad, out=out)
 
 
-def gelu_tanh(x: np.ndarray, out=None) -> np.ndarray:
-    r"""Gaussian error linear unit, tanh approximation (Hendrycks and Gimpel): :math:`y = x\, \sigma(2u)`,
-    :math:`u = c\,(x + k x^3)` (derived in :func:`gelu_tanh_backward`)."""
-    return np.multiply(x, _gelu_s(x), out=out)
+def gelu_tanh(x: np.ndarray, out=None, s=None) -> np.ndarray:
+    r"""Gaussian error linear unit, tanh approximation (Hendrycks and Gimpel): :math:`y = x\, s`,
+    :math:`s = \sigma(2u)`, :math:`u = c\,(x + k x^3)` (derived in :func:`gelu_tanh_backward`).
+
+    ``s`` (like ``x``), when given, receives :math:`s` for the backward pass (which then needs not
+    compute it again); otherwise, with an ``out`` that does not overlap ``x``, :math:`s` is computed
+    in ``out`` itself: no temporary array."""
+    if s is None:
+        s = _gelu_s(x, out=None if out is None or np.may_share_memory(out, x) else out)
+        return np.multiply(x, s, out=s if out is None else out)
+    return np.multiply(x, _gelu_s(x, out=s), out=out)
 
 
-def gelu_tanh_backward(x: np.ndarray, grad: np.ndarray, out=None) -> np.ndarray:
-    r"""The tanh-approximate GELU's backward pass :math:`G \odot f'(x)`.
+def gelu_tanh_backward(x: np.ndarray, grad: np.ndarray, out=None, s=None) -> np.ndarray:
+    r"""The tanh-approximate GELU's backward pass :math:`G \odot f'(x)`; ``s``, when given, is the
+    forward pass's :math:`s = \sigma(2u)` (:func:`gelu_tanh`), otherwise it is computed again.
 
     .. math::
 
@@ -246,14 +254,48 @@ def gelu_tanh_backward(x: np.ndarray, grad: np.ndarray, out=None) -> np.ndarray:
         f'(x) = s + x\, 2 s (1 - s)\, c\,(1 + 3 k x^2)
         \qquad\Big(= \tfrac12 (1 + t) + \tfrac12 x\,(1 - t^2)\, c\,(1 + 3 k x^2),\ t = \tanh u\Big).
     """
-    s = _gelu_s(x)
-    d = s + x * (2.0 * s * (1.0 - s)) * _GELU_C * (1.0 + 3.0 * _GELU_K * x * x)
-    return np.multiply(d, grad, out=out)
+    if s is None:
+        s = _gelu_s(x)
+    # in place, as s + 2c w + 2c 3k w x^2 with w = x s (1 - s): three work arrays instead of ten
+    # temporaries.  Where s (1 - s) is 0 (|x| above about 10, s is exactly 0 or 1) so is w, and
+    # w x x stays 0 however large x is (an x^2 formed first would overflow and give 0 * inf = NaN).
+    t = np.subtract(1.0, s)
+    t *= s
+    w = np.multiply(x, t, out=t)
+    w *= 2.0 * _GELU_C
+    # the derivative is built in ``out`` when it overlaps neither input (a layer's own gradient array)
+    work = out is not None and not (np.may_share_memory(out, x) or np.may_share_memory(out, grad))
+    d = np.multiply(w, x, out=out if work else None)
+    d *= x
+    d *= 3.0 * _GELU_K
+    d += w
+    d += s
+    return np.multiply(d, grad, out=d if work else out)
 
 
-def _gelu_s(x: np.ndarray) -> np.ndarray:
-    r""":math:`s = \sigma(2u)`, :math:`u = c (x + k x^3)`."""
-    return sigmoid(2.0 * _GELU_C * (x + _GELU_K * x**3))
+def _gelu_s(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    r""":math:`s = \sigma(2u) = 1/(1 + e^{-2u})`, :math:`u = c (x + k x^3)`, in place in one work array.
+
+    :math:`1/(1 + e^{-2u})` keeps full relative precision for every :math:`u` (nothing cancels:
+    :math:`1 + e^{-2u} \ge 1`), as the general stable :func:`sigmoid` does with two passes and two
+    temporaries more.  For very negative :math:`x` (:math:`x \lesssim -9.2` in float32,
+    :math:`\lesssim -23` in float64) :math:`e^{-2u}` is larger than the largest float and is
+    rounded to :math:`+\infty`, the IEEE result, silently; then :math:`s = 1/\infty = 0`, which is
+    :math:`\sigma(2u)` rounded to the nearest float (below the smallest one).  So is :math:`x^2`
+    for :math:`|x| > 1.8 \cdot 10^{19}` (float32), with the same right :math:`s` (0 or 1) in the end.
+
+    Eight ufunc passes over one array (``out``, or a new one).  :math:`x^3` is never formed with ``x**3``: that goes
+    through ``pow``, about 300 times slower on a float32 array (31 ms against 0.1 ms for
+    2048 x 256 values), and was most of the time of a tiny GPT's training step.
+    """
+    with np.errstate(over="ignore"):
+        v = np.multiply(x, x, out=out)
+        v *= -2.0 * _GELU_C * _GELU_K
+        v -= 2.0 * _GELU_C
+        v *= x  # -2u = -2c (x + k x^3)
+        np.exp(v, out=v)
+    v += 1.0
+    return np.divide(1.0, v, out=v)
 
 
 def softmax(x: np.ndarray, out=None, shifted=None, sums=None) -> np.ndarray:
