@@ -33,13 +33,13 @@ class FlatAdam:
     """Adam (torch's form) on one flat parameter buffer, with gradients and moments flat too.
 
     ``theta -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)``: the rule of
-    :class:`tinynet.optimizers.Adam`, in the same ufunc passes.
+    :class:`tinynet.optimizers.Adam`, in the same ufunc passes, with its default ``eps`` (Keras' 1e-7).
     """
 
     #: elements per chunk of the update, as tinynet's (the passes then stay in the cache)
     chunk = 65536
 
-    def __init__(self, sizes: list[tuple[int, ...]], dtype, rng, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    def __init__(self, sizes: list[tuple[int, ...]], dtype, rng, lr=1e-3, b1=0.9, b2=0.999, eps=1e-7):
         total = sum(math.prod(s) for s in sizes)
         self.P = np.empty(total, dtype)
         self.G = np.zeros(total, dtype)

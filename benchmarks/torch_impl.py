@@ -47,7 +47,7 @@ class TorchTrainer:
     ):
         torch.manual_seed(seed)
         self.model, self.loss = model, loss
-        self.opt = torch.optim.Adam(model.parameters(), lr=lr)
+        self.opt = torch.optim.Adam(model.parameters(), lr=lr, eps=1e-7)  # tinynet's (Keras') epsilon
         self.x, self.y, self.batch = torch.from_numpy(x), torch.from_numpy(y), batch
 
     def fit_epoch(self) -> float:
