@@ -364,3 +364,36 @@ def test_fit_in_another_thread_leaves_signals_alone():
     worker.join()
     assert not errors and model.optimizer.iterations == 10
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_fit_checks_binary_targets_once_not_on_every_batch(monkeypatch):
+    # fit scans every target once before the first step and promises the loss so
+    # (targets_checked): a step of a fused sigmoid head then does not scan its batch again
+    from tinynet import _validation
+
+    scans = []
+    real = _validation.unit_interval_targets
+    monkeypatch.setattr(
+        _validation, "unit_interval_targets", lambda y, what="": scans.append(len(y)) or real(y, what)
+    )
+    tn.set_seed(0)
+    model = tn.Sequential([tn.layers.Dense(1, input_dim=3, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy")
+    x = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.float32)
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert scans == [40]  # all of them, once: not 10 batches more
+    scans.clear()
+    model.train_step(x[:8], y[:8])  # a step on its own checks its batch
+    assert scans == [8]
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\]"):
+        model.fit(x, y * 2, epochs=1, verbose=0)  # and fit's one check still refuses
+
+
+def test_calling_a_loss_runs_its_own_forward():
+    class Doubled(tn.losses.MeanSquaredError):
+        def forward(self, y_true, y_pred, sample_weight=None):
+            return 2 * super().forward(y_true, y_pred, sample_weight)
+
+    y, p = np.zeros((4, 1)), np.ones((4, 1))
+    assert Doubled()(y, p) == 2 * tn.losses.MeanSquaredError()(y, p) == 2.0

@@ -118,7 +118,11 @@ class Loss:
             per_sample = per_sample * self.sample_weight
         return float(np.add.reduce(per_sample, axis=None, dtype=np.float64) / self.n)
 
-    __call__ = forward
+    def __call__(
+        self, y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> float:
+        """``loss(y_true, y_pred)``, Keras' spelling of :meth:`forward` (the subclass's own)."""
+        return self.forward(y_true, y_pred, sample_weight)
 
     def backward(self) -> np.ndarray:
         """Return :math:`\\partial L/\\partial \\hat y` for the last :meth:`forward` call."""
@@ -238,13 +242,18 @@ class BinaryCrossentropy(Loss):
         _validation.unit_interval_targets(y_true, "BinaryCrossentropy: targets")
         return y_true, y_pred
 
-    def forward(self, y_true, y_pred, sample_weight=None) -> float:
+    def forward(self, y_true, y_pred, sample_weight=None, *, targets_checked: bool = False) -> float:
         """The mean loss.  Targets outside [0, 1] (NaN included) raise ``ValueError``: their
-        cross-entropy is unbounded below, no loss to minimise (checked in ``_check``)."""
+        cross-entropy is unbounded below, no loss to minimise (checked in ``_check``).
+
+        ``targets_checked=True`` promises that every target is in [0, 1]: :meth:`Model.fit
+        <tinynet.models.Sequential.fit>` checks all of them once before the first step and passes
+        it, so that a fused head's training step does not scan its batch's targets again.
+        """
         z = self._logits_of(y_pred)
         if z is None:
             return super().forward(y_true, y_pred, sample_weight)
-        t, z = self._check(y_true, z)
+        t, z = super()._check(y_true, z) if targets_checked else self._check(y_true, z)
         self._fused = True
         A = ops.softplus(z) if self._A is None else self._A
         self.y_true, self.y_pred, self.n = t, z, len(z)
@@ -435,8 +444,6 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         # masked rows of the one-hot targets are zero, so the parent's sum holds only the
         # unmasked positions; its normalizer NT becomes M
         return loss * self._mask_factor()
-
-    __call__ = forward  # (Loss binds __call__ to its own forward)
 
     def backward(self) -> np.ndarray:
         grad = super().backward()

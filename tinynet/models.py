@@ -653,6 +653,7 @@ class Model:
         backward: bool = True,
         *,
         rows_sum_to_one: bool = False,
+        targets_checked: bool = False,
     ) -> float:
         r"""Forward in training mode, loss, and (unless ``backward=False``) backward.
 
@@ -669,11 +670,16 @@ class Model:
         and passes it.  With several outputs, ``y`` is a list (or dict) of targets,
         the loss is :math:`\sum_k w_k L_k` (:class:`MultiOutputLoss`) and
         ``rows_sum_to_one`` may be a tuple of one flag per output.
+        ``targets_checked=True`` promises a binary cross-entropy that every
+        target is in [0, 1] (:meth:`fit` checks them all once), so that it does
+        not scan each batch again.
         """
         self._require_compiled("computing gradients")
         y_pred = self.last_output = self.forward(x, training=True)
         if rows_sum_to_one:  # only the categorical cross-entropy takes the promise (a flag per output)
             loss = self.loss.forward(y, y_pred, sample_weight, rows_sum_to_one=rows_sum_to_one)
+        elif targets_checked:  # only the binary cross-entropy takes this one
+            loss = self.loss.forward(y, y_pred, sample_weight, targets_checked=True)
         else:
             loss = self.loss.forward(y, y_pred, sample_weight)
         if backward:
@@ -692,10 +698,11 @@ class Model:
         sample_weight: np.ndarray | None = None,
         *,
         rows_sum_to_one: bool = False,
+        targets_checked: bool = False,
     ) -> float:
         """One step of training: forward, loss, backward, optimizer update.
 
-        ``rows_sum_to_one`` is passed to :meth:`compute_gradients`.
+        ``rows_sum_to_one`` and ``targets_checked`` are passed to :meth:`compute_gradients`.
 
         The step is all or nothing.  When the loss or any gradient is NaN or
         infinite, the update is not made and :class:`NonFiniteStepError` (a
@@ -725,7 +732,9 @@ class Model:
             for s, backup in zip(states, self._state_backups, strict=True):
                 np.copyto(backup, s)
         try:
-            loss = self.compute_gradients(x, y, sample_weight, rows_sum_to_one=rows_sum_to_one)
+            loss = self.compute_gradients(
+                x, y, sample_weight, rows_sum_to_one=rows_sum_to_one, targets_checked=targets_checked
+            )
             G = self._flat_grads
             # sum g^2 is finite exactly when every gradient is (squares cannot cancel), unless
             # it overflows: only then are the gradients checked one by one
@@ -937,6 +946,8 @@ class Model:
             unit_rows: Any = flags if any(flags) else False
         else:
             unit_rows = isinstance(self.loss, losses_module.CategoricalCrossentropy) and _rows_sum_to_one(y)
+        # binary cross-entropy targets were checked above (_check_target_values): not again per batch
+        checked = isinstance(self.loss, losses_module.BinaryCrossentropy)
         n = len(x)
         steps = -(-n // batch_size)
         if steps_per_epoch is not None:
@@ -1012,7 +1023,8 @@ class Model:
                 if batch_begin:
                     cbs.on_train_batch_begin(b)
                 try:
-                    loss, refused = self.train_step(xb, yb, wb, rows_sum_to_one=unit_rows), None
+                    loss = self.train_step(xb, yb, wb, rows_sum_to_one=unit_rows, targets_checked=checked)
+                    refused = None
                 except NonFiniteStepError as error:  # not taken: the model is as before this batch
                     loss, refused = error.loss, error
                 total += loss * k
