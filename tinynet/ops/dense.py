@@ -65,7 +65,7 @@ def dense_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None = None, out
     -------
     ndarray, shape (N, units)
     """
-    z = np.matmul(x, W, out=out)
+    z = rows_matmul(x, W, out=out)
     if b is not None:
         z += b
     return z
@@ -98,15 +98,25 @@ def dense_input_grad(grad_z: np.ndarray, W: np.ndarray, out=None) -> np.ndarray:
     r"""The input gradient :math:`dX = G_Z W^\top` (module docstring).
 
     Shapes: ``grad_z`` (N, units), ``W`` (in, units), result (N, in); more leading axes act as batch
-    axes and are folded into the rows first: NumPy runs a stacked ``(N, T, units) @ W^T`` as N small
-    products against the transposed view, 2.5 times slower than one (N T, units) @ (units, in)
-    (1.7 against 0.69 ms for a (128, 16, 64) gradient and a (256, 64) kernel).
+    axes (see :func:`rows_matmul`).
     """
-    if grad_z.ndim > 2 and grad_z.flags.c_contiguous and (out is None or out.flags.c_contiguous):
-        rows = grad_z.reshape(-1, grad_z.shape[-1])
-        flat = np.matmul(rows, W.T, out=None if out is None else out.reshape(len(rows), W.shape[0]))
-        return flat.reshape(*grad_z.shape[:-1], W.shape[0]) if out is None else out
-    return np.matmul(grad_z, W.T, out=out)
+    return rows_matmul(grad_z, W.T, out=out)
+
+
+def rows_matmul(a: np.ndarray, B: np.ndarray, out=None) -> np.ndarray:
+    """``a @ B`` for a 2-D ``B``, with ``a``'s leading axes folded into the rows of one product.
+
+    A per-position map on (N, T, D) is one (N T, D) @ (D, U) product.  NumPy runs a stacked
+    ``(N, T, D) @ B`` as N small products instead, on one thread: the folded one, which the BLAS
+    runs on every core, took 347 against 613 µs for (128, 16, 64) @ (64, 256) on 2 cores, and
+    1.7 against 0.69 ms for the same gradient against a transposed (256, 64) kernel.  Only
+    C-ordered arrays fold without a copy; others take NumPy's stacked product.
+    """
+    if a.ndim > 2 and a.flags.c_contiguous and (out is None or out.flags.c_contiguous):
+        rows = a.reshape(-1, a.shape[-1])
+        flat = np.matmul(rows, B, out=None if out is None else out.reshape(len(rows), B.shape[1]))
+        return flat.reshape(*a.shape[:-1], B.shape[1]) if out is None else out
+    return np.matmul(a, B, out=out)
 
 
 @functools.lru_cache(maxsize=64)
