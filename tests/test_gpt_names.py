@@ -7,25 +7,18 @@ on one core of a 2-core machine (the bigram: 2.4499).
 
 import time
 
-import numpy as np
 import pytest
 
 import tinynet as tn
 
-T = 16  # the longest name (15 characters) plus the boundary token in front
+from .names import BIGRAM_VAL_NLL, T, names_split, sample_names
+
 EPOCHS, BATCH = 12, 128
-BIGRAM_VAL_NLL = 2.4499  # tests/test_text.py::test_bigram_baseline_on_the_names, the same split
 
 
 @pytest.mark.slow
 def test_gpt_on_names_beats_the_bigram_baseline():
-    names = tn.datasets.load_names()
-    train, val = tn.text.split_names(names, sizes=(0.9, 0.1), seed=0)
-    tok = tn.text.CharTokenizer(boundary=".").fit(names)
-    x_train, y_train = tn.text.name_sequences(train, tok, T)
-    x_val, y_val = tn.text.name_sequences(val, tok, T)
-    # the masked mean over the validation names is the NLL per character the bigram reports
-    assert (y_val != -1).sum() == sum(len(name) + 1 for name in val)
+    train, val, tok, (x_train, y_train), (x_val, y_val) = names_split()
     assert tn.text.bigram_model(train, tok).nll(val) == pytest.approx(BIGRAM_VAL_NLL, abs=1e-4)
 
     tn.set_seed(0)
@@ -42,10 +35,6 @@ def test_gpt_on_names_beats_the_bigram_baseline():
     assert val_loss < 2.0, (val_loss, history.history["loss"], seconds)
     assert val_loss < BIGRAM_VAL_NLL - 0.4
 
-    sampler = tn.text.RightPadded(model, T)
-    generated = [tn.text.generate(sampler, "", T - 1, seed=s, tokenizer=tok) for s in range(20)]
-    assert all(g and set(g) <= set("abcdefghijklmnopqrstuvwxyz") for g in generated), generated
-    assert 3 <= np.mean([len(g) for g in generated]) <= 9, generated
-    assert sum(any(v in g for v in "aeiouy") for g in generated) >= 18, generated
+    generated = sample_names(model, tok)
     # sampling is reproducible under a seed
-    assert generated == [tn.text.generate(sampler, "", T - 1, seed=s, tokenizer=tok) for s in range(20)]
+    assert generated == sample_names(model, tok)
