@@ -148,8 +148,11 @@ class Conv2D(ActivatedLayer):
         windows = self.workspace.derived("windows", x_pad, lambda: self._receptive_fields(x_pad))
         x_col = self.output_array("x_col", (windows.size,), training)
         self.x_col = ops.im2col(x_pad, self.kernel_size, self.strides, out=x_col, windows=windows)
-        z = self.output_array("z", (n, oh, ow, self.filters), training)  # channels-last (Memory layout)
-        z = ops.conv2d_forward(self.x_col, self.params["W"], self.params.get("b"), out=z)
+        z_mem = self.output_array("z", (n, oh, ow, self.filters), training)  # channels-last (Memory layout)
+        z = ops.conv2d_forward(self.x_col, self.params["W"], self.params.get("b"), out=z_mem)
+        # one NCHW view of the work array for all steps: the next layer then sees the same input
+        # array every step and keeps what it derives from it (a pooling layer's window views)
+        z = self.workspace.derived("z", z_mem, lambda: z)
         return self.activate(z, training)
 
     def _receptive_fields(self, x_pad: np.ndarray) -> np.ndarray:
