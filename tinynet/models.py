@@ -468,6 +468,11 @@ class Model:
                 "the positional order is Keras': compile(optimizer, loss, loss_weights, metrics)"
             )
         _refuse_swapped(optimizer, loss)
+        if isinstance(loss_weights, (list, tuple)) and any(isinstance(w, str) for w in loss_weights):
+            raise TypeError(
+                f"compile's third positional argument is loss_weights (Keras 3's order), got {loss_weights!r}; "
+                "pass the metrics by keyword: metrics=[...]"
+            )
         if self._multi_output:
             self._compile_outputs(optimizer, loss, loss_weights, metrics)
             return
@@ -477,11 +482,6 @@ class Model:
                 if isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1
                 else None
             )
-            if isinstance(loss_weights, (list, tuple)) and any(isinstance(w, str) for w in loss_weights):
-                raise TypeError(
-                    f"compile's third positional argument is loss_weights (Keras 3's order), got {loss_weights!r}; "
-                    "pass the metrics by keyword: metrics=[...]"
-                )
             if not (loss_weights == 1 or single == 1):
                 raise ValueError(
                     f"loss_weights={loss_weights!r}: a tinynet model has one output and one loss; scale the "
@@ -493,11 +493,9 @@ class Model:
         if isinstance(metrics, str) or callable(metrics):  # metrics="accuracy": one metric
             metrics = [metrics]
         for m in metrics or ():
-            fn = metrics_module.get(m) if isinstance(m, str) else m
-            if not callable(fn):
-                raise TypeError(f"a metric must be a name or a function, got {m!r}")
+            name, fn = _metric(m)
             self.metrics.append(fn)
-            self.metric_names.append(getattr(fn, "__name__", str(m)))
+            self.metric_names.append(name)
         self._setup_execution()
 
     def _compile_outputs(self, optimizer: Any, loss: Any, loss_weights: Any, metrics: Any) -> None:
@@ -521,11 +519,6 @@ class Model:
                 raise TypeError(
                     f"loss_weights must be a list (one weight per output, in the order {names}) or a dict keyed "
                     f"by output name, got {loss_weights!r}"
-                )
-            if isinstance(loss_weights, (list, tuple)) and any(isinstance(w, str) for w in loss_weights):
-                raise TypeError(
-                    f"compile's third positional argument is loss_weights (Keras 3's order), got {loss_weights!r}; "
-                    "pass the metrics by keyword: metrics=[...]"
                 )
             weights = [
                 _validation.real(1.0 if w is None else w, f"loss_weights[{name!r}]", low=0.0)
@@ -551,13 +544,7 @@ class Model:
                 raise TypeError(
                     f"the metrics of output {name!r} must be a name, a function or a list, got {entry!r}"
                 )
-            found = []
-            for m in entry:
-                fn = metrics_module.get(m) if isinstance(m, str) else m
-                if not callable(fn):
-                    raise TypeError(f"a metric must be a name or a function, got {m!r} (output {name!r})")
-                found.append((getattr(fn, "__name__", str(m)), fn))
-            output_metrics.append(found)
+            output_metrics.append([_metric(m, f" (output {name!r})") for m in entry])
         optimizer = optimizers_module.get(optimizer)
         self.loss = MultiOutputLoss(names, losses, weights)
         self.optimizer = optimizer
@@ -1415,18 +1402,7 @@ class Model:
     def _as_target(self, y, what: str = "y") -> Any:
         if isinstance(self.loss, MultiOutputLoss):  # one array per output, in an InputList
             names = self.output_names
-            if isinstance(y, InputList):
-                arrays = y.arrays
-            elif isinstance(y, dict):
-                arrays = _per_output_targets(names, y, what)
-            elif isinstance(y, (list, tuple)) and len(y) == len(names):
-                arrays = list(y)
-            else:
-                raise ValueError(
-                    f"model {self.name!r} has {len(names)} outputs {names}: {what} must be a list of "
-                    f"{len(names)} target arrays in that order or a dict keyed by output name, got "
-                    f"{_describe_targets(y)}"
-                )
+            arrays = _targets_per_output(names, y, what, f"model {self.name!r}")
             arrays = [
                 _target_array(a, fn, self._dtype(), f"{what}[{name!r}]")
                 for a, fn, name in zip(arrays, self.loss.losses, names, strict=True)
@@ -1447,13 +1423,13 @@ class Model:
         if isinstance(self.loss, MultiOutputLoss):
             return InputList(
                 [
-                    _fit_target(a, fn, tuple(shape), f"output {name!r}")
+                    _fit_target(a, fn, tuple(shape), name, several=True)
                     for a, fn, shape, name in zip(
                         y.arrays, self.loss.losses, self.output_shape, self.output_names, strict=True
                     )
                 ]
             )
-        return _fit_target(y, self.loss, tuple(self.output_shape), f"last layer {self.layers[-1].name!r}")
+        return _fit_target(y, self.loss, tuple(self.output_shape), self.layers[-1].name, several=False)
 
     def _check_target_values(self, y: Any, what: str = "targets") -> None:
         """Refuse target values the loss cannot use (binary cross-entropy: outside [0, 1])."""
@@ -1973,17 +1949,17 @@ def _target_array(y: Any, loss: Any, dtype: np.dtype, what: str) -> np.ndarray:
         raise ValueError(f"{what} must be a numeric array: {exc}") from None
 
 
-def _fit_target(y: np.ndarray, loss: Any, out: tuple[int, ...], where: str) -> np.ndarray:
-    """Reshape (N,) targets for an (N, 1) output and reject shapes ``loss`` cannot use; ``where``
-    names the output in the error."""
+def _fit_target(y: np.ndarray, loss: Any, out: tuple[int, ...], layer: str, several: bool) -> np.ndarray:
+    """Reshape (N,) targets for an (N, 1) output and reject shapes ``loss`` cannot use; the error
+    names the output ``layer`` (one of ``several``) or the model's last layer."""
+    where = f"output {layer!r}" if several else f"last layer {layer!r}"
     if isinstance(loss, losses_module.SparseCategoricalCrossentropy):
         if y.ndim == len(out) + 1 and y.shape[-1] == 1:
             y = y[..., 0]
         if tuple(y.shape[1:]) != out[:-1]:
             raise ValueError(
                 f"sparse_categorical_crossentropy expects integer labels of shape (N,) for the "
-                f"output shape {out}, got targets of shape {y.shape}"
-                + ("" if where.startswith("last layer") else f" ({where})")
+                f"output shape {out}, got targets of shape {y.shape}" + (f" ({where})" if several else "")
             )
         return y
     if y.ndim == 1 and out == (1,):
@@ -1995,7 +1971,7 @@ def _fit_target(y: np.ndarray, loss: Any, out: tuple[int, ...], where: str) -> n
                 "; for integer class labels use loss='sparse_categorical_crossentropy' "
                 "or convert them with tn.datasets.one_hot"
             )
-        what = "the model's output shape" if where.startswith("last layer") else "the output shape"
+        what = "the output shape" if several else "the model's output shape"
         raise ValueError(
             f"targets of shape {y.shape} do not match {what} (N, {', '.join(map(str, out))}) ({where}){hint}"
         )
@@ -2028,6 +2004,14 @@ def _per_output(model: Model, value: Any, what: str, missing: Any = _REQUIRED) -
             )
         return list(value)
     return [value] * len(names)
+
+
+def _metric(m: Any, where: str = "") -> tuple[str, Callable]:
+    """``(name, function)`` of a metric given by name (:data:`tinynet.metrics.METRICS`) or as a function."""
+    fn = metrics_module.get(m) if isinstance(m, str) else m
+    if not callable(fn):
+        raise TypeError(f"a metric must be a name or a function, got {m!r}{where}")
+    return getattr(fn, "__name__", str(m)), fn
 
 
 def _output_loss(value: Any, name: str) -> losses_module.Loss:
@@ -2079,16 +2063,7 @@ class MultiOutputLoss:
     def targets(self, y_true: Any) -> list[Any]:
         """``y_true`` as one target array per output: a list in output order, a dict keyed by output
         name, or the :class:`InputList` fit makes of them."""
-        if isinstance(y_true, InputList):
-            return y_true.arrays
-        if isinstance(y_true, dict):
-            return _per_output_targets(self.names, y_true, "y")
-        if isinstance(y_true, (list, tuple)) and len(y_true) == len(self.names):
-            return list(y_true)
-        raise ValueError(
-            f"a model with the outputs {self.names} needs its targets as a list of {len(self.names)} arrays "
-            f"(in that order) or a dict keyed by output name, got {_describe_targets(y_true)}"
-        )
+        return _targets_per_output(self.names, y_true, "y", "the model")
 
     def forward(
         self, y_true: Any, y_pred: Any, sample_weight: np.ndarray | None = None, rows_sum_to_one: Any = False
@@ -2140,7 +2115,19 @@ def _describe_targets(y: Any) -> str:
     return f"a {type(y).__name__}" + (f" of shape {y.shape}" if hasattr(y, "shape") else "")
 
 
-def _per_output_targets(names: list[str], y: dict, what: str) -> list[Any]:
+def _targets_per_output(names: list[str], y: Any, what: str, owner: str) -> list[Any]:
+    """The targets ``y`` of the outputs ``names`` as one array per output, in order: from a list, a
+    dict keyed by output name, or the :class:`InputList` fit makes of them; ``owner`` names the model
+    in the error."""
+    if isinstance(y, InputList):
+        return y.arrays
+    if isinstance(y, (list, tuple)) and len(y) == len(names):
+        return list(y)
+    if not isinstance(y, dict):
+        raise ValueError(
+            f"{owner} has {len(names)} outputs {names}: {what} must be a list of {len(names)} target "
+            f"arrays in that order or a dict keyed by output name, got {_describe_targets(y)}"
+        )
     for key in y:
         if key not in names:
             raise ValueError(
