@@ -959,14 +959,22 @@ class Archive:
                 f"array {name!r} was altered or corrupted: its SHA-256 is {digest}, the manifest records "
                 f"{member.sha256}"
             )
-        if check_finite and not (finite or _all_finite(target)):
+        self._check_values(name, target, allow_nonfinite, finite)
+        if not direct:
+            dest[...] = target
+
+    def _check_values(
+        self, name: str, values: np.ndarray, allow_nonfinite: bool, finite: bool = False
+    ) -> None:
+        """Refuse NaN or infinite floats (unless ``allow_nonfinite``; ``finite``: already known to be
+        finite) and booleans stored as bytes other than 0 and 1."""
+        kind = values.dtype.kind
+        if kind == "f" and not allow_nonfinite and not (finite or _all_finite(values)):
             raise self.error(
                 f"array {name!r} contains NaN or infinite values (pass allow_nonfinite=True to load it anyway)"
             )
-        if member.dtype.kind == "b" and not _valid_bools(target):
+        if kind == "b" and not _valid_bools(values):
             raise self.error(f"array {name!r} is boolean but holds bytes other than 0 and 1")
-        if not direct:
-            dest[...] = target
 
     def read_array(self, name: str, *, allow_nonfinite: bool = False) -> np.ndarray:
         """Read array ``name`` into a new native-byte-order array, checked as :meth:`read_into`."""
@@ -1022,14 +1030,8 @@ class Archive:
         return values(data, self.packed[name])
 
     def _read_packed(self, name: str, dest: np.ndarray, allow_nonfinite: bool) -> None:
-        array = self.packed[name]
         found = self._packed_values(name)
-        if array.dtype.kind == "f" and not allow_nonfinite and not _all_finite(found):
-            raise self.error(
-                f"array {name!r} contains NaN or infinite values (pass allow_nonfinite=True to load it anyway)"
-            )
-        if array.dtype.kind == "b" and not _valid_bools(found):
-            raise self.error(f"array {name!r} is boolean but holds bytes other than 0 and 1")
+        self._check_values(name, found, allow_nonfinite)
         dest[...] = found
 
     def verify(self, name: str) -> str:
