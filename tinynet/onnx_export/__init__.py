@@ -147,6 +147,7 @@ from ..layers.base import Layer
 from ._graph import Graph as _Graph
 from ._graph import activation as _activation
 from ._graph import activation_of as _activation_of
+from ._graph import affine
 from ._sequence import SEQUENCE_CONVERTERS
 
 #: The opset :func:`export_onnx` writes by default: the lowest with ``LayerNormalization``.
@@ -163,11 +164,8 @@ def _same_padding(size: int, k: int, s: int) -> tuple[int, int]:
 
 
 def _dense(g: _Graph, layer: Dense, x: str) -> str:
-    hint = layer.name
-    z = g.op("MatMul", [x, g.const(hint + "_W", layer.params["W"])], hint)
-    if layer.use_bias:
-        z = g.op("Add", [z, g.const(hint + "_b", layer.params["b"])], hint)
-    return _activation(g, *_activation_of(layer.activation), z, hint)
+    z = affine(g, x, layer.params["W"], layer.params.get("b"), layer.name)
+    return _activation(g, *_activation_of(layer.activation), z, layer.name)
 
 
 def _conv(g: _Graph, layer: Conv2D, x: str) -> str:

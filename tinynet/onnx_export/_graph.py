@@ -80,6 +80,12 @@ class Graph:
         return outputs
 
 
+def affine(g: Graph, x: str, W: np.ndarray, b: np.ndarray | None, hint: str) -> str:
+    """``x W + b`` (``b`` None: ``x W``), with ``W`` and ``b`` as initializers named after ``hint``."""
+    z = g.op("MatMul", [x, g.const(hint + "_W", W)], hint)
+    return z if b is None else g.op("Add", [z, g.const(hint + "_b", b)], hint)
+
+
 def activation(g: Graph, name: str, alpha: float | None, x: str, hint: str) -> str:
     """The graph of tinynet's activation ``name`` applied to tensor ``x``."""
     if name == "linear":

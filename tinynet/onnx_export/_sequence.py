@@ -25,7 +25,7 @@ from ..layers import (
     SinePositionEncoding,
 )
 from ..layers.attention import sine_position_encoding
-from ._graph import Graph
+from ._graph import Graph, affine
 
 # --------------------------------------------------------------------------- merge layers
 
@@ -169,11 +169,6 @@ def _heads(g: Graph, z: str, T: int, h: int, d: int, perm: list[int], hint: str)
     return g.op("Transpose", [split], hint, perm=perm)
 
 
-def _projection(g: Graph, x: str, W: np.ndarray, b: np.ndarray | None, hint: str) -> str:
-    z = g.op("MatMul", [x, g.const(hint + "_W", W)], hint)
-    return z if b is None else g.op("Add", [z, g.const(hint + "_b", b)], hint)
-
-
 def _multi_head_attention(g: Graph, layer: MultiHeadAttention, x: str | list[str]) -> str:
     r"""Self-attention with the layer's causal mask and, called on ``[x, mask]``, its padding mask.
 
@@ -190,9 +185,9 @@ def _multi_head_attention(g: Graph, layer: MultiHeadAttention, x: str | list[str
     P = layer.params
     T, _ = layer.input_shape
     h, dk, dv = layer.num_heads, layer.key_dim, layer.value_dim
-    q = _heads(g, _projection(g, x, P["Wq"], P.get("bq"), hint + "_q"), T, h, dk, [0, 2, 1, 3], hint + "_q")
-    kt = _heads(g, _projection(g, x, P["Wk"], None, hint + "_k"), T, h, dk, [0, 2, 3, 1], hint + "_k")
-    v = _heads(g, _projection(g, x, P["Wv"], P.get("bv"), hint + "_v"), T, h, dv, [0, 2, 1, 3], hint + "_v")
+    q = _heads(g, affine(g, x, P["Wq"], P.get("bq"), hint + "_q"), T, h, dk, [0, 2, 1, 3], hint + "_q")
+    kt = _heads(g, affine(g, x, P["Wk"], None, hint + "_k"), T, h, dk, [0, 2, 3, 1], hint + "_k")
+    v = _heads(g, affine(g, x, P["Wv"], P.get("bv"), hint + "_v"), T, h, dv, [0, 2, 1, 3], hint + "_v")
     s = g.op("MatMul", [q, kt], hint + "_scores")  # (N, h, T, T)
     s = g.op("Mul", [s, g.const(hint + "_scale", 1.0 / np.sqrt(dk))], hint + "_scores")
     mask = None
@@ -212,7 +207,7 @@ def _multi_head_attention(g: Graph, layer: MultiHeadAttention, x: str | list[str
     o = g.op("MatMul", [p, v], hint + "_attended")  # (N, h, T, dv)
     o = g.op("Transpose", [o], hint + "_attended", perm=[0, 2, 1, 3])
     o = g.op("Reshape", [o, g.ints(hint + "_concat_shape", [-1, T, h * dv])], hint + "_concat")
-    return _projection(g, o, P["Wo"], P.get("bo"), hint)
+    return affine(g, o, P["Wo"], P.get("bo"), hint)
 
 
 #: Layer class -> converter, for the layers of this module.
