@@ -27,6 +27,8 @@ import argparse
 import os
 import tempfile
 from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -197,37 +199,20 @@ def predict_workload(name: str, sizes: list[int], n: int, rounds: int) -> Result
     return rebuilt(name, make, rounds, repeat=repeat, warmup=repeat)
 
 
-def lstm_workload(name: str, rounds: int) -> Result:
-    """W6: one epoch of an LSTM language model (:mod:`benchmarks.bench_lstm`)."""
+def sequence_workload(name: str, rounds: int, bench: ModuleType, reference: Callable[[], Any]) -> Result:
+    """W6 and W7: one epoch of a language model, :mod:`benchmarks.bench_lstm` or
+    :mod:`benchmarks.bench_gpt` (``bench``; ``reference`` makes its hand-written loop)."""
 
     def make() -> dict[str, Callable[[], object]]:
-        x, y = bench_lstm.data()
-        model = bench_lstm.tinynet_model()
-        ref = bench_lstm.MinimalLSTM()
+        x, y = bench.data()
+        model = bench.tinynet_model()
+        ref = reference()
         contenders: dict[str, Callable[[], object]] = {
-            "tinynet": lambda: model.fit(x, y, epochs=1, batch_size=bench_lstm.BATCH, verbose=0),
+            "tinynet": lambda: model.fit(x, y, epochs=1, batch_size=bench.BATCH, verbose=0),
             "numpy": lambda: ref.fit_epoch(x, y),
         }
         if torch_impl.available():
-            contenders["torch"] = bench_lstm.torch_trainer(x, y).fit_epoch
-        return contenders
-
-    return rebuilt(name, make, rounds)
-
-
-def gpt_workload(name: str, rounds: int) -> Result:
-    """W7: one epoch of the tiny GPT (:mod:`benchmarks.bench_gpt`)."""
-
-    def make() -> dict[str, Callable[[], object]]:
-        x, y = bench_gpt.data()
-        model = bench_gpt.tinynet_model()
-        ref = bench_gpt.MinimalGPT()
-        contenders: dict[str, Callable[[], object]] = {
-            "tinynet": lambda: model.fit(x, y, epochs=1, batch_size=bench_gpt.BATCH, verbose=0),
-            "numpy": lambda: ref.fit_epoch(x, y),
-        }
-        if torch_impl.available():
-            contenders["torch"] = bench_gpt.torch_trainer(x, y).fit_epoch
+            contenders["torch"] = bench.torch_trainer(x, y).fit_epoch
         return contenders
 
     return rebuilt(name, make, rounds)
@@ -323,8 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         ("W4", "W4 (1 sample)", lambda: predict_workload("W4 (1 sample)", [784, 256, 128, 10], 1, rounds)),
         ("W4", "W4 (1,000)", lambda: predict_workload("W4 (1,000)", [784, 256, 128, 10], 1000, rounds)),
         ("W5", "W5", lambda: serialization_workload("W5", rounds)),
-        ("W6", "W6", lambda: lstm_workload("W6", rounds)),
-        ("W7", "W7", lambda: gpt_workload("W7", rounds)),
+        ("W6", "W6", lambda: sequence_workload("W6", rounds, bench_lstm, bench_lstm.MinimalLSTM)),
+        ("W7", "W7", lambda: sequence_workload("W7", rounds, bench_gpt, bench_gpt.MinimalGPT)),
     ]
     if args.extra:
         jobs += [("X", name, lambda name=name, run=run: run(name, rounds)) for name, run in VARIANTS]
