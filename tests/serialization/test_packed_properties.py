@@ -7,7 +7,6 @@ manifest and with it stored as the array ``packed``.
 
 import base64
 import hashlib
-import json
 
 import numpy as np
 import pytest
@@ -20,7 +19,7 @@ from tinynet.serialization import ModelFileError
 
 from .helpers import assert_same_model, manifest_of, to_bytes, with_manifest
 from .packing import repack, unpack
-from .test_properties import PROPERTY, _paths, attempt, json_values
+from .test_properties import PROPERTY, _paths, attempt, edited
 
 
 def _quantized() -> tn.Sequential:
@@ -64,25 +63,7 @@ def test_truncation_at_any_offset(original, data):
 @given(data=st.data())
 def test_edited_manifests(original, data):
     manifest = manifest_of(original)
-    paths = list(_paths(manifest))
-    for _ in range(data.draw(st.integers(1, 2), label="edits")):
-        path = data.draw(st.sampled_from(paths), label="path")
-        parent = manifest
-        try:
-            for key in path[:-1]:
-                parent = parent[key]
-            action = data.draw(st.sampled_from(["replace", "delete", "add"]), label="action")
-            if action == "replace":
-                parent[path[-1]] = data.draw(json_values, label="value")
-            elif action == "delete":
-                del parent[path[-1]]
-            elif isinstance(parent, dict):
-                parent[data.draw(st.text(max_size=8), label="key")] = data.draw(json_values, label="value")
-            else:
-                parent.append(data.draw(json_values, label="value"))
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier edit removed or retyped this path
-    result = attempt(with_manifest(original, json.loads(json.dumps(manifest))))
+    result = attempt(with_manifest(original, edited(data, manifest, list(_paths(manifest)))))
     if not isinstance(result, ModelFileError):
         assert result.predict(np.ones((2, 3), np.float32)).shape == (2, 2)  # what loads is a working model
 

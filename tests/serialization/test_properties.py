@@ -121,12 +121,11 @@ MANIFEST = manifest_of(GOOD)
 PATHS = list(_paths(MANIFEST))
 
 
-@PROPERTY
-@given(data=st.data())
-def test_edited_manifests(data):
-    manifest = json.loads(json.dumps(MANIFEST))
+def edited(data, manifest: dict, paths: list) -> dict:
+    """A copy of ``manifest`` with one or two values at drawn ``paths`` replaced, deleted or added to."""
+    manifest = json.loads(json.dumps(manifest))
     for _ in range(data.draw(st.integers(1, 2), label="edits")):
-        path = data.draw(st.sampled_from(PATHS), label="path")
+        path = data.draw(st.sampled_from(paths), label="path")
         parent = manifest
         try:
             for key in path[:-1]:
@@ -142,7 +141,13 @@ def test_edited_manifests(data):
                 parent.append(data.draw(json_values, label="value"))
         except (KeyError, IndexError, TypeError):
             continue  # an earlier edit removed or retyped this path
-    result = attempt(with_manifest(GOOD, manifest))
+    return manifest
+
+
+@PROPERTY
+@given(data=st.data())
+def test_edited_manifests(data):
+    result = attempt(with_manifest(GOOD, edited(data, MANIFEST, PATHS)))
     if not isinstance(result, ModelFileError):
         x = np.ones((2, 3), np.float32)
         assert result.predict(x).shape[0] == 2  # what loads is a working model
