@@ -230,3 +230,30 @@ def test_a_loss_returns_a_fresh_gradient_unless_it_has_the_heads_work_array(loss
     assert grads[0][1] is grads[1][1] is y.gradient  # from a head: its work array, overwritten
     # a view of the head's output (or any array computed from it) carries nothing: the plain path
     assert y[:3].logits is None and fused.forward(t[:3], y[:3]) == loss().forward(t[:3], np.asarray(y[:3]))
+
+
+@pytest.mark.parametrize(
+    ("loss", "head"), [(losses.BinaryCrossentropy, "sigmoid"), (losses.CategoricalCrossentropy, "softmax")]
+)
+def test_the_heads_loss_computes_on_plain_arrays_and_backward_reads_them(loss, head):
+    # a ufunc on an ndarray subclass dispatches more slowly: the loss computes with the plain
+    # probabilities and writes the plain form of the LogitGradient work array (same memory)
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(5, 4)).astype(np.float32)
+    t = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 5)]
+    y = _head_output(head, z)
+    assert type(y.probabilities) is np.ndarray and np.shares_memory(y.probabilities, y)
+    fused = loss()
+    fused.forward(t, y)
+    g = fused.backward()
+    assert type(g) is LogitGradient and type(g.plain) is np.ndarray
+    assert np.shares_memory(g.plain, g) and g.plain.shape == g.shape
+    np.testing.assert_array_equal(g.plain, np.asarray(g))
+    # the backward pass starts from the plain form; a LogitGradient made otherwise has none
+    head_of_y = y.head
+    assert head_of_y.backward(g) is g.plain
+    other = np.asarray(g).copy().view(LogitGradient)
+    assert other.plain is None and g[:2].plain is None
+    below = head_of_y.backward(other)
+    assert type(below) is np.ndarray and not np.shares_memory(below, g)
+    np.testing.assert_array_equal(below, np.asarray(g))

@@ -267,10 +267,11 @@ class BinaryCrossentropy(Loss):
         if not self._fused:
             return super().backward()
         z, head = self.y_pred, self._head
-        p = ops.sigmoid(z) if head is None else head.view(np.ndarray)
-        return ops.cross_entropy_logits_grad(
-            p, self.y_true, self._scale(z), out=None if head is None else head.gradient
-        )
+        if head is None:
+            return ops.cross_entropy_logits_grad(ops.sigmoid(z), self.y_true, self._scale(z))
+        out = head.gradient  # dL/dz, marked as such; computed in its plain form (LogitGradient)
+        ops.cross_entropy_logits_grad(head.probabilities, self.y_true, self._scale(z), out=out.plain)
+        return out
 
     def _scale(self, z: np.ndarray) -> float | np.ndarray:
         """The reduction's :math:`w_n / (N D)`, broadcasting against ``z``."""
@@ -350,13 +351,15 @@ class CategoricalCrossentropy(Loss):
         if not self._fused:
             return super().backward()
         z, head = self.y_pred, self._head
-        p = ops.softmax(z) if head is None else head.view(np.ndarray)
         count = z.size // z.shape[-1]  # rows: N times the positions per sample
         scale = 1.0 / count
         if self.sample_weight is not None:
             scale = (self.sample_weight / count).reshape((-1,) + (1,) * (z.ndim - 1))
-        out = None if head is None else head.gradient
-        return ops.cross_entropy_logits_grad(p, self.y_true, scale, self._unit_rows, out=out)
+        if head is None:
+            return ops.cross_entropy_logits_grad(ops.softmax(z), self.y_true, scale, self._unit_rows)
+        out = head.gradient  # dL/dz, marked as such; computed in its plain form (LogitGradient)
+        ops.cross_entropy_logits_grad(head.probabilities, self.y_true, scale, self._unit_rows, out=out.plain)
+        return out
 
     def per_sample(self, y_true, y_pred):
         if self.from_logits:
