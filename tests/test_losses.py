@@ -155,6 +155,19 @@ def test_shape_mismatch_and_bad_labels_are_explained():
         tn.losses.get("binary_cross_entropy")
 
 
+#: each cross-entropy with the activation its head fuses
+fused_heads = pytest.mark.parametrize(
+    ("loss", "head"), [(losses.BinaryCrossentropy, "sigmoid"), (losses.CategoricalCrossentropy, "softmax")]
+)
+
+
+def _logits_and_one_hot(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(5, 4) float32 logits and one-hot targets."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(5, 4)).astype(np.float32)
+    return z, np.eye(4, dtype=np.float32)[rng.integers(0, 4, 5)]
+
+
 def _head_output(head, z):
     """What a model's fused head hands its loss: the probabilities, carrying logits and A."""
     activation = tn.layers.get_activation(head)
@@ -162,9 +175,7 @@ def _head_output(head, z):
     return FusedHead(activation, activation).output(p)
 
 
-@pytest.mark.parametrize(
-    ("loss", "head"), [(losses.BinaryCrossentropy, "sigmoid"), (losses.CategoricalCrossentropy, "softmax")]
-)
+@fused_heads
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @given(seed=seeds, scale=st.sampled_from([1.0, 30.0, 1e4]))
 def test_the_heads_output_gives_the_same_loss_and_gradient_as_the_logits(loss, head, dtype, seed, scale):
@@ -211,13 +222,9 @@ def test_sparse_labels_give_the_one_hot_losses_bits(dtype, seed):
     np.testing.assert_array_equal(sparse.backward(), dense.backward())
 
 
-@pytest.mark.parametrize(
-    ("loss", "head"), [(losses.BinaryCrossentropy, "sigmoid"), (losses.CategoricalCrossentropy, "softmax")]
-)
+@fused_heads
 def test_a_loss_returns_a_fresh_gradient_unless_it_has_the_heads_work_array(loss, head):
-    rng = np.random.default_rng(0)
-    z = rng.normal(size=(5, 4)).astype(np.float32)
-    t = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 5)]
+    z, t = _logits_and_one_hot(0)
     plain, fused = loss(from_logits=True), loss()
     y = _head_output(head, z)
     grads = []
@@ -232,15 +239,11 @@ def test_a_loss_returns_a_fresh_gradient_unless_it_has_the_heads_work_array(loss
     assert y[:3].logits is None and fused.forward(t[:3], y[:3]) == loss().forward(t[:3], np.asarray(y[:3]))
 
 
-@pytest.mark.parametrize(
-    ("loss", "head"), [(losses.BinaryCrossentropy, "sigmoid"), (losses.CategoricalCrossentropy, "softmax")]
-)
+@fused_heads
 def test_the_heads_loss_computes_on_plain_arrays_and_backward_reads_them(loss, head):
     # a ufunc on an ndarray subclass dispatches more slowly: the loss computes with the plain
     # probabilities and writes the plain form of the LogitGradient work array (same memory)
-    rng = np.random.default_rng(1)
-    z = rng.normal(size=(5, 4)).astype(np.float32)
-    t = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 5)]
+    z, t = _logits_and_one_hot(1)
     y = _head_output(head, z)
     assert type(y.probabilities) is np.ndarray and np.shares_memory(y.probabilities, y)
     fused = loss()
