@@ -458,3 +458,15 @@ def test_dense_takes_keras_positional_order():
         tn.layers.Dense(4, "relu", 3)  # input_dim is a keyword, as in Keras
     with pytest.raises(ValueError, match="momentum"):
         tn.layers.BatchNormalization(-1)  # Keras' first argument is axis: refused, not a momentum
+
+
+def test_conv2d_takes_keras_positional_order_up_to_padding():
+    # keras.layers.Conv2D(filters, kernel_size, strides, padding, data_format, dilation_rate, groups,
+    # activation, ...): the first four match; tinynet has no data_format, so a Keras-style
+    # positional data format is refused (as an unknown activation), never taken as something else
+    layer = tn.layers.Conv2D(8, 3, 2, "same")
+    assert (layer.filters, layer.kernel_size, layer.strides, layer.padding) == (8, (3, 3), (2, 2), "same")
+    with pytest.raises(ValueError, match="unknown activation 'channels_last'"):
+        tn.layers.Conv2D(8, 3, 1, "same", "channels_last")
+    keyworded = tn.layers.Conv2D(8, 3, 1, "same", activation="relu", use_bias=False)
+    assert keyworded.activation.activation_name == "relu" and keyworded.use_bias is False
