@@ -347,26 +347,30 @@ def run_server(
     a signal, so a signal never interrupts the handling of a request: a stop raised
     inside ``socketserver``'s request code would be taken for a failed request and
     the server would go on (SIGTERM first stopped the server that way, under load).
+
+    Both signals get a handler of their own rather than Python's KeyboardInterrupt:
+    a process started as a background job of a non-interactive shell inherits SIGINT
+    as *ignored*, Python then never raises KeyboardInterrupt, and ``kill -INT`` left
+    the server running (it hung a CI run that way).
     """
     server = make_server(model, host, port, max_body_bytes=max_body_bytes)
     stopping = threading.Event()
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set()) if in_main else None
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda signum, frame: stopping.set())
     loop = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     try:
         loop.start()
         bound_host, bound_port = server.server_address[:2]
         print(f"serving {source} on http://{bound_host}:{bound_port}", flush=True)
-        try:
-            while not stopping.wait(0.5):  # a timeout, so that Ctrl-C (KeyboardInterrupt) gets through
-                pass
-        except KeyboardInterrupt:
+        while not stopping.wait(0.5):  # a timeout, so that the handlers get to run promptly
             pass
         server.shutdown()  # returns once serve_forever has left its loop
         loop.join()
         print("stopped", flush=True)
     finally:
         server.server_close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     sys.stdout.flush()

@@ -205,7 +205,7 @@ def test_threaded_stdlib_server_in_process_under_concurrency():
         thread.join(TIMEOUT)
 
 
-def _start(model_path: Path, *extra: str) -> tuple[subprocess.Popen, int]:
+def _start(model_path: Path, *extra: str, preexec_fn=None) -> tuple[subprocess.Popen, int]:
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     )
@@ -226,6 +226,7 @@ def _start(model_path: Path, *extra: str) -> tuple[subprocess.Popen, int]:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=preexec_fn,
     )
     line = []
     reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)
@@ -283,6 +284,19 @@ def test_tinynet_serve_in_a_real_process(tmp_path, sig):
         np.testing.assert_array_equal(np.array(answer["predictions"], np.float32), model.predict(x))
     finally:
         out, err = _stop(process, sig)
+    assert process.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_tinynet_serve_stops_on_sigint_even_when_it_was_started_with_sigint_ignored(tmp_path):
+    # a background job of a non-interactive shell (a CI script's `tinynet serve &`) inherits SIGINT
+    # as ignored; Python then raises no KeyboardInterrupt, so the server needs a handler of its own
+    path = tmp_path / "model.npz"
+    tn.save_model(small_model(), path)
+    process, port = _start(path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert _post(port, "/predict", instances(np.zeros((2, 4))))[0] == 200
+    out, err = _stop(process, signal.SIGINT)
     assert process.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err
 
