@@ -356,11 +356,11 @@ def run_server(
     server = make_server(model, host, port, max_body_bytes=max_body_bytes)
     stopping = threading.Event()
     previous = {}
-    if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda signum, frame: stopping.set())
     loop = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     try:
+        if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, lambda signum, frame: stopping.set())
         loop.start()
         bound_host, bound_port = server.server_address[:2]
         print(f"serving {source} on http://{bound_host}:{bound_port}", flush=True)

@@ -239,7 +239,8 @@ def _start(model_path: Path, *extra: str, preexec_fn=None) -> tuple[subprocess.P
     return process, int(line[0].rsplit(":", 1)[1])
 
 
-def _stop(process: subprocess.Popen, sig: int) -> tuple[str, str]:
+def _stop(process: subprocess.Popen, sig: int) -> None:
+    """Send ``sig`` and check that the server stops cleanly: status 0, "stopped", no traceback."""
     process.send_signal(sig)
     try:
         out, err = process.communicate(timeout=TIMEOUT)
@@ -247,7 +248,8 @@ def _stop(process: subprocess.Popen, sig: int) -> tuple[str, str]:
         process.kill()
         process.communicate(timeout=TIMEOUT)
         raise
-    return out, err
+    assert process.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
@@ -283,9 +285,7 @@ def test_tinynet_serve_in_a_real_process(tmp_path, sig):
         assert status == 200
         np.testing.assert_array_equal(np.array(answer["predictions"], np.float32), model.predict(x))
     finally:
-        out, err = _stop(process, sig)
-    assert process.returncode == 0, err
-    assert "stopped" in out and "Traceback" not in err
+        _stop(process, sig)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
@@ -296,9 +296,7 @@ def test_tinynet_serve_stops_on_sigint_even_when_it_was_started_with_sigint_igno
     tn.save_model(small_model(), path)
     process, port = _start(path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     assert _post(port, "/predict", instances(np.zeros((2, 4))))[0] == 200
-    out, err = _stop(process, signal.SIGINT)
-    assert process.returncode == 0, err
-    assert "stopped" in out and "Traceback" not in err
+    _stop(process, signal.SIGINT)
 
 
 def test_tinynet_serve_refuses_a_bad_model_file(tmp_path):
